@@ -1,0 +1,60 @@
+"""django-allauth adapters: no public sign-up, and social sign-in only for known staff."""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.contrib import messages
+from django.shortcuts import redirect
+
+from accounts.models import Organisation, User
+from accounts.permissions import access_for
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request):
+        """Staff are invited or imported by their organisation; nobody signs themselves up."""
+        return False
+
+    def pre_login(self, request, user, **kwargs):
+        if not user.is_superuser and not access_for(user).has_access:
+            messages.error(
+                request,
+                "Your account has no current membership of an organisation, so you cannot sign in. "
+                "If you think this is wrong, ask your organisation's administrator.",
+            )
+            raise ImmediateHttpResponse(redirect("account_login"))
+        return super().pre_login(request, user, **kwargs)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request, sociallogin):
+        return False
+
+    def is_email_verified(self, provider, email):
+        """Microsoft does not flag addresses as verified; an address on an
+        organisation's official domain is vouched for by that organisation's tenant."""
+        if super().is_email_verified(provider, email):
+            return True
+        if provider.id != "microsoft":
+            return False
+        domain = email.rpartition("@")[2].lower()
+        return any(domain in org.domains for org in Organisation.objects.exclude(email_domains=""))
+
+    def pre_social_login(self, request, sociallogin):
+        """Connect a first Microsoft or Google sign-in to the staff record with the same verified address."""
+        if sociallogin.is_existing:
+            return
+        verified = [
+            address.email.lower()
+            for address in sociallogin.email_addresses
+            if address.verified or self.is_email_verified(sociallogin.provider, address.email)
+        ]
+        user = User.objects.filter(email__in=verified, is_active=True).first() if verified else None
+        if user is None:
+            messages.error(
+                request,
+                "There is no staff account for that Microsoft or Google address. "
+                "Ask your organisation's administrator to add you.",
+            )
+            raise ImmediateHttpResponse(redirect("account_login"))
+        sociallogin.connect(request, user)

@@ -1,0 +1,112 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.contrib.auth.forms import SetPasswordForm
+
+from accounts.models import Membership, Organisation, Role, StaffType, User
+from accounts.staff_import import MAX_FILE_BYTES
+
+
+def _helper(label: str) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label))
+    return helper
+
+
+class AcceptInvitationForm(SetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Set password and sign in")
+
+
+class InviteForm(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    email = forms.EmailField()
+    staff_type = forms.ChoiceField(choices=StaffType.choices, initial=StaffType.EMPLOYEE)
+    job_title = forms.CharField(max_length=150, required=False)
+    department = forms.CharField(max_length=150, required=False)
+    roles = forms.MultipleChoiceField(
+        choices=Role.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        initial=[Role.STAFF],
+        help_text="Everyone is a staff member; tick any further roles.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Send invitation")
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+
+class MembershipForm(forms.ModelForm):
+    roles = forms.MultipleChoiceField(
+        choices=Role.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Everyone is a staff member; tick any further roles.",
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["staff_type", "job_title", "department", "line_manager", "start_date", "leaving_date"]
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "leaving_date": forms.DateInput(attrs={"type": "date"}),
+        }
+        help_texts = {"leaving_date": "After this date the person can no longer sign in; their records are kept."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        org = self.instance.organisation
+        self.fields["line_manager"].queryset = (
+            User.objects.filter(memberships__organisation=org).exclude(pk=self.instance.user_id).distinct()
+        )
+        self.fields["roles"].initial = sorted(self.instance.roles)
+        self.helper = _helper("Save changes")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, leaving = cleaned.get("start_date"), cleaned.get("leaving_date")
+        if start and leaving and leaving < start:
+            self.add_error("leaving_date", "The leaving date cannot be before the start date.")
+        return cleaned
+
+
+class StaffImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Exported from your MIS: one row per person, with a header row.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    invite = forms.BooleanField(
+        label="Email people who are new to the portal an invitation to set a password",
+        required=False,
+        initial=True,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Check and import")
+        self.helper.form_tag = True
+        self.helper.attrs = {"enctype": "multipart/form-data"}
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError("The file is larger than 5 MB.")
+        return upload
+
+
+class OrganisationSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ["closing_time", "email_domains", "require_mfa"]
+        widgets = {"closing_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Save settings")

@@ -1,0 +1,104 @@
+"""Demo data for a first look: a trust, a school in England and an adult-learning
+service in Scotland, about 30 staff across every role and staff type.
+
+Idempotent: staff go through the same CSV import as real data, so running it
+again changes nothing.
+"""
+
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organisation, OrganisationKind, User
+from accounts.staff_import import import_staff
+
+DEMO_DOMAIN = "example.org"
+DEFAULT_PASSWORD = "portal-demo-2026"
+SIGN_INS = ("staff", "manager", "slt", "head", "dsl", "osc", "owner", "admin")
+
+ORGANISATIONS = [
+    # slug, name, kind, nation, parent slug
+    ("northfield-trust", "Northfield Learning Trust", OrganisationKind.TRUST, "ENG", None),
+    ("northfield-primary", "Northfield Primary School", OrganisationKind.SCHOOL, "ENG", "northfield-trust"),
+    ("glenmoor-adult-learning", "Glenmoor Adult Learning Service", OrganisationKind.ADULT_LEARNING, "SCT", "northfield-trust"),
+]
+
+HEADER = "First name,Last name,Email,Staff type,Job title,Department,Line manager email,Start date,Leaving date,Roles\n"
+STAFF = {
+    "northfield-trust": [
+        "Priya,Shah,owner@,employee,Trust Compliance Lead,Central team,,2019-09-01,,policy owner",
+        "Tom,Adeyemi,admin@,employee,Trust Data Manager,Central team,,2020-01-06,,organisation administrator",
+        "Helen,Marsh,trust.dsl@,employee,Trust Safeguarding Lead,Central team,,2018-04-16,,DSL",
+        "Gareth,Lloyd,ceo@,employee,Chief Executive,Central team,,2016-09-01,,SLT;organisation lead",
+    ],
+    "northfield-primary": [
+        "Sam,Taylor,staff@,employee,Class Teacher,Year 4,manager@,2021-09-01,,staff",
+        "Morgan,Reid,manager@,employee,Phase Leader,Key Stage 2,slt@,2017-09-01,,line manager",
+        "Alex,Okafor,slt@,employee,Deputy Headteacher,Leadership,head@,2015-09-01,,SLT;line manager",
+        "Jo,Bennett,head@,employee,Headteacher,Leadership,,2014-01-06,,organisation lead;SLT",
+        "Chris,Patel,dsl@,employee,Assistant Headteacher,Leadership,head@,2016-09-01,,DSL;SLT",
+        "Nadia,Hussain,deputy.dsl@,employee,Inclusion Manager,Inclusion,dsl@,2019-09-01,,deputy DSL",
+        "Ben,Clarke,osc@,employee,Computing Lead,Key Stage 2,manager@,2020-09-01,,online safety coordinator",
+        "Lucy,Evans,l.evans@,employee,Class Teacher,Year 5,manager@,2022-09-01,,",
+        "Oliver,Grant,o.grant@,temporary,Maternity Cover Teacher,Year 3,manager@,2025-01-06,2026-07-22,",
+        "Amira,Begum,a.begum@,agency,Supply Teacher,Year 6,manager@,2026-09-01,,",
+        "Dan,Fletcher,d.fletcher@,contractor,IT Technician,Operations,slt@,2023-04-17,,",
+        "Grace,Wilson,g.wilson@,volunteer,Reading Volunteer,Key Stage 1,manager@,2024-09-09,,",
+        "Ruth,Okoro,r.okoro@,secondee,Speech and Language Therapist,Inclusion,deputy.dsl@,2025-09-01,,",
+        "Ian,Moss,i.moss@,governor,Chair of Governors,Governing board,,2018-09-01,,",
+        "Kate,Dunn,k.dunn@,employee,Teaching Assistant,Key Stage 1,manager@,2019-09-01,,",
+        "Leo,Harris,l.harris@,employee,School Business Manager,Operations,head@,2017-04-18,,SLT;organisation administrator",
+        "Fiona,Wright,f.wright@,employee,Class Teacher,Year 2,manager@,2012-09-01,2025-08-31,",
+        "Ravi,Kumar,r.kumar@,employee,Office Manager,Operations,l.harris@,2021-01-04,,",
+    ],
+    "glenmoor-adult-learning": [
+        "Isla,Campbell,i.campbell@,employee,Service Manager,Management,,2015-08-17,,organisation lead;SLT",
+        "Callum,Fraser,c.fraser@,employee,Curriculum Manager,Management,i.campbell@,2018-08-20,,SLT;line manager;online safety coordinator",
+        "Eilidh,Ross,e.ross@,employee,Learner Support Lead,Learner support,i.campbell@,2017-08-21,,DSL",
+        "Rory,MacLeod,r.macleod@,employee,ESOL Tutor,Languages,c.fraser@,2020-08-17,,deputy DSL",
+        "Mhairi,Stewart,m.stewart@,temporary,Digital Skills Tutor,Digital,c.fraser@,2025-08-18,2026-06-26,",
+        "Ewan,Murray,e.murray@,volunteer,Community Learning Volunteer,Community,c.fraser@,2023-01-09,,",
+        "Shona,Kerr,s.kerr@,agency,Sessional Tutor,Digital,c.fraser@,2026-01-12,,",
+        "Hamish,Baird,h.baird@,employee,Administrator,Management,i.campbell@,2019-02-04,,organisation administrator",
+    ],
+}
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo trust, its two member organisations and their staff."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password for every demo sign-in.")
+
+    @transaction.atomic
+    def handle(self, *args, password: str, **options):
+        orgs: dict[str, Organisation] = {}
+        for slug, name, kind, nation, parent in ORGANISATIONS:
+            orgs[slug], _ = Organisation.objects.update_or_create(
+                slug=slug,
+                defaults={
+                    "name": name,
+                    "kind": kind,
+                    "nation": nation,
+                    "parent": orgs.get(parent),
+                    "email_domains": DEMO_DOMAIN,
+                    # Demo only: so a tester signs in with the password alone. Shown with a warning.
+                    "require_mfa": False,
+                },
+            )
+        for slug, rows in STAFF.items():
+            csv_text = HEADER + "".join(row.replace("@,", f"@{DEMO_DOMAIN},") + "\n" for row in rows)
+            report = import_staff(organisation=orgs[slug], data=csv_text)
+            if not report.ok:
+                raise RuntimeError("Demo staff did not import: " + "; ".join(map(str, report.errors)))
+        for user in User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}"):
+            if not user.check_password(password):
+                user.set_password(password)
+                user.save(update_fields=["password"])
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready ({timezone.localdate():%d %B %Y})."))
+        self.stdout.write(f"Sign in with any of these, password {password!r}:")
+        for name in SIGN_INS:
+            self.stdout.write(f"  {name}@{DEMO_DOMAIN}")
+
+

@@ -1,0 +1,139 @@
+"""Who may do what, where: the one place that answers it.
+
+Views, templates and services ask this module; none of them inspect roles
+themselves. A person's roles come from their current memberships (leavers have
+none); roles held in a trust reach each of the trust's member organisations.
+"""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from accounts.models import Membership, Organisation, Role
+
+PRIVILEGED_ROLES = frozenset({Role.SLT, Role.LEAD, Role.DSL, Role.DEPUTY_DSL, Role.ADMIN})
+DSL_TEAM = frozenset({Role.DSL, Role.DEPUTY_DSL})
+
+
+class Action:
+    """What a person can be allowed to do in an organisation, and which roles allow it."""
+
+    VIEW_STAFF = "view_staff"
+    MANAGE_STAFF = "manage_staff"
+    MANAGE_ORGANISATION = "manage_organisation"
+    VIEW_AUDIT = "view_audit"
+
+
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    Action.VIEW_STAFF: frozenset({Role.ADMIN, Role.SLT, Role.LEAD}),
+    Action.MANAGE_STAFF: frozenset({Role.ADMIN}),
+    Action.MANAGE_ORGANISATION: frozenset({Role.ADMIN}),
+    Action.VIEW_AUDIT: frozenset({Role.ADMIN, Role.SLT, Role.LEAD}),
+}
+
+
+@dataclass
+class Access:
+    """A person's effective roles in every organisation they can reach (built once per request)."""
+
+    user: object
+    memberships: list[Membership] = field(default_factory=list)
+    roles_by_org: dict[int, frozenset[str]] = field(default_factory=dict)
+    organisations: list[Organisation] = field(default_factory=list)
+
+    def roles_in(self, organisation: Organisation | int) -> frozenset[str]:
+        org_id = organisation if isinstance(organisation, int) else organisation.pk
+        return self.roles_by_org.get(org_id, frozenset())
+
+    def role_labels(self, organisation) -> list[str]:
+        held = self.roles_in(organisation)
+        return [role.label for role in Role if role in held]
+
+    def has_role(self, organisation, *roles: str) -> bool:
+        return bool(self.roles_in(organisation) & set(roles))
+
+    def can(self, action: str, organisation) -> bool:
+        return bool(self.roles_in(organisation) & ACTION_ROLES[action])
+
+    def organisations_where(self, action: str) -> list[Organisation]:
+        return [org for org in self.organisations if self.can(action, org)]
+
+    @cached_property
+    def where(self) -> dict[str, list[Organisation]]:
+        """For navigation: ``{% for org in access.where.manage_staff %}`` in a template."""
+        return {action: self.organisations_where(action) for action in ACTION_ROLES}
+
+    @property
+    def has_access(self) -> bool:
+        return bool(self.memberships)
+
+    @property
+    def is_privileged(self) -> bool:
+        return any(roles & PRIVILEGED_ROLES for roles in self.roles_by_org.values())
+
+    @property
+    def requires_mfa(self) -> bool:
+        """Privileged somewhere whose organisation requires two-factor sign-in."""
+        return any(
+            self.roles_by_org.get(org.pk, frozenset()) & PRIVILEGED_ROLES and org.require_mfa
+            for org in self.organisations
+        )
+
+
+def _build_access(user) -> Access:
+    if not user.is_authenticated or not user.is_active:
+        return Access(user=user)
+    memberships = list(
+        Membership.objects.current().filter(user=user).select_related("organisation").prefetch_related("role_grants")
+    )
+    roles_by_org: dict[int, set[str]] = {}
+    organisations: dict[int, Organisation] = {}
+    for membership in memberships:
+        roles_by_org.setdefault(membership.organisation_id, set()).update(membership.roles)
+        organisations[membership.organisation_id] = membership.organisation
+    trust_roles = {m.organisation_id: m.roles for m in memberships if m.organisation.parent_id is None}
+    if trust_roles:
+        for member in Organisation.objects.filter(parent_id__in=trust_roles):
+            roles_by_org.setdefault(member.pk, set()).update(trust_roles[member.parent_id])
+            organisations.setdefault(member.pk, member)
+    return Access(
+        user=user,
+        memberships=memberships,
+        roles_by_org={org_id: frozenset(roles) for org_id, roles in roles_by_org.items()},
+        organisations=sorted(organisations.values(), key=lambda org: (org.parent_id is not None, org.name)),
+    )
+
+
+def access_for(user) -> Access:
+    """The person's ``Access``, cached on the user object for the rest of the request."""
+    cached = getattr(user, "_portal_access", None)
+    if cached is None:
+        cached = _build_access(user)
+        user._portal_access = cached
+    return cached
+
+
+def forget_access(user) -> None:
+    """Drop the cached ``Access`` after the person's memberships change."""
+    user.__dict__.pop("_portal_access", None)
+
+
+def can(user, action: str, organisation) -> bool:
+    return access_for(user).can(action, organisation)
+
+
+def get_organisation_for(user, slug: str, action: str) -> Organisation:
+    """The organisation named by ``slug``, if the person may do ``action`` there.
+
+    404 when they cannot reach it at all (its existence is not revealed), 403
+    when they can reach it but their roles there do not allow ``action``.
+    """
+    access = access_for(user)
+    for organisation in access.organisations:
+        if organisation.slug == slug:
+            if not access.can(action, organisation):
+                raise PermissionDenied
+            return organisation
+    raise Http404

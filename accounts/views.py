@@ -1,0 +1,160 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.forms import AcceptInvitationForm, InviteForm, MembershipForm, OrganisationSettingsForm, StaffImportForm
+from accounts.models import Membership, User
+from accounts.permissions import Action, access_for, get_organisation_for
+from accounts.staff_import import import_staff
+from accounts.tasks import send_invitation
+
+
+@login_required
+def home(request):
+    access = access_for(request.user)
+    return render(
+        request,
+        "accounts/home.html",
+        {"organisations": [(org, access.role_labels(org)) for org in access.organisations]},
+    )
+
+
+def accept_invitation(request, uidb64, token):
+    try:
+        user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))), is_active=True)
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        user = None
+    if user is None or not services.invitation_tokens.check_token(user, token):
+        return render(request, "accounts/invitation_invalid.html", status=400)
+    form = AcceptInvitationForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.accept_invitation(user=user, password=form.cleaned_data["new_password1"])
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Your password is set. Welcome to Policy Portal.")
+        return redirect("home")
+    return render(request, "accounts/invitation_accept.html", {"form": form, "invitee": user})
+
+
+def _staff_queryset(organisation):
+    return (
+        Membership.objects.filter(organisation=organisation)
+        .select_related("user", "line_manager")
+        .prefetch_related("role_grants")
+        .order_by("user__last_name", "user__first_name", "pk")
+    )
+
+
+@login_required
+def staff_list(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.VIEW_STAFF)
+    memberships = _staff_queryset(organisation)
+    query = request.GET.get("q", "").strip()
+    if query:
+        memberships = memberships.filter(
+            Q(user__first_name__icontains=query)
+            | Q(user__last_name__icontains=query)
+            | Q(user__email__icontains=query)
+            | Q(job_title__icontains=query)
+            | Q(department__icontains=query)
+        )
+    page = Paginator(memberships, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/staff_list.html",
+        {
+            "organisation": organisation,
+            "page": page,
+            "query": query,
+            "can_manage": access_for(request.user).can(Action.MANAGE_STAFF, organisation),
+        },
+    )
+
+
+@login_required
+def staff_invite(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.MANAGE_STAFF)
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        membership = services.invite_person(organisation=organisation, actor=request.user, **form.cleaned_data)
+        messages.success(request, f"Invitation sent to {membership.user.email}.")
+        return redirect("accounts:staff_list", slug=organisation.slug)
+    return render(request, "accounts/staff_invite.html", {"organisation": organisation, "form": form})
+
+
+@login_required
+def staff_edit(request, slug, pk):
+    organisation = get_organisation_for(request.user, slug, Action.MANAGE_STAFF)
+    membership = get_object_or_404(_staff_queryset(organisation), pk=pk)
+    form = MembershipForm(request.POST or None, instance=membership)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in services.MEMBERSHIP_FIELDS}
+        try:
+            services.update_membership(
+                membership=membership, actor=request.user, roles=form.cleaned_data["roles"], **values
+            )
+        except services.StaffError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Saved {membership.user}'s record.")
+            return redirect("accounts:staff_list", slug=organisation.slug)
+    return render(
+        request, "accounts/staff_edit.html", {"organisation": organisation, "membership": membership, "form": form}
+    )
+
+
+@login_required
+@require_POST
+def staff_resend_invitation(request, slug, pk):
+    organisation = get_organisation_for(request.user, slug, Action.MANAGE_STAFF)
+    membership = get_object_or_404(Membership, organisation=organisation, pk=pk)
+    send_invitation.delay_on_commit(membership.user_id, organisation.pk)
+    messages.success(request, f"Invitation sent again to {membership.user.email}.")
+    return redirect("accounts:staff_list", slug=organisation.slug)
+
+
+@login_required
+def staff_import_view(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.MANAGE_STAFF)
+    form = StaffImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        report = import_staff(
+            organisation=organisation,
+            data=form.cleaned_data["file"].read(),
+            actor=request.user,
+            invite=form.cleaned_data["invite"],
+        )
+        if report.ok:
+            messages.success(
+                request,
+                f"Import complete: {report.created} added, {report.updated} updated, {report.unchanged} unchanged.",
+            )
+            return redirect("accounts:staff_list", slug=organisation.slug)
+    return render(
+        request,
+        "accounts/staff_import.html",
+        {"organisation": organisation, "form": form, "report": report},
+        status=400 if report and not report.ok else 200,
+    )
+
+
+@login_required
+def organisation_settings(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.MANAGE_ORGANISATION)
+    form = OrganisationSettingsForm(request.POST or None, instance=organisation)
+    if request.method == "POST" and form.is_valid():
+        services.update_organisation_settings(
+            organisation=organisation,
+            actor=request.user,
+            **{name: form.cleaned_data[name] for name in services.ORGANISATION_SETTINGS},
+        )
+        messages.success(request, "Settings saved.")
+        return redirect("accounts:organisation_settings", slug=organisation.slug)
+    return render(request, "accounts/organisation_settings.html", {"organisation": organisation, "form": form})

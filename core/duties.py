@@ -1,0 +1,47 @@
+"""The portal's periodic duties, registered in django-celery-beat's schedule by the code.
+
+Each app lists its duties here; ``register_periodic_duties`` runs after every
+``migrate`` and creates the missing ones. A schedule an administrator changed
+in the admin is left as they set it: only the task name is kept right.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Duty:
+    name: str
+    task: str
+    minute: str = "0"
+    hour: str = "*"
+    day_of_week: str = "*"
+    description: str = ""
+
+
+DUTIES: list[Duty] = [
+    Duty(
+        name="Remove expired sign-in sessions",
+        task="core.tasks.clear_expired_sessions",
+        minute="15",
+        hour="3",
+        description="Deletes expired sessions so signed-out devices cannot be reused.",
+    ),
+]
+
+
+def register_periodic_duties(**kwargs):
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    for duty in DUTIES:
+        if PeriodicTask.objects.filter(name=duty.name).exists():
+            PeriodicTask.objects.filter(name=duty.name).exclude(task=duty.task).update(task=duty.task)
+            continue
+        schedule, _ = CrontabSchedule.objects.get_or_create(
+            minute=duty.minute,
+            hour=duty.hour,
+            day_of_week=duty.day_of_week,
+            day_of_month="*",
+            month_of_year="*",
+            timezone="Europe/London",
+        )
+        PeriodicTask.objects.create(name=duty.name, task=duty.task, crontab=schedule, description=duty.description)

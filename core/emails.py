@@ -1,0 +1,25 @@
+"""One helper that renders and sends every email: subject, text and HTML templates.
+
+``send_templated_email("accounts/invitation", to=[...], context={...})`` renders
+``templates/emails/accounts/invitation_subject.txt``, ``..._body.txt`` and
+``..._body.html`` (after healthchecks' ``make_message``).
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+
+def make_message(template: str, *, to: list[str], context: dict) -> EmailMultiAlternatives:
+    context = {"site_url": settings.SITE_URL, **context}
+    subject = render_to_string(f"emails/{template}_subject.txt", context)
+    subject = " ".join(subject.split())  # one line, whatever the template's whitespace
+    text = render_to_string(f"emails/{template}_body.txt", context)
+    html = render_to_string(f"emails/{template}_body.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=to, from_email=settings.DEFAULT_FROM_EMAIL)
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def send_templated_email(template: str, *, to: list[str], context: dict) -> None:
+    make_message(template, to=to, context=context).send()

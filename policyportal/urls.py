@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path
+
+from accounts.views import home
+
+# The Django admin signs in through allauth too: rate limits and two-factor apply.
+admin.site.login = login_required(admin.site.login)
+admin.site.site_header = "Policy Portal administration"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+    path(settings.ADMIN_URL, admin.site.urls),
+]
