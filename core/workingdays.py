@@ -17,10 +17,14 @@ LONDON = ZoneInfo("Europe/London")
 NATIONS = ("ENG", "WLS", "SCT", "NIR")
 
 
-@lru_cache(maxsize=64)
-def _bank_holidays(nation: str, year: int) -> frozenset[dt.date]:
+def _check_nation(nation: str) -> None:
     if nation not in NATIONS:
         raise ValueError(f"Unknown nation {nation!r}; expected one of {', '.join(NATIONS)}.")
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(nation: str, year: int) -> frozenset[dt.date]:
+    _check_nation(nation)
     return frozenset(holidays.UK(subdiv=nation, years=year).keys())
 
 
@@ -29,6 +33,8 @@ def is_bank_holiday(day: dt.date, nation: str) -> bool:
 
 
 def is_working_day(day: dt.date, nation: str) -> bool:
+    # Checked first, so an unknown nation fails on a weekend too, not only on a weekday.
+    _check_nation(nation)
     return day.weekday() < 5 and not is_bank_holiday(day, nation)
 
 
@@ -44,6 +50,7 @@ def add_working_days(day: dt.date, count: int, nation: str) -> dt.date:
     """The date ``count`` working days after ``day`` (``count`` >= 0)."""
     if count < 0:
         raise ValueError("count must not be negative")
+    _check_nation(nation)
     for _ in range(count):
         day = next_working_day(day, nation)
     return day

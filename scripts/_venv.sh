@@ -15,6 +15,5 @@ ensure_venv() {
       exit 1
     }
   fi
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$1"
 }

@@ -1,0 +1,51 @@
+# Policy Portal: one image for the web server, the Celery worker and Celery beat.
+# docker-compose.yml chooses the command for each; see .env.example for settings.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    DJANGO_SETTINGS_MODULE=policyportal.settings.base
+
+# An unprivileged user for every process; the code stays owned by root (read-only to it).
+RUN groupadd --system --gid 10001 portal \
+ && useradd --system --uid 10001 --gid portal --home-dir /nonexistent --no-create-home \
+        --shell /usr/sbin/nologin portal
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them.
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+
+# Static files are built into the image (not the /app/var volume, where a new
+# release's files would never replace the old ones) and served by whitenoise.
+ENV STATIC_ROOT=/app/staticfiles
+# Settings refuse to load without SECRET_KEY when DEBUG is off, so this one command
+# gets a throwaway key (never stored in the image's environment) and a scratch
+# VAR_DIR, so nothing from the build lands in /app/var.
+RUN DEBUG=false \
+    SECRET_KEY=build-time-only-collectstatic-key-not-used-at-runtime \
+    VAR_DIR=/tmp/build-var \
+    python manage.py collectstatic --noinput \
+ && rm -rf /tmp/build-var
+
+# /app/var holds uploaded files (PRIVATE_MEDIA_ROOT) and is a named volume in
+# docker-compose.yml. Docker copies this directory's ownership into a new, empty
+# volume, so the unprivileged user can write there.
+ENV VAR_DIR=/app/var \
+    PRIVATE_MEDIA_ROOT=/app/var/private
+RUN mkdir -p /app/var/private \
+ && chown -R portal:portal /app/var \
+ && chmod 0750 /app/var /app/var/private
+
+USER portal
+EXPOSE 8000
+
+# The web server without migrations; docker-compose.yml migrates first.
+CMD ["gunicorn", "policyportal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
+     "--worker-tmp-dir", "/dev/shm", "--no-control-socket", "--access-logfile", "-"]

@@ -1,0 +1,206 @@
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.models import Membership, Role
+from core.models import AuditEntry
+from tests.factories import member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_mfa(school, other_school, trust, outside_school):
+    """These tests are about the pages, not two-factor enrolment (tests/accounts/test_sign_in.py)."""
+    for org in (school, other_school, trust, outside_school):
+        org.require_mfa = False
+        org.save()
+
+
+def staff_url(org, suffix=""):
+    return f"/organisations/{org.slug}/staff/{suffix}"
+
+
+def test_the_home_page_lists_the_persons_organisations_and_roles(client, school, trust_slt):
+    client.force_login(trust_slt)
+    page = client.get("/").content.decode()
+    for text in ("Oak Trust", "Oak Primary", "Ash Academy", "Senior leadership team"):
+        assert text in page
+
+
+def test_the_home_page_asks_for_sign_in(client, db):
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_navigation_shows_only_what_the_roles_allow(client, school, staff, school_admin):
+    client.force_login(staff)
+    assert staff_url(school) not in client.get("/").content.decode()
+    client.force_login(school_admin)
+    assert staff_url(school) in client.get("/").content.decode()
+
+
+def test_slt_sees_the_staff_list(client, school, slt, staff):
+    client.force_login(slt)
+    response = client.get(staff_url(school))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert staff.email in page and "Invite a person" not in page
+
+
+def test_the_staff_list_searches(client, school, school_admin, staff):
+    member(school, email="zed@school.example", job_title="Caretaker")
+    client.force_login(school_admin)
+    page = client.get(staff_url(school), {"q": "caretaker"}).content.decode()
+    assert "zed@school.example" in page and staff.email not in page
+
+
+@pytest.mark.parametrize("suffix", ["", "invite/", "import/"])
+def test_staff_pages_are_refused_to_plain_staff_and_hidden_from_outsiders(client, school, staff, outsider, suffix):
+    client.force_login(staff)
+    assert client.get(staff_url(school, suffix)).status_code == 403
+    client.force_login(outsider)
+    assert client.get(staff_url(school, suffix)).status_code == 404
+
+
+def test_the_staff_list_takes_the_same_queries_for_5_or_60_people(client, school, school_admin):
+    client.force_login(school_admin)
+    counts = []
+    for extra in (5, 55):
+        for _ in range(extra):
+            member(school, Role.LINE_MANAGER)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(staff_url(school)).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert counts[0] <= 12
+
+
+def test_an_administrator_invites_a_person(client, school, school_admin, celery_eager, django_capture_on_commit_callbacks):
+    client.force_login(school_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            staff_url(school, "invite/"),
+            {"first_name": "Nia", "last_name": "Jones", "email": "Nia@School.example", "staff_type": "volunteer", "roles": ["staff", "dsl"]},
+        )
+    assert response.status_code == 302
+    membership = Membership.objects.get(user__email="nia@school.example")
+    assert membership.staff_type == "volunteer" and membership.roles == {Role.STAFF, Role.DSL}
+    assert mail.outbox[-1].to == ["nia@school.example"]
+    assert AuditEntry.objects.filter(action="staff.invited", actor=school_admin).exists()
+
+
+def test_inviting_someone_twice_keeps_one_record(client, school, school_admin, celery_eager, django_capture_on_commit_callbacks):
+    client.force_login(school_admin)
+    data = {"first_name": "Nia", "last_name": "Jones", "email": "nia@school.example", "staff_type": "employee"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(staff_url(school, "invite/"), data)
+        client.post(staff_url(school, "invite/"), data)
+    assert Membership.objects.filter(user__email="nia@school.example").count() == 1
+    assert len(mail.outbox) == 2
+
+
+def test_a_bad_invitation_is_refused_with_a_message(client, school, school_admin):
+    client.force_login(school_admin)
+    response = client.post(staff_url(school, "invite/"), {"first_name": "", "last_name": "X", "email": "nope", "staff_type": "employee"})
+    assert response.status_code == 200
+    assert "Enter a valid email address" in response.content.decode()
+    assert not Membership.objects.filter(user__email="nope").exists()
+
+
+def test_an_administrator_edits_a_record_and_the_change_is_audited(client, school, school_admin, staff, slt):
+    membership = staff.memberships.get()
+    client.force_login(school_admin)
+    response = client.post(
+        staff_url(school, f"{membership.pk}/"),
+        {"staff_type": "temporary", "job_title": "Cover Teacher", "department": "Year 6", "line_manager": slt.pk, "start_date": "2025-09-01", "leaving_date": "", "roles": ["line_manager"]},
+    )
+    assert response.status_code == 302
+    membership.refresh_from_db()
+    assert (membership.staff_type, membership.line_manager, membership.roles) == ("temporary", slt, {Role.STAFF, Role.LINE_MANAGER})
+    entry = AuditEntry.objects.get(action="staff.updated")
+    assert entry.details["changes"]["job_title"] == ["Teacher", "Cover Teacher"]
+    assert entry.details["changes"]["roles"] == [["staff"], ["line_manager", "staff"]]
+
+
+def test_a_leaving_date_before_the_start_is_refused(client, school, school_admin, staff):
+    membership = staff.memberships.get()
+    client.force_login(school_admin)
+    response = client.post(
+        staff_url(school, f"{membership.pk}/"),
+        {"staff_type": "employee", "start_date": "2025-09-01", "leaving_date": "2025-01-01"},
+    )
+    assert response.status_code == 200 and "cannot be before the start date" in response.content.decode()
+    membership.refresh_from_db()
+    assert membership.leaving_date is None
+
+
+def test_records_of_another_organisation_cannot_be_edited(client, school, other_school, school_admin):
+    elsewhere = member(other_school).memberships.get()
+    client.force_login(school_admin)
+    assert client.get(staff_url(school, f"{elsewhere.pk}/")).status_code == 404
+
+
+def test_resending_an_invitation_needs_post(client, school, school_admin, staff):
+    client.force_login(school_admin)
+    assert client.get(staff_url(school, f"{staff.memberships.get().pk}/invite/")).status_code == 405
+
+
+def test_the_import_page_reports_bad_rows_and_changes_nothing(client, school, school_admin):
+    client.force_login(school_admin)
+    upload = SimpleUploadedFile("staff.csv", b"First name,Last name,Email\nAda,Lovelace,ada@school.example\nBad,Row,bad\n", "text/csv")
+    response = client.post(staff_url(school, "import/"), {"file": upload})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Nothing was imported" in page and "Line 3: email &#x27;bad&#x27; is not a valid address." in page
+    assert not Membership.objects.filter(user__email="ada@school.example").exists()
+
+
+def test_the_import_page_imports_a_good_file(client, school, school_admin):
+    client.force_login(school_admin)
+    upload = SimpleUploadedFile("staff.csv", b"First name,Last name,Email\nAda,Lovelace,ada@school.example\n", "text/csv")
+    response = client.post(staff_url(school, "import/"), {"file": upload}, follow=True)
+    assert "Import complete: 1 added, 0 updated, 0 unchanged." in response.content.decode()
+
+
+def test_a_trust_administrator_manages_every_member_school(client, trust, school, other_school):
+    admin = member(trust, Role.ADMIN)
+    client.force_login(admin)
+    for org in (trust, school, other_school):
+        assert client.get(staff_url(org, "import/")).status_code == 200
+
+
+def test_settings_change_is_audited_and_mfa_off_is_warned(client, school, school_admin):
+    client.force_login(school_admin)
+    response = client.post(
+        f"/organisations/{school.slug}/settings/",
+        {"closing_time": "16:30", "email_domains": "oak.sch.uk, OAK.example", "require_mfa": ""},
+        follow=True,
+    )
+    school.refresh_from_db()
+    assert str(school.closing_time) == "16:30:00"
+    assert school.domains == ["oak.sch.uk", "oak.example"]
+    assert "Two-factor sign-in is off" in response.content.decode()
+    assert AuditEntry.objects.filter(action="organisation.settings_changed", organisation=school).exists()
+
+
+def test_settings_refuse_a_malformed_domain(client, school, school_admin):
+    client.force_login(school_admin)
+    response = client.post(f"/organisations/{school.slug}/settings/", {"closing_time": "17:00", "email_domains": "not a domain", "require_mfa": "on"})
+    assert response.status_code == 200 and "Enter domains like" in response.content.decode()
+    school.refresh_from_db()
+    assert school.email_domains == "school.example"
+
+
+def test_settings_are_for_administrators_only(client, school, slt):
+    client.force_login(slt)
+    assert client.get(f"/organisations/{school.slug}/settings/").status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/no-such-page/", "/organisations/nowhere/staff/"])
+def test_unknown_pages_show_the_portal_404(client, staff, path):
+    client.force_login(staff)
+    response = client.get(path)
+    assert response.status_code == 404 and "Page not found" in response.content.decode()
