@@ -72,15 +72,17 @@ def test_privileged_roles_are_sent_to_set_up_two_factor_until_they_do(client, sc
     assert response.status_code == 200
 
 
-def test_two_factor_enrolment_lets_a_privileged_person_in(client, slt):
+def test_two_factor_enrolment_lets_a_privileged_person_in(client, slt, django_capture_on_commit_callbacks):
     sign_in(client, slt)
     client.post("/accounts/reauthenticate/", {"password": PASSWORD})
     assert client.get("/accounts/2fa/totp/activate/").status_code == 200
     secret = client.session[SECRET_SESSION_KEY]
-    response = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)})
     assert response.status_code == 302
     assert Authenticator.objects.filter(user=slt, type=Authenticator.Type.TOTP).exists()
     assert Authenticator.objects.filter(user=slt, type=Authenticator.Type.RECOVERY_CODES).exists()
+    assert AuditEntry.objects.filter(action="account.two_factor_added", actor=slt, details__type="totp").exists()
     assert client.get("/").status_code == 200
 
     # next time, the password alone is not enough
