@@ -5,7 +5,7 @@ import datetime as dt
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -137,6 +137,12 @@ class Organisation(models.Model):
     closing_time = models.TimeField(default=dt.time(17, 0), help_text="End of the working day, UK time.")
     email_domains = models.CharField(
         max_length=500, blank=True, help_text="Official email domains, separated by commas (e.g. school.sch.uk)."
+    )
+    acknowledgement_period_days = models.PositiveSmallIntegerField(
+        "days to acknowledge a policy",
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text="Staff must acknowledge a newly published policy within this many days (new starters: from their start date).",
     )
     require_mfa = models.BooleanField(
         "require two-factor sign-in for privileged roles",

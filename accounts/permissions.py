@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
 from accounts.models import Membership, Organisation, Role
@@ -24,13 +25,21 @@ class Action:
     MANAGE_STAFF = "manage_staff"
     MANAGE_ORGANISATION = "manage_organisation"
     VIEW_AUDIT = "view_audit"
+    MANAGE_POLICIES = "manage_policies"
+    VIEW_COMPLIANCE = "view_compliance"
 
+
+# Who sees whose acknowledgements (DESIGN.md "Policy acknowledgement"): leaders all
+# staff, line managers their team, policy owners their own policies.
+COMPLIANCE_ALL_STAFF = frozenset({Role.SLT, Role.LEAD, Role.ADMIN})
 
 ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.VIEW_STAFF: frozenset({Role.ADMIN, Role.SLT, Role.LEAD}),
     Action.MANAGE_STAFF: frozenset({Role.ADMIN}),
     Action.MANAGE_ORGANISATION: frozenset({Role.ADMIN}),
     Action.VIEW_AUDIT: frozenset({Role.ADMIN, Role.SLT, Role.LEAD}),
+    Action.MANAGE_POLICIES: frozenset({Role.POLICY_OWNER, Role.ADMIN}),
+    Action.VIEW_COMPLIANCE: COMPLIANCE_ALL_STAFF | {Role.LINE_MANAGER, Role.POLICY_OWNER},
 }
 
 
@@ -137,3 +146,38 @@ def get_organisation_for(user, slug: str, action: str) -> Organisation:
                 raise PermissionDenied
             return organisation
     raise Http404
+
+
+def can_edit_policy(user, policy) -> bool:
+    """The policy's owner, or an administrator of the organisation that owns it."""
+    return policy.owner_id == user.pk or can(user, Action.MANAGE_ORGANISATION, policy.organisation)
+
+
+def compliance_filter(user, organisation) -> Q | None:
+    """Which acknowledgement requests in ``organisation`` the person may see, as a filter.
+
+    ``None`` when they may see none. Leaders see every member of staff; line
+    managers their own team; policy owners the requests of their policies.
+    """
+    roles = access_for(user).roles_in(organisation)
+    if roles & COMPLIANCE_ALL_STAFF:
+        return Q()
+    scope = Q(pk__in=[])
+    if Role.LINE_MANAGER in roles:
+        scope |= Q(membership__line_manager=user)
+    if Role.POLICY_OWNER in roles:
+        scope |= Q(version__policy__owner=user)
+    return scope if roles & {Role.LINE_MANAGER, Role.POLICY_OWNER} else None
+
+
+def can_read_policy(user, policy) -> bool:
+    """Staff read the policies of their organisations and of their trust."""
+    reachable = set()
+    for organisation in access_for(user).organisations:
+        reachable.update({organisation.pk, organisation.parent_id})
+    return policy.organisation_id in reachable
+
+
+def can_view_evidence(user, policy) -> bool:
+    """The evidence pack (who acknowledged what, when): the policy's editors and the leaders it applies to."""
+    return can_edit_policy(user, policy) or bool(access_for(user).roles_in(policy.organisation) & COMPLIANCE_ALL_STAFF)

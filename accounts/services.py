@@ -129,7 +129,7 @@ def update_membership(*, membership: Membership, actor, roles, **values) -> Memb
     return locked
 
 
-ORGANISATION_SETTINGS = ("closing_time", "email_domains", "require_mfa")
+ORGANISATION_SETTINGS = ("closing_time", "email_domains", "acknowledgement_period_days", "require_mfa")
 
 
 def update_organisation_settings(*, organisation: Organisation, actor, **values) -> Organisation:

@@ -16,16 +16,6 @@ from accounts.staff_import import import_staff
 from accounts.tasks import send_invitation
 
 
-@login_required
-def home(request):
-    access = access_for(request.user)
-    return render(
-        request,
-        "accounts/home.html",
-        {"organisations": [(org, access.role_labels(org)) for org in access.organisations]},
-    )
-
-
 def accept_invitation(request, uidb64, token):
     try:
         user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))), is_active=True)

@@ -26,6 +26,20 @@ DUTIES: list[Duty] = [
         hour="3",
         description="Deletes expired sessions so signed-out devices cannot be reused.",
     ),
+    Duty(
+        name="Policy acknowledgement reminders",
+        task="policies.tasks.send_acknowledgement_reminders",
+        minute="0",
+        hour="7",
+        description="One digest per person with policies to acknowledge; line managers told after 7 days overdue.",
+    ),
+    Duty(
+        name="Policy review reminders",
+        task="policies.tasks.send_review_reminders",
+        minute="30",
+        hour="7",
+        description="Owners 60, 30 and 7 days before and on the review date; SLT weekly while overdue.",
+    ),
 ]
 
 

@@ -10,16 +10,18 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 
-def make_message(template: str, *, to: list[str], context: dict) -> EmailMultiAlternatives:
+def make_message(template: str, *, to: list[str], context: dict, reply_to: list[str] | None = None) -> EmailMultiAlternatives:
     context = {"site_url": settings.SITE_URL, **context}
     subject = render_to_string(f"emails/{template}_subject.txt", context)
     subject = " ".join(subject.split())  # one line, whatever the template's whitespace
     text = render_to_string(f"emails/{template}_body.txt", context)
     html = render_to_string(f"emails/{template}_body.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=to, from_email=settings.DEFAULT_FROM_EMAIL)
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, to=to, from_email=settings.DEFAULT_FROM_EMAIL, reply_to=reply_to
+    )
     message.attach_alternative(html, "text/html")
     return message
 
 
-def send_templated_email(template: str, *, to: list[str], context: dict) -> None:
-    make_message(template, to=to, context=context).send()
+def send_templated_email(template: str, *, to: list[str], context: dict, reply_to: list[str] | None = None) -> None:
+    make_message(template, to=to, context=context, reply_to=reply_to).send()

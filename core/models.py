@@ -5,25 +5,45 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 
-class AuditEntryImmutable(Exception):
-    """Raised on any attempt to change or remove an audit entry."""
+class RecordImmutable(Exception):
+    """Raised on any attempt to change or remove an append-only record."""
 
 
-class AuditEntryQuerySet(models.QuerySet):
+AuditEntryImmutable = RecordImmutable
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows are added, never changed or removed (see also ``core.db.append_only``)."""
+
     def update(self, **kwargs):
-        raise AuditEntryImmutable("Audit entries cannot be changed.")
+        raise RecordImmutable(f"{self.model._meta.verbose_name_plural} cannot be changed.")
 
     def delete(self):
-        raise AuditEntryImmutable("Audit entries cannot be deleted.")
+        raise RecordImmutable(f"{self.model._meta.verbose_name_plural} cannot be deleted.")
 
     def bulk_update(self, objs, fields, batch_size=None):
-        raise AuditEntryImmutable("Audit entries cannot be changed.")
+        raise RecordImmutable(f"{self.model._meta.verbose_name_plural} cannot be changed.")
 
+
+class AppendOnlyModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise RecordImmutable(f"{self._meta.verbose_name_plural} cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RecordImmutable(f"{self._meta.verbose_name_plural} cannot be deleted.")
+
+
+class AuditEntryQuerySet(AppendOnlyQuerySet):
     def for_object(self, obj):
         return self.filter(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
 
 
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     """Who did what, where, to which object, from which state to which, and when.
 
     Written only through ``core.audit.log_action``. On PostgreSQL a trigger
@@ -56,11 +76,3 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AuditEntryImmutable("Audit entries cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AuditEntryImmutable("Audit entries cannot be deleted.")

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
-from accounts.views import home
+from core.views import home
 
 # The Django admin signs in through allauth too: rate limits and two-factor apply.
 admin.site.login = login_required(admin.site.login)
@@ -13,5 +13,6 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
+    path("", include("policies.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -176,11 +176,11 @@ def test_settings_change_is_audited_and_mfa_off_is_warned(client, school, school
     client.force_login(school_admin)
     response = client.post(
         f"/organisations/{school.slug}/settings/",
-        {"closing_time": "16:30", "email_domains": "oak.sch.uk, OAK.example", "require_mfa": ""},
+        {"closing_time": "16:30", "email_domains": "oak.sch.uk, OAK.example", "acknowledgement_period_days": "10", "require_mfa": ""},
         follow=True,
     )
     school.refresh_from_db()
-    assert str(school.closing_time) == "16:30:00"
+    assert str(school.closing_time) == "16:30:00" and school.acknowledgement_period_days == 10
     assert school.domains == ["oak.sch.uk", "oak.example"]
     assert "Two-factor sign-in is off" in response.content.decode()
     assert AuditEntry.objects.filter(action="organisation.settings_changed", organisation=school).exists()
@@ -188,7 +188,7 @@ def test_settings_change_is_audited_and_mfa_off_is_warned(client, school, school
 
 def test_settings_refuse_a_malformed_domain(client, school, school_admin):
     client.force_login(school_admin)
-    response = client.post(f"/organisations/{school.slug}/settings/", {"closing_time": "17:00", "email_domains": "not a domain", "require_mfa": "on"})
+    response = client.post(f"/organisations/{school.slug}/settings/", {"closing_time": "17:00", "email_domains": "not a domain", "acknowledgement_period_days": "14", "require_mfa": "on"})
     assert response.status_code == 200 and "Enter domains like" in response.content.decode()
     school.refresh_from_db()
     assert school.email_domains == "school.example"

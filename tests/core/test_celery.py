@@ -44,6 +44,7 @@ def test_celery_is_configured_for_safe_delivery():
 def test_every_duty_is_registered_in_the_beat_schedule_once():
     register_periodic_duties()
     register_periodic_duties()
+    celery_app.loader.import_default_modules()  # what a worker does at start-up
     for duty in DUTIES:
         task = PeriodicTask.objects.get(name=duty.name)
         assert task.task == duty.task and task.enabled

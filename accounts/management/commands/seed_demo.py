@@ -94,6 +94,9 @@ class Command(BaseCommand):
             if not report.ok:
                 raise RuntimeError("Demo staff did not import: " + "; ".join(map(str, report.errors)))
         self._set_passwords(User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}"), password)
+        from policies.demo import seed_social_media_policy
+
+        seed_social_media_policy(orgs["northfield-trust"], User.objects.get(email=f"owner@{DEMO_DOMAIN}"))
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({timezone.localdate():%d %B %Y})."))
         self.stdout.write(f"Sign in with any of these, password {password!r}:")
         for name in SIGN_INS:

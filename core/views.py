@@ -1,0 +1,24 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.permissions import access_for
+from policies.queries import leadership_rates, my_requests, reviews_needing
+
+
+@login_required
+def home(request):
+    """The person's organisations and roles, and what needs them now."""
+    access = access_for(request.user)
+    outstanding, _ = my_requests(request.user)
+    return render(
+        request,
+        "core/home.html",
+        {
+            "organisations": [(org, access.role_labels(org)) for org in access.organisations],
+            "to_acknowledge": outstanding,
+            "reviews": reviews_needing(request.user),
+            "rates": leadership_rates(request.user),
+            "today": timezone.localdate(),
+        },
+    )

@@ -1,0 +1,121 @@
+"""Acknowledgement figures for dashboards, drill-downs, exports and evidence packs.
+
+Every function returns a queryset or runs a fixed number of aggregate queries,
+whatever the number of staff: the counting happens in the database.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Q
+
+from accounts.models import Organisation, StaffType, today
+from accounts.permissions import compliance_filter
+from policies.models import AcknowledgementRequest, Policy
+
+BREAKDOWNS = {
+    "organisation": ("membership__organisation__name", "Organisation"),
+    "department": ("membership__department", "Department"),
+    "staff_type": ("membership__staff_type", "Staff type"),
+}
+
+
+@dataclass
+class Figures:
+    total: int
+    acknowledged: int
+    overdue: int
+
+    @property
+    def outstanding(self) -> int:
+        return self.total - self.acknowledged
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.acknowledged / self.total) if self.total else 100
+
+    @property
+    def on_time_outstanding(self) -> int:
+        return self.outstanding - self.overdue
+
+
+def _counts(on: dt.date) -> dict:
+    return {
+        "total": Count("pk"),
+        "acknowledged": Count("pk", filter=Q(acknowledgement__isnull=False)),
+        "overdue": Count("pk", filter=Q(acknowledgement__isnull=True, due_date__lt=on)),
+    }
+
+
+def visible_requests(user, organisation: Organisation):
+    """Requests for the versions that currently count, of people in post, that ``user`` may see.
+
+    A trust's figures roll up every member organisation.
+    """
+    scope = compliance_filter(user, organisation)
+    if scope is None:
+        return AcknowledgementRequest.objects.none()
+    org_ids = [organisation.pk, *organisation.members.values_list("pk", flat=True)]
+    return (
+        AcknowledgementRequest.objects.current()
+        .filter(membership__organisation_id__in=org_ids, version_id=F("version__policy__acknowledgement_version_id"))
+        .filter(scope)
+    )
+
+
+def by_version(requests, on: dt.date | None = None) -> list[tuple[dict, Figures]]:
+    """One row per policy version: its figures."""
+    rows = (
+        requests.values("version_id", "version__label", "version__policy_id", "version__policy__title", "version__due_date")
+        .annotate(**_counts(on or today()))
+        .order_by("version__policy__title")
+    )
+    return [
+        (row, Figures(total=row["total"], acknowledged=row["acknowledged"], overdue=row["overdue"])) for row in rows
+    ]
+
+
+def breakdown(requests, by: str, on: dt.date | None = None) -> list[tuple[str, str, Figures]]:
+    """Rows of (value, label shown, figures) grouped by organisation, department or staff type."""
+    field, _ = BREAKDOWNS[by]
+    rows = requests.values(field).annotate(**_counts(on or today())).order_by(field)
+    result = []
+    for row in rows:
+        value = row[field] or ""
+        label = StaffType(value).label if by == "staff_type" and value else (value or "Not recorded")
+        result.append((value, label, Figures(total=row["total"], acknowledged=row["acknowledged"], overdue=row["overdue"])))
+    return result
+
+
+def totals(requests, on: dt.date | None = None) -> Figures:
+    row = requests.aggregate(**_counts(on or today()))
+    return Figures(total=row["total"] or 0, acknowledged=row["acknowledged"] or 0, overdue=row["overdue"] or 0)
+
+
+def people(requests, *, status: str = "", version: int | None = None, filters: dict | None = None, on: dt.date | None = None):
+    """The drill-down: people behind a figure, with what they acknowledged and when."""
+    on = on or today()
+    rows = requests
+    if version:
+        rows = rows.filter(version_id=version)
+    for by, value in (filters or {}).items():
+        field, _ = BREAKDOWNS[by]
+        rows = rows.filter(**{field: value})
+    if status == "acknowledged":
+        rows = rows.filter(acknowledgement__isnull=False)
+    elif status == "outstanding":
+        rows = rows.filter(acknowledgement__isnull=True)
+    elif status == "overdue":
+        rows = rows.filter(acknowledgement__isnull=True, due_date__lt=on)
+    return rows.select_related(
+        "user", "membership__organisation", "version__policy", "acknowledgement__version"
+    ).order_by("membership__user__last_name", "membership__user__first_name", "version__policy__title", "pk")
+
+
+def evidence(policy: Policy):
+    """Every acknowledgement of every version of the policy, for inspection."""
+    return (
+        AcknowledgementRequest.objects.filter(version__policy=policy, acknowledgement__isnull=False)
+        .select_related("user", "membership__organisation", "acknowledgement__version")
+        .order_by("acknowledgement__acknowledged_at", "pk")
+    )

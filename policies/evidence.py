@@ -1,0 +1,79 @@
+"""The evidence pack for inspection: who acknowledged which version of a policy, and when."""
+
+import io
+
+from django.utils import timezone
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from policies import compliance
+from policies.models import VersionStatus
+
+
+def evidence_pack_pdf(policy) -> bytes:
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=landscape(A4),
+        title=f"Evidence pack: {policy.title}",
+        author="Policy Portal",
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+    )
+    story = [
+        Paragraph(f"Evidence pack: {policy.title}", styles["Title"]),
+        Paragraph(
+            f"{policy.organisation.name}. Owner: {policy.owner.full_name}. Approval body: {policy.approval_body or 'not recorded'}. "
+            f"Produced {timezone.localtime():%d %B %Y at %H:%M}.",
+            styles["Normal"],
+        ),
+        Spacer(1, 6 * mm),
+        Paragraph("Versions", styles["Heading2"]),
+    ]
+    versions = [["Version", "Status", "Approved", "Published", "Acknowledge by", "SHA-256 of the text"]]
+    for version in policy.versions.exclude(status=VersionStatus.DRAFT).order_by("published_at"):
+        versions.append(
+            [
+                version.label,
+                version.get_status_display(),
+                f"{version.approval_date:%d %b %Y}" if version.approval_date else "",
+                f"{timezone.localtime(version.published_at):%d %b %Y}" if version.published_at else "",
+                f"{version.due_date:%d %b %Y}" if version.due_date else "",
+                version.content_sha256[:16] + "…",
+            ]
+        )
+    story += [_table(versions), Spacer(1, 6 * mm), Paragraph("Acknowledgements", styles["Heading2"])]
+    rows = [["Name", "Email", "Organisation", "Version", "Acknowledged at"]]
+    for row in compliance.evidence(policy).iterator(chunk_size=2000):
+        ack = row.acknowledgement
+        rows.append(
+            [row.user.full_name, row.user.email, row.membership.organisation.name, ack.version.label, f"{timezone.localtime(ack.acknowledged_at):%d %b %Y %H:%M}"]
+        )
+    if len(rows) == 1:
+        story.append(Paragraph("Nobody has acknowledged this policy yet.", styles["Normal"]))
+    else:
+        story.append(_table(rows))
+    document.build(story)
+    return buffer.getvalue()
+
+
+def _table(rows):
+    table = Table(rows, repeatRows=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#b0b7c3")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table

@@ -1,0 +1,190 @@
+import datetime as dt
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+
+from accounts.models import Role, StaffType, today
+from policies import documents
+from policies.models import Policy, PolicyVersion, SourceFormat
+
+
+def _helper(label: str, *, multipart: bool = False) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label))
+    if multipart:
+        helper.attrs = {"enctype": "multipart/form-data"}
+    return helper
+
+
+class PolicyForm(forms.ModelForm):
+    audience_roles = forms.MultipleChoiceField(
+        label="Only people with these roles",
+        choices=Role.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Leave empty for everyone.",
+    )
+    audience_staff_types = forms.MultipleChoiceField(
+        label="Only these staff types",
+        choices=StaffType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Leave empty for every type: volunteers, agency staff and governors included.",
+    )
+
+    class Meta:
+        model = Policy
+        fields = [
+            "title",
+            "category",
+            "owner",
+            "approval_body",
+            "review_frequency_months",
+            "is_social_media_policy",
+            "audience_roles",
+            "audience_staff_types",
+        ]
+        labels = {"review_frequency_months": "Review every (months)"}
+
+    def __init__(self, *args, owners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        self.helper = _helper("Save policy")
+
+
+class VersionForm(forms.ModelForm):
+    upload = forms.FileField(
+        label="File",
+        required=False,
+        help_text="For a PDF or Word (.docx) version, at most 10 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.docx,application/pdf"}),
+    )
+
+    class Meta:
+        model = PolicyVersion
+        fields = [
+            "label",
+            "source_format",
+            "text",
+            "summary_of_changes",
+            "effective_date",
+            "approval_date",
+            "approved_by",
+            "requires_acknowledgement",
+        ]
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 18}),
+            "summary_of_changes": forms.Textarea(attrs={"rows": 3}),
+            "effective_date": forms.DateInput(attrs={"type": "date"}),
+            "approval_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Save draft", multipart=True)
+
+    def clean_text(self):
+        text = self.cleaned_data.get("text", "")
+        if len(text) > documents.MAX_TEXT_CHARS:
+            raise forms.ValidationError(f"The text is longer than {documents.MAX_TEXT_CHARS:,} characters.")
+        return text
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload and upload.size > documents.MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("The file is larger than 10 MB.")
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        source = cleaned.get("source_format")
+        if source == SourceFormat.MARKDOWN and not (cleaned.get("text") or "").strip():
+            self.add_error("text", "Write the policy text.")
+        if source in (SourceFormat.PDF, SourceFormat.DOCX) and not cleaned.get("upload") and not self.instance.document:
+            self.add_error("upload", "Choose the file to upload.")
+        return cleaned
+
+
+class PublishForm(forms.Form):
+    due_date = forms.DateField(
+        label="Staff must acknowledge it by",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="New starters get their own date from their start date.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Publish")
+
+    def clean_due_date(self):
+        due = self.cleaned_data["due_date"]
+        if due < today():
+            raise forms.ValidationError("The date cannot be before today, the publication date.")
+        if due > today() + dt.timedelta(days=365):
+            raise forms.ValidationError("Choose a date within the next year.")
+        return due
+
+
+class ImportPolicyForm(forms.Form):
+    file = forms.FileField(
+        help_text="A Markdown (.md) or plain text (.txt) file, like a policy exported from Word as text.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".md,.txt,text/plain,text/markdown"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Import as a draft", multipart=True)
+
+
+class QuestionForm(forms.Form):
+    prompt = forms.CharField(label="Question", max_length=300)
+    choices = forms.CharField(
+        label="Answers",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One answer per line, two to five answers.",
+    )
+    correct_choice = forms.IntegerField(label="Number of the right answer", min_value=1, initial=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Add question")
+
+    def clean(self):
+        cleaned = super().clean()
+        choices = [line.strip() for line in (cleaned.get("choices") or "").splitlines() if line.strip()]
+        if not 2 <= len(choices) <= 5:
+            self.add_error("choices", "Give between two and five answers, one per line.")
+        elif cleaned.get("correct_choice") and cleaned["correct_choice"] > len(choices):
+            self.add_error("correct_choice", f"There are only {len(choices)} answers.")
+        cleaned["choices"] = choices
+        return cleaned
+
+
+class AcknowledgeForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I have read and understood this policy, and I will follow it.",
+        error_messages={"required": "Tick the box to confirm you have read and understood the policy."},
+    )
+
+
+class AskOwnerForm(forms.Form):
+    question = forms.CharField(
+        label="Your question for the policy's owner",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Send question")
+
+
+class ReviewForm(forms.Form):
+    notes = forms.CharField(
+        label="Notes from the review", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record review: no change needed")

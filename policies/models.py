@@ -1,0 +1,347 @@
+"""Policies, their versions, and who has acknowledged which version when.
+
+Seed 001's policy table is the data each policy carries (version, review
+frequency, date reviewed, next review date, approval body, author); seed 000
+§3 is why an acknowledgement is kept for good ("deemed to be aware of its
+contents").
+"""
+
+import datetime as dt
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+from accounts.models import Membership, Organisation, Role, RoleGrant, StaffType, today
+from core.models import AppendOnlyModel, AppendOnlyQuerySet
+
+
+class Category(models.TextChoices):
+    SOCIAL_MEDIA = "social_media", "Social media"
+    ONLINE_SAFETY = "online_safety", "Online safety"
+    SAFEGUARDING = "safeguarding", "Safeguarding"
+    ACCEPTABLE_USE = "acceptable_use", "Acceptable use"
+    DATA_PROTECTION = "data_protection", "Data protection"
+    CONDUCT = "conduct", "Staff conduct"
+    OTHER = "other", "Other"
+
+
+class PolicyQuerySet(models.QuerySet):
+    def applying_to(self, organisation: Organisation):
+        """Policies an organisation's staff follow: its own and its trust's."""
+        ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
+        return self.filter(organisation_id__in=ids)
+
+    def due_for_review(self, within_days: int = 60, on: dt.date | None = None):
+        on = on or today()
+        return self.filter(next_review_date__lte=on + dt.timedelta(days=within_days), retired_at__isnull=True)
+
+
+class Policy(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="policies")
+    title = models.CharField(max_length=200)
+    category = models.CharField(max_length=30, choices=Category.choices, default=Category.OTHER)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_policies")
+    approval_body = models.CharField(max_length=150, blank=True, help_text="Who approves it, e.g. the governing board.")
+    review_frequency_months = models.PositiveSmallIntegerField(
+        default=12, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    audience_roles = models.JSONField(
+        default=list, blank=True, help_text="Roles that must acknowledge it; empty means everyone."
+    )
+    audience_staff_types = models.JSONField(
+        default=list, blank=True, help_text="Staff types that must acknowledge it; empty means every type."
+    )
+    addendum_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="addenda",
+        help_text="A member organisation's local points added to its trust's policy.",
+    )
+    is_social_media_policy = models.BooleanField(
+        "this is the organisation's Social Media Policy",
+        default=False,
+        help_text="Account approvals check that account runners have acknowledged it.",
+    )
+    next_review_date = models.DateField(null=True, blank=True)
+    acknowledgement_version = models.ForeignKey(
+        "PolicyVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The version whose acknowledgement currently counts (the last one that asked staff to acknowledge).",
+    )
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "policies"
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=Q(is_social_media_policy=True),
+                name="one_social_media_policy_per_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "addendum_to"],
+                condition=Q(addendum_to__isnull=False),
+                name="one_addendum_per_organisation",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_addendum(self) -> bool:
+        return self.addendum_to_id is not None
+
+    def audience(self, on: dt.date | None = None):
+        """Current memberships that must acknowledge this policy.
+
+        A trust's policy reaches the staff of every member organisation.
+        """
+        org_ids = [self.organisation_id, *Organisation.objects.filter(parent_id=self.organisation_id).values_list("pk", flat=True)]
+        memberships = Membership.objects.current(on).filter(organisation_id__in=org_ids)
+        if self.audience_staff_types:
+            memberships = memberships.filter(staff_type__in=self.audience_staff_types)
+        if self.audience_roles:
+            memberships = memberships.filter(
+                Exists(RoleGrant.objects.filter(membership=OuterRef("pk"), role__in=self.audience_roles))
+            )
+        return memberships
+
+    def audience_description(self) -> str:
+        parts = []
+        if self.audience_staff_types:
+            parts.append(", ".join(StaffType(t).label.lower() for t in self.audience_staff_types) + " staff")
+        if self.audience_roles:
+            parts.append("people with the role " + ", ".join(Role(r).label.lower() for r in self.audience_roles))
+        return " who are ".join(parts) if parts else "All staff, volunteers and agency staff included"
+
+    def review_date_after(self, day: dt.date) -> dt.date:
+        return day + relativedelta(months=self.review_frequency_months)
+
+    def review_is_overdue(self, on: dt.date | None = None) -> bool:
+        return self.next_review_date is not None and self.next_review_date < (on or today())
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    SUPERSEDED = "superseded", "Superseded"
+    RETIRED = "retired", "Retired"
+
+
+class SourceFormat(models.TextChoices):
+    MARKDOWN = "markdown", "Written in the portal"
+    PDF = "pdf", "PDF document"
+    DOCX = "docx", "Word document"
+
+
+class PolicyVersionQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=VersionStatus.PUBLISHED)
+
+
+def _document_path(instance, filename):
+    return f"policies/{instance.policy_id}/{filename}"
+
+
+class PolicyVersion(models.Model):
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="versions")
+    label = models.CharField("version", max_length=30, help_text="For example 3 or 2024.1.")
+    status = models.CharField(max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
+    source_format = models.CharField(max_length=10, choices=SourceFormat.choices, default=SourceFormat.MARKDOWN)
+    text = models.TextField("policy text", blank=True, help_text="Markdown: # for headings, - for lists.")
+    document = models.FileField(upload_to=_document_path, blank=True)
+    html = models.TextField(blank=True, help_text="Sanitised HTML shown to readers (Markdown and Word versions).")
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    summary_of_changes = models.TextField(blank=True)
+    effective_date = models.DateField(null=True, blank=True)
+    approval_date = models.DateField(null=True, blank=True)
+    approved_by = models.CharField("approval body", max_length=150, blank=True)
+    requires_acknowledgement = models.BooleanField(
+        "staff must acknowledge this version",
+        default=True,
+        help_text="Untick for a minor correction (a typo): earlier acknowledgements still count.",
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    due_date = models.DateField(null=True, blank=True, help_text="When staff in post at publication must acknowledge by.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PolicyVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["policy", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy"], condition=Q(status="published"), name="one_published_version_per_policy"
+            ),
+            models.UniqueConstraint(fields=["policy", "label"], name="version_label_unique_per_policy"),
+        ]
+
+    def __str__(self):
+        return f"{self.policy.title} v{self.label}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == VersionStatus.DRAFT
+
+
+class AcknowledgementRequestQuerySet(models.QuerySet):
+    def current(self, on: dt.date | None = None):
+        """Requests of people still in post (leavers drop out of the figures)."""
+        on = on or today()
+        return self.filter(
+            Q(membership__leaving_date__isnull=True) | Q(membership__leaving_date__gte=on),
+            membership__user__is_active=True,
+        )
+
+    def outstanding(self):
+        return self.filter(acknowledgement__isnull=True)
+
+    def overdue(self, on: dt.date | None = None):
+        return self.outstanding().filter(due_date__lt=on or today())
+
+    def for_user(self, user):
+        return self.filter(user=user)
+
+
+class AcknowledgementRequest(models.Model):
+    """One person asked to acknowledge one version (the version whose publication asked).
+
+    A minor correction published later does not ask again: the person reads
+    the current text and their acknowledgement answers this request.
+    """
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="requests")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acknowledgement_requests")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="acknowledgement_requests")
+    due_date = models.DateField()
+    acknowledgement = models.OneToOneField(
+        "Acknowledgement", null=True, blank=True, on_delete=models.PROTECT, related_name="request"
+    )
+    reminder_stage = models.PositiveSmallIntegerField(default=0)
+    next_reminder_on = models.DateField(help_text="When the next reminder stage falls due.")
+    manager_told_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AcknowledgementRequestQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "user"], name="one_request_per_person_per_version")]
+        indexes = [
+            models.Index(fields=["user", "acknowledgement"]),
+            models.Index(fields=["version", "acknowledgement", "due_date"]),
+            models.Index(fields=["next_reminder_on", "user"], condition=Q(acknowledgement__isnull=True), name="open_request_reminder_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} to acknowledge {self.version}"
+
+    def is_overdue(self, on: dt.date | None = None) -> bool:
+        return self.acknowledgement_id is None and self.due_date < (on or today())
+
+
+class Acknowledgement(AppendOnlyModel):
+    """A person's confirmation that they have read and understood one version. Never edited or deleted."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acknowledgements")
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="acknowledgements")
+    acknowledged_at = models.DateTimeField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    content_sha256 = models.CharField("SHA-256 of the text shown", max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "version"], name="one_acknowledgement_per_person_per_version")]
+
+    def __str__(self):
+        return f"{self.user} acknowledged {self.version} on {self.acknowledged_at:%d %b %Y}"
+
+
+class QuizQuestion(models.Model):
+    """A multiple-choice check that must be answered correctly before acknowledging."""
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(default=0)
+    prompt = models.CharField(max_length=300)
+    choices = models.JSONField(help_text="The answers to choose from, in order.")
+    correct_choice = models.PositiveSmallIntegerField(help_text="Position of the right answer, from 0.")
+
+    class Meta:
+        ordering = ["version", "position", "pk"]
+
+    def __str__(self):
+        return self.prompt
+
+
+class QuizAttempt(AppendOnlyModel):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="quiz_attempts")
+    answers = models.JSONField()
+    passed = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+
+class PolicyQuestion(models.Model):
+    """A reader's question to the policy's owner."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="questions")
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+")
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    question = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class ReviewOutcome(models.TextChoices):
+    NO_CHANGE = "no_change", "Reviewed: no change needed"
+    NEW_VERSION = "new_version", "Reviewed: new version published"
+
+
+class PolicyReview(AppendOnlyModel):
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="reviews")
+    outcome = models.CharField(max_length=20, choices=ReviewOutcome.choices)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_on = models.DateField()
+    next_review_date = models.DateField()
+    version = models.ForeignKey(PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-reviewed_on", "-pk"]
+
+
+class ReviewReminder(models.Model):
+    """A review reminder sent: one per policy, review date and stage, whatever retries happen."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="+")
+    review_date = models.DateField()
+    stage = models.CharField(max_length=20)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["policy", "review_date", "stage"], name="one_review_reminder_per_stage")]

@@ -1,0 +1,211 @@
+"""The daily reminder sweeps: acknowledgements and annual reviews.
+
+Each reminder for one item and stage goes out at most once, whatever retries,
+restarts or two sweeps running at once do: the stage is claimed on locked rows
+and committed before the email is sent (STYLE.md, "Idempotent reminders").
+Work is done in batches of people, so memory stays bounded for a trust of any size.
+"""
+
+import datetime as dt
+import logging
+from collections import defaultdict
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Membership, Organisation, Role, today
+from core.emails import send_templated_email
+from policies.models import AcknowledgementRequest, Policy, ReviewReminder
+from policies.services import sync_requests
+
+log = logging.getLogger(__name__)
+
+# Stages of an acknowledgement request's reminders (AcknowledgementRequest.reminder_stage).
+ASKED, DUE_SOON, DUE_TODAY, FIRST_OVERDUE = 1, 2, 3, 4
+DUE_SOON_DAYS = 3
+OVERDUE_EVERY_DAYS = 7
+MANAGER_AFTER_DAYS = 7
+
+
+def stage_on(due_date: dt.date, day: dt.date) -> int:
+    """The reminder stage a request has reached on ``day``."""
+    if day < due_date - dt.timedelta(days=DUE_SOON_DAYS):
+        return ASKED
+    if day < due_date:
+        return DUE_SOON
+    weeks_overdue = (day - due_date).days // OVERDUE_EVERY_DAYS
+    return DUE_TODAY + weeks_overdue
+
+
+def next_stage_date(due_date: dt.date, stage: int) -> dt.date:
+    """The day the stage after ``stage`` falls due."""
+    if stage < DUE_SOON:
+        return due_date - dt.timedelta(days=DUE_SOON_DAYS)
+    if stage < DUE_TODAY:
+        return due_date
+    return due_date + dt.timedelta(days=OVERDUE_EVERY_DAYS * (stage - DUE_TODAY + 1))
+
+
+def _open_requests():
+    """Outstanding requests for the version of each policy that currently counts, of people in post."""
+    return (
+        AcknowledgementRequest.objects.current()
+        .outstanding()
+        .filter(version_id=F("version__policy__acknowledgement_version_id"))
+    )
+
+
+def send_acknowledgement_reminders(on: dt.date | None = None, batch_size: int = 500) -> dict:
+    """One digest per person with reminders due, listing everything they have outstanding."""
+    on = on or today()
+    sync_requests()
+    sent = {"staff": 0, "managers": 0}
+    last_user = 0
+    while True:
+        user_ids = list(
+            _open_requests()
+            .filter(next_reminder_on__lte=on, user_id__gt=last_user)
+            .order_by("user_id")
+            .values_list("user_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not user_ids:
+            break
+        last_user = user_ids[-1]
+        sent["staff"] += _remind_people(user_ids, on)
+    last_manager = 0
+    while True:
+        manager_ids = list(
+            _open_requests()
+            .filter(
+                manager_told_at__isnull=True,
+                due_date__lte=on - dt.timedelta(days=MANAGER_AFTER_DAYS),
+                membership__line_manager_id__gt=last_manager,
+            )
+            .order_by("membership__line_manager_id")
+            .values_list("membership__line_manager_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not manager_ids:
+            break
+        last_manager = manager_ids[-1]
+        sent["managers"] += _tell_managers(manager_ids, on)
+    return sent
+
+
+def _remind_people(user_ids: list[int], on: dt.date) -> int:
+    with transaction.atomic():
+        # Another sweep holding some of these rows is sending them: skip, never wait.
+        claimed = list(
+            _open_requests()
+            .select_for_update(skip_locked=True, of=("self",))
+            .filter(user_id__in=user_ids, next_reminder_on__lte=on)
+        )
+        for request in claimed:
+            request.reminder_stage = max(request.reminder_stage + 1, stage_on(request.due_date, on))
+            request.next_reminder_on = next_stage_date(request.due_date, request.reminder_stage)
+        AcknowledgementRequest.objects.bulk_update(claimed, ["reminder_stage", "next_reminder_on"])
+    reminded = {request.user_id for request in claimed}
+    if not reminded:
+        return 0
+    digests = defaultdict(list)
+    for request in (
+        _open_requests()
+        .filter(user_id__in=reminded)
+        .select_related("user", "version__policy")
+        .order_by("user_id", "due_date", "version__policy__title")
+    ):
+        digests[request.user].append(request)
+    for user, requests in digests.items():
+        _send(
+            "policies/acknowledgement_reminder",
+            to=[user.email],
+            context={"person": user, "requests": requests, "today": on, "overdue": [r for r in requests if r.due_date < on]},
+        )
+    return len(digests)
+
+
+def _tell_managers(manager_ids: list[int], on: dt.date) -> int:
+    with transaction.atomic():
+        claimed = list(
+            _open_requests()
+            .select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                membership__line_manager_id__in=manager_ids,
+                manager_told_at__isnull=True,
+                due_date__lte=on - dt.timedelta(days=MANAGER_AFTER_DAYS),
+            )
+            .select_related("user", "version__policy", "membership__line_manager")
+        )
+        now = timezone.now()
+        for request in claimed:
+            request.manager_told_at = now
+        AcknowledgementRequest.objects.bulk_update(claimed, ["manager_told_at"])
+    teams = defaultdict(list)
+    for request in claimed:
+        teams[request.membership.line_manager].append(request)
+    for manager, requests in teams.items():
+        if manager.is_active:
+            _send("policies/manager_overdue", to=[manager.email], context={"manager": manager, "requests": requests, "today": on})
+    return len(teams)
+
+
+REVIEW_STAGES = (60, 30, 7, 0)
+
+
+def send_review_reminders(on: dt.date | None = None) -> int:
+    """Owners 60, 30 and 7 days before and on the review date; then SLT weekly while overdue."""
+    on = on or today()
+    sent = 0
+    policies = (
+        Policy.objects.filter(retired_at__isnull=True, next_review_date__lte=on + dt.timedelta(days=REVIEW_STAGES[0]))
+        .exclude(acknowledgement_version__isnull=True)
+        .select_related("owner", "organisation")
+    )
+    for policy in policies:
+        days_left = (policy.next_review_date - on).days
+        if days_left >= 0:
+            stage = str(min(s for s in REVIEW_STAGES if s >= days_left))
+            recipients = [policy.owner.email]
+            template = "policies/review_due"
+        else:
+            stage = f"overdue-week-{(-days_left - 1) // 7}"
+            recipients = _slt_emails(policy.organisation)
+            template = "policies/review_overdue"
+        if not _claim_review_stage(policy, stage):
+            continue
+        _send(template, to=recipients, context={"policy": policy, "days_left": days_left, "today": on})
+        sent += 1
+    return sent
+
+
+def _claim_review_stage(policy: Policy, stage: str) -> bool:
+    try:
+        with transaction.atomic():
+            ReviewReminder.objects.create(policy=policy, review_date=policy.next_review_date, stage=stage)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _slt_emails(organisation: Organisation) -> list[str]:
+    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
+    return sorted(
+        set(
+            Membership.objects.current()
+            .filter(organisation_id__in=org_ids)
+            .with_role(Role.SLT, Role.LEAD)
+            .values_list("user__email", flat=True)
+        )
+    )
+
+
+def _send(template: str, *, to: list[str], context: dict) -> None:
+    """Sent after the stage is committed: a failure loses one email rather than repeating it."""
+    if not to:
+        return
+    try:
+        send_templated_email(template, to=to, context=context)
+    except Exception:  # noqa: BLE001 - one bad address must not stop the sweep
+        log.exception("Could not send %s to %s", template, to)

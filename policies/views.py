@@ -1,0 +1,565 @@
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from accounts.models import Membership, Role, User
+from accounts.permissions import (
+    Action,
+    access_for,
+    can_edit_policy,
+    can_read_policy,
+    can_view_evidence,
+    get_organisation_for,
+)
+from core.middleware import client_ip
+from policies import compliance, documents, services
+from policies.documents import DocumentError
+from policies.forms import (
+    AcknowledgeForm,
+    AskOwnerForm,
+    ImportPolicyForm,
+    PolicyForm,
+    PublishForm,
+    QuestionForm,
+    ReviewForm,
+    VersionForm,
+)
+from policies.models import Acknowledgement, Policy, PolicyVersion, QuizQuestion, SourceFormat, VersionStatus
+from policies.queries import my_requests
+
+
+# Object access: one helper per kind of object, scoped to the person
+# ------------------------------------------------------------------------------
+
+
+def _policy_to_read(user, pk) -> Policy:
+    policy = get_object_or_404(Policy.objects.select_related("organisation", "owner"), pk=pk)
+    if not can_read_policy(user, policy):
+        raise Http404
+    return policy
+
+
+def _policy_to_edit(user, pk) -> Policy:
+    policy = _policy_to_read(user, pk)
+    if not can_edit_policy(user, policy):
+        raise PermissionDenied
+    return policy
+
+
+def _version_to_edit(user, pk) -> PolicyVersion:
+    version = get_object_or_404(PolicyVersion.objects.select_related("policy__organisation"), pk=pk)
+    _policy_to_edit(user, version.policy_id)
+    return version
+
+
+# Staff: reading and acknowledging
+# ------------------------------------------------------------------------------
+
+
+@login_required
+def my_policies(request):
+    outstanding, acknowledged = my_requests(request.user)
+    return render(
+        request, "policies/my_policies.html", {"outstanding": outstanding, "acknowledged": acknowledged, "today": timezone.localdate()}
+    )
+
+
+def _addenda_for(user, policy):
+    """Local addenda of the person's own organisations to a trust policy, as (policy, version) pairs."""
+    orgs = [org.pk for org in access_for(user).organisations]
+    addenda = policy.addenda.filter(organisation_id__in=orgs, retired_at__isnull=True)
+    return [(a, a.versions.filter(status=VersionStatus.PUBLISHED).first()) for a in addenda]
+
+
+@login_required
+def read_policy(request, pk):
+    policy = _policy_to_read(request.user, pk)
+    version = policy.versions.filter(status=VersionStatus.PUBLISHED).first()
+    if version is None:
+        raise Http404("This policy has no published version.")
+    open_request = services.open_request(request.user, policy)
+    previous = (
+        Acknowledgement.objects.filter(user=request.user, version__policy=policy)
+        .exclude(version=version)
+        .select_related("version")
+        .order_by("-acknowledged_at")
+        .first()
+    )
+    diff = ""
+    if previous and open_request and not open_request.acknowledgement_id and previous.version.html and version.html:
+        diff = documents.readable_diff(documents.plain_text_of(previous.version.html), documents.plain_text_of(version.html))
+    questions = list(version.questions.all())
+    return render(
+        request,
+        "policies/read.html",
+        {
+            "policy": policy,
+            "version": version,
+            "request_": open_request,
+            "previous": previous,
+            "diff": diff,
+            "addenda": [(a, v) for a, v in _addenda_for(request.user, policy) if v],
+            "questions": questions,
+            "quiz_passed": services.has_passed_quiz(request.user, version),
+            "form": AcknowledgeForm(),
+            "ask_form": AskOwnerForm(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def acknowledge(request, pk):
+    version = get_object_or_404(PolicyVersion.objects.select_related("policy"), pk=pk)
+    policy = _policy_to_read(request.user, version.policy_id)
+    form = AcknowledgeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["confirm"][0])
+        return redirect("policies:read", pk=policy.pk)
+    try:
+        acknowledgement = services.acknowledge(
+            user=request.user,
+            version=version,
+            ip_address=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        for addendum, addendum_version in _addenda_for(request.user, policy):
+            if addendum_version and services.open_request(request.user, addendum):
+                services.acknowledge(
+                    user=request.user,
+                    version=addendum_version,
+                    ip_address=client_ip(request),
+                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                )
+    except services.PolicyError as exc:
+        messages.error(request, str(exc))
+        return redirect("policies:read", pk=policy.pk)
+    messages.success(
+        request, f"Thank you. You acknowledged {policy.title} (version {acknowledgement.version.label}) on {timezone.localtime(acknowledgement.acknowledged_at):%d %B %Y at %H:%M}."
+    )
+    return redirect("policies:my_policies")
+
+
+@login_required
+@require_POST
+def answer_quiz(request, pk):
+    version = get_object_or_404(PolicyVersion, pk=pk, status=VersionStatus.PUBLISHED)
+    _policy_to_read(request.user, version.policy_id)
+    answers = {}
+    for question in version.questions.all():
+        value = request.POST.get(f"question-{question.pk}", "")
+        if value.isdigit():
+            answers[question.pk] = int(value)
+    if services.answer_quiz(user=request.user, version=version, answers=answers):
+        messages.success(request, "All your answers are right. You can now acknowledge the policy.")
+    else:
+        messages.error(request, "Not all your answers are right. Read the policy again and have another go.")
+    return redirect(reverse("policies:read", args=[version.policy_id]) + "#check")
+
+
+@login_required
+@require_POST
+def ask_owner(request, pk):
+    version = get_object_or_404(PolicyVersion.objects.select_related("policy"), pk=pk)
+    _policy_to_read(request.user, version.policy_id)
+    form = AskOwnerForm(request.POST)
+    if form.is_valid():
+        services.ask_owner(user=request.user, version=version, question=form.cleaned_data["question"])
+        messages.success(request, f"Your question was sent to {version.policy.owner.full_name}, who will reply by email.")
+    else:
+        messages.error(request, "Write your question first (at most 2,000 characters).")
+    return redirect("policies:read", pk=version.policy_id)
+
+
+@login_required
+@xframe_options_sameorigin
+def version_document(request, pk):
+    """The uploaded file, shown in the page (a PDF) or downloaded (a Word original)."""
+    version = get_object_or_404(PolicyVersion.objects.select_related("policy"), pk=pk)
+    policy = _policy_to_read(request.user, version.policy_id)
+    if not version.document:
+        raise Http404
+    if version.status == VersionStatus.DRAFT and not can_edit_policy(request.user, policy):
+        raise Http404
+    is_pdf = version.source_format == SourceFormat.PDF
+    response = FileResponse(
+        version.document.open("rb"),
+        as_attachment=not is_pdf,
+        filename=f"{policy.title} v{version.label}.{version.source_format}",
+        content_type="application/pdf" if is_pdf else "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# Owners: writing, publishing and reviewing
+# ------------------------------------------------------------------------------
+
+
+def _owner_choices(organisation):
+    return User.objects.filter(
+        memberships__in=Membership.objects.current().filter(organisation__in=[organisation, *organisation.members.all()]).with_role(Role.POLICY_OWNER, Role.ADMIN, Role.SLT, Role.LEAD)
+    ).distinct()
+
+
+@login_required
+def manage_policies(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.MANAGE_POLICIES)
+    policies = (
+        Policy.objects.applying_to(organisation)
+        .select_related("owner", "organisation", "acknowledgement_version")
+        .prefetch_related(Prefetch("versions", queryset=PolicyVersion.objects.order_by("-created_at")))
+    )
+    return render(
+        request,
+        "policies/manage_list.html",
+        {"organisation": organisation, "policies": policies, "today": timezone.localdate(), "feed_url": _feed_url(request)},
+    )
+
+
+@login_required
+def create_policy(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.MANAGE_POLICIES)
+    form = PolicyForm(request.POST or None, owners=_owner_choices(organisation), initial={"owner": request.user.pk})
+    addendum_to = None
+    if request.GET.get("addendum_to") and organisation.parent_id:
+        addendum_to = get_object_or_404(Policy, pk=request.GET["addendum_to"], organisation_id=organisation.parent_id)
+        form.initial.update(title=f"{addendum_to.title}: {organisation.name} addendum", category=addendum_to.category)
+    if request.method == "POST" and form.is_valid():
+        policy = services.create_policy(organisation=organisation, actor=request.user, addendum_to=addendum_to, **form.cleaned_data)
+        messages.success(request, "Policy created. Now write its first version.")
+        return redirect("policies:create_version", pk=policy.pk)
+    return render(request, "policies/policy_form.html", {"organisation": organisation, "form": form, "addendum_to": addendum_to})
+
+
+@login_required
+def import_policy(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.MANAGE_POLICIES)
+    form = ImportPolicyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            parsed = documents.parse_policy_file(upload.read(), upload.name)
+            policy = services.import_policy(organisation=organisation, actor=request.user, parsed=parsed)
+        except (DocumentError, services.PolicyError) as exc:
+            form.add_error("file", str(exc))
+        else:
+            messages.success(request, f"Imported “{policy.title}” as a draft. Check it, then publish it.")
+            return redirect("policies:manage", pk=policy.pk)
+    return render(request, "policies/import.html", {"organisation": organisation, "form": form})
+
+
+@login_required
+def manage_policy(request, pk):
+    policy = _policy_to_edit(request.user, pk)
+    versions = policy.versions.select_related("published_by", "created_by").order_by("-created_at")
+    return render(
+        request,
+        "policies/manage.html",
+        {
+            "policy": policy,
+            "versions": versions,
+            "reviews": policy.reviews.select_related("reviewed_by")[:10],
+            "review_form": ReviewForm(),
+            "today": timezone.localdate(),
+            "has_draft": any(v.is_draft for v in versions),
+        },
+    )
+
+
+@login_required
+def edit_policy(request, pk):
+    policy = _policy_to_edit(request.user, pk)
+    form = PolicyForm(request.POST or None, instance=policy, owners=_owner_choices(policy.organisation))
+    if request.method == "POST" and form.is_valid():
+        services.update_policy(policy=Policy.objects.get(pk=pk), actor=request.user, **form.cleaned_data)
+        messages.success(request, "Policy saved.")
+        return redirect("policies:manage", pk=policy.pk)
+    return render(request, "policies/policy_form.html", {"organisation": policy.organisation, "form": form, "policy": policy})
+
+
+@login_required
+def create_version(request, pk):
+    policy = _policy_to_edit(request.user, pk)
+    latest = policy.versions.order_by("-created_at").first()
+    initial = {"approved_by": policy.approval_body}
+    if latest:
+        initial.update(text=latest.text, source_format=latest.source_format)
+    form = VersionForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        text, upload = data.pop("text"), data.pop("upload")
+        try:
+            version = services.create_version(policy=policy, actor=request.user, text=text, upload=upload, **data)
+        except (DocumentError, services.PolicyError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            if latest:
+                services.copy_questions(source=latest, target=version)
+            messages.success(request, f"Draft version {version.label} saved.")
+            return redirect("policies:manage", pk=policy.pk)
+    return render(request, "policies/version_form.html", {"policy": policy, "form": form})
+
+
+@login_required
+def edit_version(request, pk):
+    version = _version_to_edit(request.user, pk)
+    if not version.is_draft:
+        messages.error(request, "Only a draft can be edited. Start a new version instead.")
+        return redirect("policies:manage", pk=version.policy_id)
+    form = VersionForm(request.POST or None, request.FILES or None, instance=version)
+    question_form = QuestionForm(request.POST if "add_question" in request.POST else None)
+    if request.method == "POST" and "add_question" in request.POST:
+        if question_form.is_valid():
+            services.add_question(version=version, actor=request.user, **question_form.cleaned_data)
+            messages.success(request, "Question added.")
+            return redirect("policies:edit_version", pk=version.pk)
+        form = VersionForm(instance=version)
+    elif request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        text, upload = data.pop("text"), data.pop("upload")
+        try:
+            services.update_draft(version=version, actor=request.user, text=text, upload=upload, **data)
+        except (DocumentError, services.PolicyError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Draft saved.")
+            return redirect("policies:manage", pk=version.policy_id)
+    return render(
+        request,
+        "policies/version_form.html",
+        {"policy": version.policy, "version": version, "form": form, "question_form": question_form, "questions": version.questions.all()},
+    )
+
+
+@login_required
+@require_POST
+def delete_question(request, pk):
+    question = get_object_or_404(QuizQuestion.objects.select_related("version"), pk=pk)
+    version = _version_to_edit(request.user, question.version_id)
+    try:
+        services.remove_question(question=question, actor=request.user)
+    except services.PolicyError as exc:
+        messages.error(request, str(exc))
+    return redirect("policies:edit_version", pk=version.pk)
+
+
+@login_required
+def preview_version(request, pk):
+    version = _version_to_edit(request.user, pk)
+    return render(request, "policies/preview.html", {"policy": version.policy, "version": version})
+
+
+@login_required
+def publish_version(request, pk):
+    version = _version_to_edit(request.user, pk)
+    policy = version.policy
+    default_due = timezone.localdate() + timezone.timedelta(days=policy.organisation.acknowledgement_period_days)
+    form = PublishForm(request.POST or None, initial={"due_date": default_due})
+    audience = policy.audience().count() if version.requires_acknowledgement else 0
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.publish_version(version=version, actor=request.user, due_date=form.cleaned_data["due_date"])
+        except services.PolicyError as exc:
+            messages.error(request, str(exc))
+            return redirect("policies:manage", pk=policy.pk)
+        if version.requires_acknowledgement:
+            messages.success(request, f"Version {version.label} is published. {audience} people have been asked to acknowledge it.")
+        else:
+            messages.success(request, f"Version {version.label} is published. Earlier acknowledgements still count.")
+        return redirect("policies:manage", pk=policy.pk)
+    return render(request, "policies/publish.html", {"policy": policy, "version": version, "form": form, "audience": audience})
+
+
+@login_required
+@require_POST
+def review_no_change(request, pk):
+    policy = _policy_to_edit(request.user, pk)
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            review = services.review_without_change(policy=policy, actor=request.user, notes=form.cleaned_data["notes"])
+        except services.PolicyError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Review recorded. The next review is due by {review.next_review_date:%d %B %Y}.")
+    return redirect("policies:manage", pk=policy.pk)
+
+
+@login_required
+@require_POST
+def retire(request, pk):
+    policy = _policy_to_edit(request.user, pk)
+    try:
+        services.retire_policy(policy=policy, actor=request.user)
+    except services.PolicyError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{policy.title} is retired. Nobody will be asked to acknowledge it.")
+    return redirect("policies:manage", pk=policy.pk)
+
+
+# Compliance: dashboards, drill-downs, exports, evidence
+# ------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.VIEW_COMPLIANCE)
+    requests = compliance.visible_requests(request.user, organisation)
+    by = request.GET.get("by", "organisation" if organisation.members.exists() else "department")
+    if by not in compliance.BREAKDOWNS:
+        by = "department"
+    return render(
+        request,
+        "policies/dashboard.html",
+        {
+            "organisation": organisation,
+            "totals": compliance.totals(requests),
+            "versions": compliance.by_version(requests),
+            "breakdown": compliance.breakdown(requests, by),
+            "by": by,
+            "by_label": compliance.BREAKDOWNS[by][1],
+            "breakdowns": {key: label for key, (_, label) in compliance.BREAKDOWNS.items()},
+            "scope": _scope_label(request.user, organisation),
+        },
+    )
+
+
+def _scope_label(user, organisation) -> str:
+    roles = access_for(user).roles_in(organisation)
+    if roles & {Role.SLT, Role.LEAD, Role.ADMIN}:
+        return "all staff"
+    parts = []
+    if Role.LINE_MANAGER in roles:
+        parts.append("your team")
+    if Role.POLICY_OWNER in roles:
+        parts.append("the policies you own")
+    return " and ".join(parts)
+
+
+def _drilldown_rows(request, organisation):
+    requests = compliance.visible_requests(request.user, organisation)
+    filters = {key: request.GET[key] for key in compliance.BREAKDOWNS if key in request.GET}
+    version = request.GET.get("version")
+    return compliance.people(
+        requests,
+        status=request.GET.get("status", ""),
+        version=int(version) if version and version.isdigit() else None,
+        filters=filters,
+    )
+
+
+@login_required
+def people(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.VIEW_COMPLIANCE)
+    from django.core.paginator import Paginator
+
+    page = Paginator(_drilldown_rows(request, organisation), 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "policies/people.html",
+        {"organisation": organisation, "page": page, "query_string": query.urlencode(), "today": timezone.localdate(), "status": request.GET.get("status", "")},
+    )
+
+
+CSV_HEADER = ["Name", "Email", "Organisation", "Department", "Staff type", "Policy", "Version asked", "Due", "Status", "Acknowledged version", "Acknowledged at"]
+
+
+def _csv_row(row, today_):
+    ack = row.acknowledgement
+    status = "Acknowledged" if ack else ("Overdue" if row.due_date < today_ else "Outstanding")
+    return [
+        row.user.full_name,
+        row.user.email,
+        row.membership.organisation.name,
+        row.membership.department,
+        row.membership.get_staff_type_display(),
+        row.version.policy.title,
+        row.version.label,
+        row.due_date.isoformat(),
+        status,
+        ack.version.label if ack else "",
+        timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M") if ack else "",
+    ]
+
+
+def _csv_response(filename: str) -> tuple[HttpResponse, csv.writer]:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # so Excel reads the file as UTF-8
+    return response, csv.writer(response)
+
+
+@login_required
+def export_csv(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.VIEW_COMPLIANCE)
+    response, writer = _csv_response(f"acknowledgements-{organisation.slug}-{timezone.localdate()}.csv")
+    writer.writerow(CSV_HEADER)
+    today_ = timezone.localdate()
+    for row in _drilldown_rows(request, organisation).iterator(chunk_size=2000):
+        writer.writerow(_csv_row(row, today_))
+    return response
+
+
+def _policy_for_evidence(user, pk) -> Policy:
+    policy = _policy_to_read(user, pk)
+    if not can_view_evidence(user, policy):
+        raise PermissionDenied
+    return policy
+
+
+@login_required
+def evidence_csv(request, pk):
+    policy = _policy_for_evidence(request.user, pk)
+    response, writer = _csv_response(f"evidence-{policy.pk}-{timezone.localdate()}.csv")
+    writer.writerow(["Name", "Email", "Organisation", "Version", "Acknowledged at", "SHA-256 of the text shown", "IP address"])
+    for row in compliance.evidence(policy).iterator(chunk_size=2000):
+        ack = row.acknowledgement
+        writer.writerow([row.user.full_name, row.user.email, row.membership.organisation.name, ack.version.label, timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M:%S"), ack.content_sha256, ack.ip_address or ""])
+    return response
+
+
+@login_required
+def evidence_pdf(request, pk):
+    from policies.evidence import evidence_pack_pdf
+
+    policy = _policy_for_evidence(request.user, pk)
+    response = HttpResponse(evidence_pack_pdf(policy), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="evidence-{policy.pk}-{timezone.localdate()}.pdf"'
+    return response
+
+
+# Review calendar
+# ------------------------------------------------------------------------------
+
+
+def _feed_url(request) -> str:
+    from policies.calendar import feed_token
+
+    return request.build_absolute_uri(reverse("policies:review_calendar", args=[feed_token(request.user)]))
+
+
+def review_calendar(request, token):
+    """An iCalendar feed of review dates; calendar apps cannot sign in, so the link carries a signed token."""
+    from policies.calendar import calendar_for, user_for_token
+
+    user = user_for_token(token)
+    if user is None:
+        raise Http404
+    response = HttpResponse(calendar_for(user), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="policy-reviews.ics"'
+    return response
+
