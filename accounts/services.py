@@ -34,6 +34,13 @@ def set_roles(membership: Membership, roles) -> None:
     forget_access(membership.user)
 
 
+def ask_to_acknowledge(*, users) -> None:
+    """People who joined or changed roles are asked at once to acknowledge the policies now applying to them."""
+    from policies.services import sync_requests
+
+    sync_requests(users=users)
+
+
 def invitation_path(user: User) -> str:
     from django.urls import reverse
 
@@ -72,6 +79,7 @@ def invite_person(
         )
         if created:
             set_roles(membership, roles)
+            ask_to_acknowledge(users=[user])
         log_action(
             "staff.invited",
             actor=actor,
@@ -119,6 +127,7 @@ def update_membership(*, membership: Membership, actor, roles, **values) -> Memb
             set_roles(locked, new_roles)
             changes["roles"] = [sorted(old_roles), sorted(new_roles)]
         if changes:
+            ask_to_acknowledge(users=[locked.user])
             log_action(
                 "staff.updated",
                 actor=actor,

@@ -16,7 +16,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts.models import Membership, Organisation, Role, StaffType, User
-from accounts.services import set_roles
+from accounts.services import ask_to_acknowledge, set_roles
 from core.audit import log_action
 
 
@@ -285,6 +285,7 @@ def import_staff(*, organisation: Organisation, data: bytes | str, actor=None, i
         # One import at a time per organisation: a double submission waits, then finds nothing to change.
         Organisation.objects.select_for_update().get(pk=organisation.pk)
         report = _apply(organisation, rows, actor)
+        ask_to_acknowledge(users=User.objects.filter(email__in=[row.email for row in rows]))
         if invite:
             from accounts.tasks import send_invitation
 

@@ -206,22 +206,29 @@ def due_date_for(version: PolicyVersion, membership: Membership) -> dt.date:
     return joined + dt.timedelta(days=membership.organisation.acknowledgement_period_days)
 
 
-def sync_requests(*, policies=None, batch_size: int = 2000) -> int:
+def sync_requests(*, policies=None, users=None, batch_size: int = 2000) -> int:
     """Ask everyone now in each policy's audience to acknowledge its current version.
 
     Idempotent: people already asked are left alone, so it runs at publication,
-    after a staff import and before every reminder sweep. Returns how many were asked.
+    when staff join or change roles (``users``) and before every reminder sweep.
+    Returns how many were asked.
     """
-    policies = policies if policies is not None else Policy.objects.filter(acknowledgement_version__isnull=False)
+    if policies is None:
+        policies = Policy.objects.filter(acknowledgement_version__isnull=False).select_related("acknowledgement_version")
     created = 0
     today_ = today()
     for policy in policies:
         version = policy.acknowledgement_version
         if version is None:
             continue
-        asked = set(AcknowledgementRequest.objects.filter(version=version).values_list("user_id", flat=True))
+        asked_requests = AcknowledgementRequest.objects.filter(version=version)
+        audience = policy.audience().select_related("organisation").order_by("user_id", "pk")
+        if users is not None:
+            asked_requests = asked_requests.filter(user__in=users)
+            audience = audience.filter(user__in=users)
+        asked = set(asked_requests.values_list("user_id", flat=True))
         new = []
-        for membership in policy.audience().select_related("organisation").order_by("user_id", "pk").iterator(chunk_size=batch_size):
+        for membership in audience.iterator(chunk_size=batch_size):
             if membership.user_id in asked:
                 continue
             asked.add(membership.user_id)

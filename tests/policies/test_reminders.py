@@ -1,0 +1,215 @@
+import datetime as dt
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection
+
+from accounts.models import Role
+from policies import reminders, services
+from policies.models import AcknowledgementRequest
+from tests.factories import member
+from tests.policies.conftest import START, publish
+
+pytestmark = pytest.mark.django_db
+
+
+def day(n: int) -> dt.datetime:
+    """Day n after publication on Monday 2 March 2026 (the ``now`` fixture's moment)."""
+    return START + dt.timedelta(days=n)
+
+
+def sweep(time_machine, n: int, **kwargs):
+    time_machine.move_to(day(n), tick=False)
+    mail.outbox.clear()
+    return reminders.send_acknowledgement_reminders(**kwargs)
+
+
+def inbox(email: str) -> list:
+    return [m for m in mail.outbox if email in m.to]
+
+
+@pytest.fixture
+def team(school, owner):
+    manager = member(school, Role.LINE_MANAGER, email="manager@school.example")
+    teacher = member(school, email="teacher@school.example", line_manager=manager)
+    return manager, teacher
+
+
+def test_each_person_gets_one_digest_listing_every_policy(now, school, policy, owner, team):
+    _, teacher = team
+    publish(policy, owner)
+    second = services.create_policy(organisation=school, actor=owner, title="Acceptable Use Policy", owner=owner)
+    publish(second, owner)
+    result = reminders.send_acknowledgement_reminders()
+    messages = inbox(teacher.email)
+    assert len(messages) == 1
+    assert "Social Media Policy" in messages[0].body and "Acceptable Use Policy" in messages[0].body
+    assert messages[0].subject == "2 policies to read and acknowledge"
+    assert result["staff"] == AcknowledgementRequest.objects.values("user").distinct().count()
+
+
+def test_a_second_sweep_sends_nothing(now, policy, owner, team):
+    publish(policy, owner)
+    reminders.send_acknowledgement_reminders()
+    mail.outbox.clear()
+    assert reminders.send_acknowledgement_reminders() == {"staff": 0, "managers": 0}
+    assert mail.outbox == []
+
+
+def test_reminders_follow_the_timetable_and_escalate_to_the_line_manager(now, time_machine, policy, owner, team):
+    manager, teacher = team
+    time_machine.move_to(day(0), tick=False)
+    version = publish(policy, owner)
+    assert version.due_date == dt.date(2026, 3, 16)  # day 14
+    services.acknowledge(user=manager, version=version)
+    services.acknowledge(user=owner, version=version)
+    timetable = {}
+    for n in range(0, 36):
+        sweep(time_machine, n)
+        timetable[n] = (len(inbox(teacher.email)), len(inbox(manager.email)))
+    sent_on = {n: counts for n, counts in timetable.items() if counts != (0, 0)}
+    # published, 3 days before, due date, then weekly while overdue; the manager once, after 7 days overdue
+    assert sent_on == {0: (1, 0), 11: (1, 0), 14: (1, 0), 21: (1, 1), 28: (1, 0), 35: (1, 0)}
+
+
+def test_the_manager_email_names_the_late_member_of_staff(now, time_machine, policy, owner, team):
+    manager, teacher = team
+    time_machine.move_to(day(0), tick=False)
+    publish(policy, owner)
+    sweep(time_machine, 21)
+    (message,) = [m for m in inbox(manager.email) if m.subject == "Your team: policies overdue for acknowledgement"]
+    assert teacher.full_name in message.body and "Social Media Policy" in message.body
+
+
+def test_missed_sweeps_catch_up_with_one_email(now, time_machine, policy, owner, team):
+    _, teacher = team
+    time_machine.move_to(day(0), tick=False)
+    publish(policy, owner)
+    sweep(time_machine, 0)
+    assert len(inbox(teacher.email)) == 1
+    sweep(time_machine, 24)  # nobody ran the sweep for three weeks
+    assert len(inbox(teacher.email)) == 1 and "OVERDUE" in inbox(teacher.email)[0].body
+    sweep(time_machine, 25)
+    assert inbox(teacher.email) == []
+    assert sweep(time_machine, 28)["staff"] >= 1
+
+
+def test_people_who_acknowledged_or_left_get_nothing(now, time_machine, school, policy, owner, team):
+    _, teacher = team
+    leaver = member(school, leaving_date=dt.date(2026, 3, 1))
+    time_machine.move_to(day(0), tick=False)
+    version = publish(policy, owner)
+    services.acknowledge(user=teacher, version=version)
+    sweep(time_machine, 0)
+    assert inbox(teacher.email) == [] and inbox(leaver.email) == []
+
+
+def test_small_batches_reach_everyone_once(now, school, policy, owner):
+    people = [member(school) for _ in range(7)]
+    publish(policy, owner)
+    reminders.send_acknowledgement_reminders(batch_size=2)
+    assert all(len(inbox(p.email)) == 1 for p in people)
+
+
+def test_a_failed_email_does_not_stop_the_sweep_or_repeat_later(now, school, policy, owner, team, monkeypatch):
+    manager, teacher = team
+    publish(policy, owner)
+    real_send = reminders.send_templated_email
+
+    def flaky(template, *, to, context, **kwargs):
+        if to == [teacher.email]:
+            raise ConnectionError("mail server down")
+        return real_send(template, to=to, context=context, **kwargs)
+
+    monkeypatch.setattr(reminders, "send_templated_email", flaky)
+    reminders.send_acknowledgement_reminders()
+    assert len(inbox(manager.email)) == 1
+    monkeypatch.setattr(reminders, "send_templated_email", real_send)
+    mail.outbox.clear()
+    reminders.send_acknowledgement_reminders()
+    assert inbox(teacher.email) == []  # at most once: the stage was claimed before sending
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_send_each_reminder_once(school, owner):
+    from policies.services import create_policy
+
+    people = [member(school) for _ in range(40)]
+    policy = create_policy(organisation=school, actor=owner, title="Social Media Policy", owner=owner)
+    publish(policy, owner)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            reminders.send_acknowledgement_reminders(batch_size=5)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(len(inbox(p.email)) for p in people) == [1] * 40
+    assert len(mail.outbox) == 41  # the 40 and the owner
+
+
+# Annual review
+# ------------------------------------------------------------------------------
+
+
+def review_sweep(time_machine, when: dt.date):
+    time_machine.move_to(dt.datetime.combine(when, dt.time(7), tzinfo=dt.UTC), tick=False)
+    mail.outbox.clear()
+    return reminders.send_review_reminders()
+
+
+def test_owners_are_reminded_before_the_review_and_slt_weekly_after(now, time_machine, school, policy, owner, slt):
+    time_machine.move_to(day(0), tick=False)
+    publish(policy, owner)  # next review 2 March 2027
+    review_date = dt.date(2027, 3, 2)
+    sent = {}
+    current = review_date - dt.timedelta(days=70)
+    while current <= review_date + dt.timedelta(days=22):
+        review_sweep(time_machine, current)
+        review_sweep_again = reminders.send_review_reminders()
+        assert review_sweep_again == 0  # the same day twice sends nothing more
+        if mail.outbox:
+            sent[(current - review_date).days] = sorted(address for m in mail.outbox for address in m.to)
+        current += dt.timedelta(days=1)
+    assert sent == {
+        -60: [owner.email],
+        -30: [owner.email],
+        -7: [owner.email],
+        0: [owner.email],
+        1: [slt.email],
+        8: [slt.email],
+        15: [slt.email],
+        22: [slt.email],
+    }
+
+
+def test_a_review_without_change_stops_the_overdue_emails(now, time_machine, policy, owner, slt):
+    time_machine.move_to(day(0), tick=False)
+    publish(policy, owner)
+    review_sweep(time_machine, dt.date(2027, 3, 3))
+    assert len(mail.outbox) == 1
+    services.review_without_change(policy=policy, actor=owner)
+    assert review_sweep(time_machine, dt.date(2027, 3, 10)) == 0
+
+
+def test_the_stage_arithmetic():
+    due = dt.date(2026, 3, 16)
+    assert reminders.stage_on(due, dt.date(2026, 3, 2)) == reminders.ASKED
+    assert reminders.stage_on(due, dt.date(2026, 3, 13)) == reminders.DUE_SOON
+    assert reminders.stage_on(due, due) == reminders.DUE_TODAY
+    assert reminders.stage_on(due, dt.date(2026, 3, 23)) == reminders.FIRST_OVERDUE
+    assert reminders.next_stage_date(due, reminders.ASKED) == dt.date(2026, 3, 13)
+    assert reminders.next_stage_date(due, reminders.DUE_TODAY) == dt.date(2026, 3, 23)
