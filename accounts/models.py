@@ -217,7 +217,9 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique_person_organisation"),
             models.CheckConstraint(
-                condition=Q(leaving_date__isnull=True) | Q(start_date__isnull=True) | Q(leaving_date__gte=models.F("start_date")),
+                condition=Q(leaving_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(leaving_date__gte=models.F("start_date")),
                 name="membership_leaves_after_start",
             ),
         ]

@@ -99,9 +99,7 @@ def accept_invitation(*, user: User, password: str) -> None:
         user.set_password(password)
         user.save(update_fields=["password"])
         # The address received the invitation, so it is verified.
-        EmailAddress.objects.update_or_create(
-            user=user, email=user.email, defaults={"verified": True, "primary": True}
-        )
+        EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
         log_action("account.invitation_accepted", actor=user, obj=user, to_state="active")
 
 

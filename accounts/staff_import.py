@@ -368,4 +368,3 @@ def _apply(organisation: Organisation, rows: list[StaffRow], actor) -> ImportRep
         else:
             report.unchanged += 1
     return report
-

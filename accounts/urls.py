@@ -10,6 +10,10 @@ urlpatterns = [
     path("organisations/<slug:slug>/staff/invite/", views.staff_invite, name="staff_invite"),
     path("organisations/<slug:slug>/staff/import/", views.staff_import_view, name="staff_import"),
     path("organisations/<slug:slug>/staff/<int:pk>/", views.staff_edit, name="staff_edit"),
-    path("organisations/<slug:slug>/staff/<int:pk>/invite/", views.staff_resend_invitation, name="staff_resend_invitation"),
+    path(
+        "organisations/<slug:slug>/staff/<int:pk>/invite/",
+        views.staff_resend_invitation,
+        name="staff_resend_invitation",
+    ),
     path("organisations/<slug:slug>/settings/", views.organisation_settings, name="organisation_settings"),
 ]

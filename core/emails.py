@@ -10,7 +10,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 
-def make_message(template: str, *, to: list[str], context: dict, reply_to: list[str] | None = None) -> EmailMultiAlternatives:
+def make_message(
+    template: str, *, to: list[str], context: dict, reply_to: list[str] | None = None
+) -> EmailMultiAlternatives:
     context = {"site_url": settings.SITE_URL, **context}
     subject = render_to_string(f"emails/{template}_subject.txt", context)
     subject = " ".join(subject.split())  # one line, whatever the template's whitespace

@@ -27,7 +27,9 @@ def user_for_token(token: str):
 def policies_for_calendar(user):
     """Policies the person owns, and every policy of organisations where they lead."""
     access = access_for(user)
-    led = [org.pk for org in access.organisations if access.roles_in(org) & (COMPLIANCE_ALL_STAFF | {Role.POLICY_OWNER})]
+    led = [
+        org.pk for org in access.organisations if access.roles_in(org) & (COMPLIANCE_ALL_STAFF | {Role.POLICY_OWNER})
+    ]
     if not access.has_access:
         return Policy.objects.none()
     return (
@@ -49,6 +51,8 @@ def calendar_for(user) -> bytes:
         event.add("summary", f"Review due: {policy.title} ({policy.organisation.name})")
         event.add("dtstart", policy.next_review_date)
         event.add("dtend", policy.next_review_date + dt.timedelta(days=1))
-        event.add("description", f"Owner: {policy.owner.full_name}. Review every {policy.review_frequency_months} months.")
+        event.add(
+            "description", f"Owner: {policy.owner.full_name}. Review every {policy.review_frequency_months} months."
+        )
         calendar.add_component(event)
     return calendar.to_ical()

@@ -66,7 +66,9 @@ def visible_requests(user, organisation: Organisation):
 def by_version(requests, on: dt.date | None = None) -> list[tuple[dict, Figures]]:
     """One row per policy version: its figures."""
     rows = (
-        requests.values("version_id", "version__label", "version__policy_id", "version__policy__title", "version__due_date")
+        requests.values(
+            "version_id", "version__label", "version__policy_id", "version__policy__title", "version__due_date"
+        )
         .annotate(**_counts(on or today()))
         .order_by("version__policy__title")
     )
@@ -83,7 +85,9 @@ def breakdown(requests, by: str, on: dt.date | None = None) -> list[tuple[str, s
     for row in rows:
         value = row[field] or ""
         label = StaffType(value).label if by == "staff_type" and value else (value or "Not recorded")
-        result.append((value, label, Figures(total=row["total"], acknowledged=row["acknowledged"], overdue=row["overdue"])))
+        result.append(
+            (value, label, Figures(total=row["total"], acknowledged=row["acknowledged"], overdue=row["overdue"]))
+        )
     return result
 
 
@@ -92,7 +96,9 @@ def totals(requests, on: dt.date | None = None) -> Figures:
     return Figures(total=row["total"] or 0, acknowledged=row["acknowledged"] or 0, overdue=row["overdue"] or 0)
 
 
-def people(requests, *, status: str = "", version: int | None = None, filters: dict | None = None, on: dt.date | None = None):
+def people(
+    requests, *, status: str = "", version: int | None = None, filters: dict | None = None, on: dt.date | None = None
+):
     """The drill-down: people behind a figure, with what they acknowledged and when."""
     on = on or today()
     rows = requests

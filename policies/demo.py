@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from accounts.models import today
 from policies import documents
-from policies.models import Acknowledgement, AcknowledgementRequest, Category, Policy, PolicyVersion, QuizQuestion, VersionStatus
+from policies.models import (
+    Acknowledgement,
+    AcknowledgementRequest,
+    Category,
+    Policy,
+    PolicyVersion,
+    QuizQuestion,
+    VersionStatus,
+)
 from policies.services import sync_requests
 
 TEXTS = Path(__file__).resolve().parent / "demo_texts"
@@ -69,24 +77,54 @@ def seed_social_media_policy(trust, owner, *, sign_ins_outstanding=("staff@", "m
     )
     v1_published = now - dt.timedelta(days=400)
     v2_published = now - dt.timedelta(days=21)
-    v1 = _version(policy, owner, "1", "social_media_v1.md", v1_published, VersionStatus.SUPERSEDED, "First version.", (v1_published - dt.timedelta(days=7)).date())
+    v1 = _version(
+        policy,
+        owner,
+        "1",
+        "social_media_v1.md",
+        v1_published,
+        VersionStatus.SUPERSEDED,
+        "First version.",
+        (v1_published - dt.timedelta(days=7)).date(),
+    )
     policy.acknowledgement_version = v1
     policy.save(update_fields=["acknowledgement_version"])
     sync_requests(policies=[policy])
     # Requests made a year ago: due then, and nearly everyone acknowledged.
     v1_requests = AcknowledgementRequest.objects.filter(version=v1).select_related("user")
     v1_requests.update(due_date=v1.due_date, next_reminder_on=v1.due_date)
-    _acknowledge(v1, [r for r in v1_requests if _share(r.user.email, "v1") < 90], lambda r: v1_published + dt.timedelta(days=1 + _share(r.user.email, "v1-day") % 12))
+    _acknowledge(
+        v1,
+        [r for r in v1_requests if _share(r.user.email, "v1") < 90],
+        lambda r: v1_published + dt.timedelta(days=1 + _share(r.user.email, "v1-day") % 12),
+    )
 
     v2 = _version(
-        policy, owner, "2", "social_media_v2.md", v2_published, VersionStatus.PUBLISHED,
+        policy,
+        owner,
+        "2",
+        "social_media_v2.md",
+        v2_published,
+        VersionStatus.PUBLISHED,
         "Personal contact with learners, logging responses, and training for account runners.",
         (v2_published - dt.timedelta(days=5)).date(),
     )
     for position, (prompt, choices, right) in enumerate(
         [
-            ("A learner sends you a friend request on your personal account. What do you do?", ["Accept it if their parents agree", "Decline it, and tell the DSL if you are worried", "Ignore it for now"], 1),
-            ("How quickly must a comment on an official account be answered?", ["Within 24 hours", "Within a week", "Only if it is a complaint"], 0),
+            (
+                "A learner sends you a friend request on your personal account. What do you do?",
+                [
+                    "Accept it if their parents agree",
+                    "Decline it, and tell the DSL if you are worried",
+                    "Ignore it for now",
+                ],
+                1,
+            ),
+            (
+                "How quickly must a comment on an official account be answered?",
+                ["Within 24 hours", "Within a week", "Only if it is a complaint"],
+                0,
+            ),
         ]
     ):
         QuizQuestion.objects.create(version=v2, position=position, prompt=prompt, choices=choices, correct_choice=right)
@@ -95,11 +133,10 @@ def seed_social_media_policy(trust, owner, *, sign_ins_outstanding=("staff@", "m
     policy.save(update_fields=["acknowledgement_version", "next_review_date"])
     sync_requests(policies=[policy])
     v2_requests = AcknowledgementRequest.objects.filter(version=v2).select_related("user")
-    AcknowledgementRequest.objects.filter(version=v2).update(reminder_stage=1, next_reminder_on=today() + dt.timedelta(days=1))
+    AcknowledgementRequest.objects.filter(version=v2).update(
+        reminder_stage=1, next_reminder_on=today() + dt.timedelta(days=1)
+    )
     keep_open = tuple(sign_ins_outstanding)
     done = [r for r in v2_requests if _share(r.user.email, "v2") < 60 and not r.user.email.startswith(keep_open)]
     _acknowledge(v2, done, lambda r: v2_published + dt.timedelta(days=1 + _share(r.user.email, "v2-day") % 10))
     return policy
-
-
-

@@ -53,7 +53,13 @@ def evidence_pack_pdf(policy) -> bytes:
     for row in compliance.evidence(policy).iterator(chunk_size=2000):
         ack = row.acknowledgement
         rows.append(
-            [row.user.full_name, row.user.email, row.membership.organisation.name, ack.version.label, f"{timezone.localtime(ack.acknowledged_at):%d %b %Y %H:%M}"]
+            [
+                row.user.full_name,
+                row.user.email,
+                row.membership.organisation.name,
+                ack.version.label,
+                f"{timezone.localtime(ack.acknowledged_at):%d %b %Y %H:%M}",
+            ]
         )
     if len(rows) == 1:
         story.append(Paragraph("Nobody has acknowledged this policy yet.", styles["Normal"]))

@@ -109,7 +109,10 @@ class Policy(models.Model):
 
         A trust's policy reaches the staff of every member organisation.
         """
-        org_ids = [self.organisation_id, *Organisation.objects.filter(parent_id=self.organisation_id).values_list("pk", flat=True)]
+        org_ids = [
+            self.organisation_id,
+            *Organisation.objects.filter(parent_id=self.organisation_id).values_list("pk", flat=True),
+        ]
         memberships = Membership.objects.current(on).filter(organisation_id__in=org_ids)
         if self.audience_staff_types:
             memberships = memberships.filter(staff_type__in=self.audience_staff_types)
@@ -178,7 +181,9 @@ class PolicyVersion(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    due_date = models.DateField(null=True, blank=True, help_text="When staff in post at publication must acknowledge by.")
+    due_date = models.DateField(
+        null=True, blank=True, help_text="When staff in post at publication must acknowledge by."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -228,7 +233,9 @@ class AcknowledgementRequest(models.Model):
     """
 
     version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="requests")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acknowledgement_requests")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acknowledgement_requests"
+    )
     membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="acknowledgement_requests")
     due_date = models.DateField()
     acknowledgement = models.OneToOneField(
@@ -246,7 +253,11 @@ class AcknowledgementRequest(models.Model):
         indexes = [
             models.Index(fields=["user", "acknowledgement"]),
             models.Index(fields=["version", "acknowledgement", "due_date"]),
-            models.Index(fields=["next_reminder_on", "user"], condition=Q(acknowledgement__isnull=True), name="open_request_reminder_idx"),
+            models.Index(
+                fields=["next_reminder_on", "user"],
+                condition=Q(acknowledgement__isnull=True),
+                name="open_request_reminder_idx",
+            ),
         ]
 
     def __str__(self):
@@ -269,7 +280,9 @@ class Acknowledgement(AppendOnlyModel):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "version"], name="one_acknowledgement_per_person_per_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "version"], name="one_acknowledgement_per_person_per_version")
+        ]
 
     def __str__(self):
         return f"{self.user} acknowledged {self.version} on {self.acknowledged_at:%d %b %Y}"
@@ -313,6 +326,9 @@ class PolicyQuestion(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self):
+        return f"Question about {self.policy} from {self.asked_by}"
+
 
 class ReviewOutcome(models.TextChoices):
     NO_CHANGE = "no_change", "Reviewed: no change needed"
@@ -344,4 +360,9 @@ class ReviewReminder(models.Model):
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["policy", "review_date", "stage"], name="one_review_reminder_per_stage")]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "review_date", "stage"], name="one_review_reminder_per_stage")
+        ]
+
+    def __str__(self):
+        return f"{self.policy} review {self.review_date}: {self.stage}"

@@ -121,7 +121,12 @@ def _remind_people(user_ids: list[int], on: dt.date) -> int:
         _send(
             "policies/acknowledgement_reminder",
             to=[user.email],
-            context={"person": user, "requests": requests, "today": on, "overdue": [r for r in requests if r.due_date < on]},
+            context={
+                "person": user,
+                "requests": requests,
+                "today": on,
+                "overdue": [r for r in requests if r.due_date < on],
+            },
         )
     return len(digests)
 
@@ -147,7 +152,11 @@ def _tell_managers(manager_ids: list[int], on: dt.date) -> int:
         teams[request.membership.line_manager].append(request)
     for manager, requests in teams.items():
         if manager.is_active:
-            _send("policies/manager_overdue", to=[manager.email], context={"manager": manager, "requests": requests, "today": on})
+            _send(
+                "policies/manager_overdue",
+                to=[manager.email],
+                context={"manager": manager, "requests": requests, "today": on},
+            )
     return len(teams)
 
 

@@ -57,7 +57,13 @@ def update_policy(*, policy, actor, **fields) -> Policy:
                 setattr(locked, name, value)
         if changes:
             locked.save(update_fields=list(changes))
-            log_action("policy.updated", actor=actor, organisation=locked.organisation, obj=locked, details={"changes": changes})
+            log_action(
+                "policy.updated",
+                actor=actor,
+                organisation=locked.organisation,
+                obj=locked,
+                details={"changes": changes},
+            )
     return locked
 
 
@@ -97,7 +103,9 @@ def create_version(*, policy, actor, text=None, upload=None, **fields) -> Policy
         version = PolicyVersion(policy=policy, created_by=actor, **fields)
         _fill_content(version, text=text, upload=upload)
         version.save()
-        log_action("policy.version_drafted", actor=actor, organisation=policy.organisation, obj=version, to_state="draft")
+        log_action(
+            "policy.version_drafted", actor=actor, organisation=policy.organisation, obj=version, to_state="draft"
+        )
     return version
 
 
@@ -127,7 +135,9 @@ def publish_version(*, version, actor, due_date: dt.date | None = None) -> Polic
         policy = Policy.objects.select_for_update().select_related("organisation").get(pk=version.policy_id)
         locked = PolicyVersion.objects.select_for_update().get(pk=version.pk)
         if not locked.is_draft:
-            raise PolicyError(f"Version {locked.label} is {locked.get_status_display().lower()}, not a draft: only a draft can be published.")
+            raise PolicyError(
+                f"Version {locked.label} is {locked.get_status_display().lower()}, not a draft: only a draft can be published."
+            )
         if not locked.content_sha256:
             raise PolicyError("This version has no text yet.")
         published_on = today()
@@ -141,7 +151,14 @@ def publish_version(*, version, actor, due_date: dt.date | None = None) -> Polic
         if previous:
             previous.status = VersionStatus.SUPERSEDED
             previous.save(update_fields=["status"])
-            log_action("policy.version_superseded", actor=actor, organisation=policy.organisation, obj=previous, from_state="published", to_state="superseded")
+            log_action(
+                "policy.version_superseded",
+                actor=actor,
+                organisation=policy.organisation,
+                obj=previous,
+                from_state="published",
+                to_state="superseded",
+            )
         locked.status = VersionStatus.PUBLISHED
         locked.published_at = timezone.now()
         locked.published_by = actor
@@ -193,7 +210,14 @@ def retire_policy(*, policy, actor) -> Policy:
         locked.acknowledgement_version = None
         locked.is_social_media_policy = False
         locked.save(update_fields=["retired_at", "acknowledgement_version", "is_social_media_policy"])
-        log_action("policy.retired", actor=actor, organisation=locked.organisation, obj=locked, from_state="published", to_state="retired")
+        log_action(
+            "policy.retired",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state="published",
+            to_state="retired",
+        )
     return locked
 
 
@@ -214,7 +238,9 @@ def sync_requests(*, policies=None, users=None, batch_size: int = 2000) -> int:
     Returns how many were asked.
     """
     if policies is None:
-        policies = Policy.objects.filter(acknowledgement_version__isnull=False).select_related("acknowledgement_version")
+        policies = Policy.objects.filter(acknowledgement_version__isnull=False).select_related(
+            "acknowledgement_version"
+        )
     created = 0
     today_ = today()
     for policy in policies:
@@ -254,9 +280,7 @@ def sync_requests(*, policies=None, users=None, batch_size: int = 2000) -> int:
 
 def open_request(user, policy) -> AcknowledgementRequest | None:
     return (
-        AcknowledgementRequest.objects.current()
-        .filter(user=user, version_id=policy.acknowledgement_version_id)
-        .first()
+        AcknowledgementRequest.objects.current().filter(user=user, version_id=policy.acknowledgement_version_id).first()
         if policy.acknowledgement_version_id
         else None
     )
@@ -266,7 +290,9 @@ def answer_quiz(*, user, version, answers: dict[int, int]) -> bool:
     """Record an attempt at the version's questions; True when every answer is right."""
     questions = list(version.questions.all())
     passed = bool(questions) and all(answers.get(q.pk) == q.correct_choice for q in questions)
-    QuizAttempt.objects.create(user=user, version=version, answers={str(k): v for k, v in answers.items()}, passed=passed)
+    QuizAttempt.objects.create(
+        user=user, version=version, answers={str(k): v for k, v in answers.items()}, passed=passed
+    )
     return passed
 
 
@@ -366,12 +392,13 @@ def review_without_change(*, policy, actor, notes: str = "") -> PolicyReview:
             actor=actor,
             organisation=locked.organisation,
             obj=locked,
-            details={"outcome": "no_change", "previous_review_date": str(previous_date), "next_review_date": str(locked.next_review_date)},
+            details={
+                "outcome": "no_change",
+                "previous_review_date": str(previous_date),
+                "next_review_date": str(locked.next_review_date),
+            },
         )
     return review
-
-
-
 
 
 # Questions that check understanding, and importing
@@ -385,8 +412,16 @@ def add_question(*, version, actor, prompt: str, choices: list[str], correct_cho
         if not locked.is_draft:
             raise PolicyError("Questions can only be changed on a draft.")
         position = locked.questions.count()
-        question = locked.questions.create(prompt=prompt, choices=choices, correct_choice=correct_choice - 1, position=position)
-        log_action("policy.question_added", actor=actor, organisation=locked.policy.organisation, obj=locked, details={"question": question.prompt})
+        question = locked.questions.create(
+            prompt=prompt, choices=choices, correct_choice=correct_choice - 1, position=position
+        )
+        log_action(
+            "policy.question_added",
+            actor=actor,
+            organisation=locked.policy.organisation,
+            obj=locked,
+            details={"question": question.prompt},
+        )
 
 
 def remove_question(*, question, actor) -> None:
@@ -394,14 +429,22 @@ def remove_question(*, question, actor) -> None:
         version = PolicyVersion.objects.select_for_update().get(pk=question.version_id)
         if not version.is_draft:
             raise PolicyError("Questions can only be changed on a draft.")
-        log_action("policy.question_removed", actor=actor, organisation=version.policy.organisation, obj=version, details={"question": question.prompt})
+        log_action(
+            "policy.question_removed",
+            actor=actor,
+            organisation=version.policy.organisation,
+            obj=version,
+            details={"question": question.prompt},
+        )
         question.delete()
 
 
 def copy_questions(*, source, target) -> None:
     target.questions.bulk_create(
         [
-            target.questions.model(version=target, position=q.position, prompt=q.prompt, choices=q.choices, correct_choice=q.correct_choice)
+            target.questions.model(
+                version=target, position=q.position, prompt=q.prompt, choices=q.choices, correct_choice=q.correct_choice
+            )
             for q in source.questions.all()
         ]
     )

@@ -17,7 +17,9 @@ def send_review_reminders() -> int:
 
 @shared_task
 def send_policy_question(question_id: int) -> None:
-    question = PolicyQuestion.objects.select_related("policy__owner", "asked_by", "version").filter(pk=question_id).first()
+    question = (
+        PolicyQuestion.objects.select_related("policy__owner", "asked_by", "version").filter(pk=question_id).first()
+    )
     if question is None:
         return
     send_templated_email(

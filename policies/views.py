@@ -1,5 +1,7 @@
 import csv
 
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -36,7 +38,6 @@ from policies.forms import (
 from policies.models import Acknowledgement, Policy, PolicyVersion, QuizQuestion, SourceFormat, VersionStatus
 from policies.queries import my_requests
 
-
 # Object access: one helper per kind of object, scoped to the person
 # ------------------------------------------------------------------------------
 
@@ -69,7 +70,9 @@ def _version_to_edit(user, pk) -> PolicyVersion:
 def my_policies(request):
     outstanding, acknowledged = my_requests(request.user)
     return render(
-        request, "policies/my_policies.html", {"outstanding": outstanding, "acknowledged": acknowledged, "today": timezone.localdate()}
+        request,
+        "policies/my_policies.html",
+        {"outstanding": outstanding, "acknowledged": acknowledged, "today": timezone.localdate()},
     )
 
 
@@ -96,7 +99,9 @@ def read_policy(request, pk):
     )
     diff = ""
     if previous and open_request and not open_request.acknowledgement_id and previous.version.html and version.html:
-        diff = documents.readable_diff(documents.plain_text_of(previous.version.html), documents.plain_text_of(version.html))
+        diff = documents.readable_diff(
+            documents.plain_text_of(previous.version.html), documents.plain_text_of(version.html)
+        )
     questions = list(version.questions.all())
     return render(
         request,
@@ -145,7 +150,8 @@ def acknowledge(request, pk):
         messages.error(request, str(exc))
         return redirect("policies:read", pk=policy.pk)
     messages.success(
-        request, f"Thank you. You acknowledged {policy.title} (version {acknowledgement.version.label}) on {timezone.localtime(acknowledgement.acknowledged_at):%d %B %Y at %H:%M}."
+        request,
+        f"Thank you. You acknowledged {policy.title} (version {acknowledgement.version.label}) on {timezone.localtime(acknowledgement.acknowledged_at):%d %B %Y at %H:%M}.",
     )
     return redirect("policies:my_policies")
 
@@ -175,7 +181,9 @@ def ask_owner(request, pk):
     form = AskOwnerForm(request.POST)
     if form.is_valid():
         services.ask_owner(user=request.user, version=version, question=form.cleaned_data["question"])
-        messages.success(request, f"Your question was sent to {version.policy.owner.full_name}, who will reply by email.")
+        messages.success(
+            request, f"Your question was sent to {version.policy.owner.full_name}, who will reply by email."
+        )
     else:
         messages.error(request, "Write your question first (at most 2,000 characters).")
     return redirect("policies:read", pk=version.policy_id)
@@ -183,6 +191,7 @@ def ask_owner(request, pk):
 
 @login_required
 @xframe_options_sameorigin
+@csp_replace({"frame-ancestors": [SELF]})
 def version_document(request, pk):
     """The uploaded file, shown in the page (a PDF) or downloaded (a Word original)."""
     version = get_object_or_404(PolicyVersion.objects.select_related("policy"), pk=pk)
@@ -196,7 +205,9 @@ def version_document(request, pk):
         version.document.open("rb"),
         as_attachment=not is_pdf,
         filename=f"{policy.title} v{version.label}.{version.source_format}",
-        content_type="application/pdf" if is_pdf else "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        content_type="application/pdf"
+        if is_pdf
+        else "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response
@@ -208,7 +219,9 @@ def version_document(request, pk):
 
 def _owner_choices(organisation):
     return User.objects.filter(
-        memberships__in=Membership.objects.current().filter(organisation__in=[organisation, *organisation.members.all()]).with_role(Role.POLICY_OWNER, Role.ADMIN, Role.SLT, Role.LEAD)
+        memberships__in=Membership.objects.current()
+        .filter(organisation__in=[organisation, *organisation.members.all()])
+        .with_role(Role.POLICY_OWNER, Role.ADMIN, Role.SLT, Role.LEAD)
     ).distinct()
 
 
@@ -223,7 +236,12 @@ def manage_policies(request, slug):
     return render(
         request,
         "policies/manage_list.html",
-        {"organisation": organisation, "policies": policies, "today": timezone.localdate(), "feed_url": _feed_url(request)},
+        {
+            "organisation": organisation,
+            "policies": policies,
+            "today": timezone.localdate(),
+            "feed_url": _feed_url(request),
+        },
     )
 
 
@@ -236,10 +254,14 @@ def create_policy(request, slug):
         addendum_to = get_object_or_404(Policy, pk=request.GET["addendum_to"], organisation_id=organisation.parent_id)
         form.initial.update(title=f"{addendum_to.title}: {organisation.name} addendum", category=addendum_to.category)
     if request.method == "POST" and form.is_valid():
-        policy = services.create_policy(organisation=organisation, actor=request.user, addendum_to=addendum_to, **form.cleaned_data)
+        policy = services.create_policy(
+            organisation=organisation, actor=request.user, addendum_to=addendum_to, **form.cleaned_data
+        )
         messages.success(request, "Policy created. Now write its first version.")
         return redirect("policies:create_version", pk=policy.pk)
-    return render(request, "policies/policy_form.html", {"organisation": organisation, "form": form, "addendum_to": addendum_to})
+    return render(
+        request, "policies/policy_form.html", {"organisation": organisation, "form": form, "addendum_to": addendum_to}
+    )
 
 
 @login_required
@@ -285,7 +307,9 @@ def edit_policy(request, pk):
         services.update_policy(policy=Policy.objects.get(pk=pk), actor=request.user, **form.cleaned_data)
         messages.success(request, "Policy saved.")
         return redirect("policies:manage", pk=policy.pk)
-    return render(request, "policies/policy_form.html", {"organisation": policy.organisation, "form": form, "policy": policy})
+    return render(
+        request, "policies/policy_form.html", {"organisation": policy.organisation, "form": form, "policy": policy}
+    )
 
 
 @login_required
@@ -338,7 +362,13 @@ def edit_version(request, pk):
     return render(
         request,
         "policies/version_form.html",
-        {"policy": version.policy, "version": version, "form": form, "question_form": question_form, "questions": version.questions.all()},
+        {
+            "policy": version.policy,
+            "version": version,
+            "form": form,
+            "question_form": question_form,
+            "questions": version.questions.all(),
+        },
     )
 
 
@@ -374,11 +404,15 @@ def publish_version(request, pk):
             messages.error(request, str(exc))
             return redirect("policies:manage", pk=policy.pk)
         if version.requires_acknowledgement:
-            messages.success(request, f"Version {version.label} is published. {audience} people have been asked to acknowledge it.")
+            messages.success(
+                request, f"Version {version.label} is published. {audience} people have been asked to acknowledge it."
+            )
         else:
             messages.success(request, f"Version {version.label} is published. Earlier acknowledgements still count.")
         return redirect("policies:manage", pk=policy.pk)
-    return render(request, "policies/publish.html", {"policy": policy, "version": version, "form": form, "audience": audience})
+    return render(
+        request, "policies/publish.html", {"policy": policy, "version": version, "form": form, "audience": audience}
+    )
 
 
 @login_required
@@ -471,11 +505,29 @@ def people(request, slug):
     return render(
         request,
         "policies/people.html",
-        {"organisation": organisation, "page": page, "query_string": query.urlencode(), "today": timezone.localdate(), "status": request.GET.get("status", "")},
+        {
+            "organisation": organisation,
+            "page": page,
+            "query_string": query.urlencode(),
+            "today": timezone.localdate(),
+            "status": request.GET.get("status", ""),
+        },
     )
 
 
-CSV_HEADER = ["Name", "Email", "Organisation", "Department", "Staff type", "Policy", "Version asked", "Due", "Status", "Acknowledged version", "Acknowledged at"]
+CSV_HEADER = [
+    "Name",
+    "Email",
+    "Organisation",
+    "Department",
+    "Staff type",
+    "Policy",
+    "Version asked",
+    "Due",
+    "Status",
+    "Acknowledged version",
+    "Acknowledged at",
+]
 
 
 def _csv_row(row, today_):
@@ -525,10 +577,22 @@ def _policy_for_evidence(user, pk) -> Policy:
 def evidence_csv(request, pk):
     policy = _policy_for_evidence(request.user, pk)
     response, writer = _csv_response(f"evidence-{policy.pk}-{timezone.localdate()}.csv")
-    writer.writerow(["Name", "Email", "Organisation", "Version", "Acknowledged at", "SHA-256 of the text shown", "IP address"])
+    writer.writerow(
+        ["Name", "Email", "Organisation", "Version", "Acknowledged at", "SHA-256 of the text shown", "IP address"]
+    )
     for row in compliance.evidence(policy).iterator(chunk_size=2000):
         ack = row.acknowledgement
-        writer.writerow([row.user.full_name, row.user.email, row.membership.organisation.name, ack.version.label, timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M:%S"), ack.content_sha256, ack.ip_address or ""])
+        writer.writerow(
+            [
+                row.user.full_name,
+                row.user.email,
+                row.membership.organisation.name,
+                ack.version.label,
+                timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M:%S"),
+                ack.content_sha256,
+                ack.ip_address or "",
+            ]
+        )
     return response
 
 
@@ -562,4 +626,3 @@ def review_calendar(request, token):
     response = HttpResponse(calendar_for(user), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="policy-reviews.ics"'
     return response
-

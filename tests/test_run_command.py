@@ -8,7 +8,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,7 +19,11 @@ def free_port() -> int:
 
 def test_the_run_command_serves_the_sign_in_page(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+    }
     env.update(PORT=str(port), VAR_DIR=str(tmp_path / "var"))
     log = (tmp_path / "run.log").open("w+")
     process = subprocess.Popen(

@@ -136,9 +136,17 @@ def test_a_leaver_cannot_sign_in_and_is_signed_out(client, school):
     assert person.memberships.count() == 1
 
 
-def test_an_invitation_sets_a_password_once(client, school, school_admin, celery_eager, django_capture_on_commit_callbacks):
+def test_an_invitation_sets_a_password_once(
+    client, school, school_admin, celery_eager, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        invite_person(organisation=school, email="New.Teacher@school.example", first_name="Nia", last_name="Jones", actor=school_admin)
+        invite_person(
+            organisation=school,
+            email="New.Teacher@school.example",
+            first_name="Nia",
+            last_name="Jones",
+            actor=school_admin,
+        )
     message = mail.outbox[-1]
     assert message.to == ["new.teacher@school.example"]
     assert "Set up your Policy Portal account for Oak Primary" == message.subject

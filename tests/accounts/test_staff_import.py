@@ -79,7 +79,9 @@ def test_a_file_with_bad_rows_changes_nothing_and_names_each_row(school, staff):
 
 def test_a_file_without_the_needed_columns_is_refused(school):
     report = run(school, "Name,Phone\nAda,123\n")
-    assert [str(e) for e in report.errors] == ["Line 1: The header row has no column for: first name, last name, email."]
+    assert [str(e) for e in report.errors] == [
+        "Line 1: The header row has no column for: first name, last name, email."
+    ]
 
 
 def test_an_empty_file_is_refused(school):
@@ -112,7 +114,9 @@ def test_a_changed_row_updates_that_person_only(school):
 
 def test_a_line_manager_already_on_the_staff_list_is_accepted(school):
     member(school, email="head@school.example")
-    report = run(school, "First name,Last name,Email,Line manager email\nNew,Person,new@school.example,head@school.example\n")
+    report = run(
+        school, "First name,Last name,Email,Line manager email\nNew,Person,new@school.example,head@school.example\n"
+    )
     assert report.ok
     assert Membership.objects.get(user__email="new@school.example").line_manager.email == "head@school.example"
 

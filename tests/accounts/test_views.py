@@ -1,8 +1,8 @@
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import Membership, Role
 from core.models import AuditEntry
@@ -78,12 +78,20 @@ def test_the_staff_list_takes_the_same_queries_for_5_or_60_people(client, school
     assert counts[0] <= 12
 
 
-def test_an_administrator_invites_a_person(client, school, school_admin, celery_eager, django_capture_on_commit_callbacks):
+def test_an_administrator_invites_a_person(
+    client, school, school_admin, celery_eager, django_capture_on_commit_callbacks
+):
     client.force_login(school_admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             staff_url(school, "invite/"),
-            {"first_name": "Nia", "last_name": "Jones", "email": "Nia@School.example", "staff_type": "volunteer", "roles": ["staff", "dsl"]},
+            {
+                "first_name": "Nia",
+                "last_name": "Jones",
+                "email": "Nia@School.example",
+                "staff_type": "volunteer",
+                "roles": ["staff", "dsl"],
+            },
         )
     assert response.status_code == 302
     membership = Membership.objects.get(user__email="nia@school.example")
@@ -92,7 +100,9 @@ def test_an_administrator_invites_a_person(client, school, school_admin, celery_
     assert AuditEntry.objects.filter(action="staff.invited", actor=school_admin).exists()
 
 
-def test_inviting_someone_twice_keeps_one_record(client, school, school_admin, celery_eager, django_capture_on_commit_callbacks):
+def test_inviting_someone_twice_keeps_one_record(
+    client, school, school_admin, celery_eager, django_capture_on_commit_callbacks
+):
     client.force_login(school_admin)
     data = {"first_name": "Nia", "last_name": "Jones", "email": "nia@school.example", "staff_type": "employee"}
     with django_capture_on_commit_callbacks(execute=True):
@@ -104,7 +114,9 @@ def test_inviting_someone_twice_keeps_one_record(client, school, school_admin, c
 
 def test_a_bad_invitation_is_refused_with_a_message(client, school, school_admin):
     client.force_login(school_admin)
-    response = client.post(staff_url(school, "invite/"), {"first_name": "", "last_name": "X", "email": "nope", "staff_type": "employee"})
+    response = client.post(
+        staff_url(school, "invite/"), {"first_name": "", "last_name": "X", "email": "nope", "staff_type": "employee"}
+    )
     assert response.status_code == 200
     assert "Enter a valid email address" in response.content.decode()
     assert not Membership.objects.filter(user__email="nope").exists()
@@ -115,11 +127,23 @@ def test_an_administrator_edits_a_record_and_the_change_is_audited(client, schoo
     client.force_login(school_admin)
     response = client.post(
         staff_url(school, f"{membership.pk}/"),
-        {"staff_type": "temporary", "job_title": "Cover Teacher", "department": "Year 6", "line_manager": slt.pk, "start_date": "2025-09-01", "leaving_date": "", "roles": ["line_manager"]},
+        {
+            "staff_type": "temporary",
+            "job_title": "Cover Teacher",
+            "department": "Year 6",
+            "line_manager": slt.pk,
+            "start_date": "2025-09-01",
+            "leaving_date": "",
+            "roles": ["line_manager"],
+        },
     )
     assert response.status_code == 302
     membership.refresh_from_db()
-    assert (membership.staff_type, membership.line_manager, membership.roles) == ("temporary", slt, {Role.STAFF, Role.LINE_MANAGER})
+    assert (membership.staff_type, membership.line_manager, membership.roles) == (
+        "temporary",
+        slt,
+        {Role.STAFF, Role.LINE_MANAGER},
+    )
     entry = AuditEntry.objects.get(action="staff.updated")
     assert entry.details["changes"]["job_title"] == ["Teacher", "Cover Teacher"]
     assert entry.details["changes"]["roles"] == [["staff"], ["line_manager", "staff"]]
@@ -150,7 +174,9 @@ def test_resending_an_invitation_needs_post(client, school, school_admin, staff)
 
 def test_the_import_page_reports_bad_rows_and_changes_nothing(client, school, school_admin):
     client.force_login(school_admin)
-    upload = SimpleUploadedFile("staff.csv", b"First name,Last name,Email\nAda,Lovelace,ada@school.example\nBad,Row,bad\n", "text/csv")
+    upload = SimpleUploadedFile(
+        "staff.csv", b"First name,Last name,Email\nAda,Lovelace,ada@school.example\nBad,Row,bad\n", "text/csv"
+    )
     response = client.post(staff_url(school, "import/"), {"file": upload})
     page = response.content.decode()
     assert response.status_code == 400
@@ -160,7 +186,9 @@ def test_the_import_page_reports_bad_rows_and_changes_nothing(client, school, sc
 
 def test_the_import_page_imports_a_good_file(client, school, school_admin):
     client.force_login(school_admin)
-    upload = SimpleUploadedFile("staff.csv", b"First name,Last name,Email\nAda,Lovelace,ada@school.example\n", "text/csv")
+    upload = SimpleUploadedFile(
+        "staff.csv", b"First name,Last name,Email\nAda,Lovelace,ada@school.example\n", "text/csv"
+    )
     response = client.post(staff_url(school, "import/"), {"file": upload}, follow=True)
     assert "Import complete: 1 added, 0 updated, 0 unchanged." in response.content.decode()
 
@@ -176,7 +204,12 @@ def test_settings_change_is_audited_and_mfa_off_is_warned(client, school, school
     client.force_login(school_admin)
     response = client.post(
         f"/organisations/{school.slug}/settings/",
-        {"closing_time": "16:30", "email_domains": "oak.sch.uk, OAK.example", "acknowledgement_period_days": "10", "require_mfa": ""},
+        {
+            "closing_time": "16:30",
+            "email_domains": "oak.sch.uk, OAK.example",
+            "acknowledgement_period_days": "10",
+            "require_mfa": "",
+        },
         follow=True,
     )
     school.refresh_from_db()
@@ -188,7 +221,15 @@ def test_settings_change_is_audited_and_mfa_off_is_warned(client, school, school
 
 def test_settings_refuse_a_malformed_domain(client, school, school_admin):
     client.force_login(school_admin)
-    response = client.post(f"/organisations/{school.slug}/settings/", {"closing_time": "17:00", "email_domains": "not a domain", "acknowledgement_period_days": "14", "require_mfa": "on"})
+    response = client.post(
+        f"/organisations/{school.slug}/settings/",
+        {
+            "closing_time": "17:00",
+            "email_domains": "not a domain",
+            "acknowledgement_period_days": "14",
+            "require_mfa": "on",
+        },
+    )
     assert response.status_code == 200 and "Enter domains like" in response.content.decode()
     school.refresh_from_db()
     assert school.email_domains == "school.example"

@@ -23,11 +23,15 @@ def owner(school):
 
 @pytest.fixture
 def policy(school, owner):
-    return services.create_policy(organisation=school, actor=owner, title="Social Media Policy", owner=owner, is_social_media_policy=True)
+    return services.create_policy(
+        organisation=school, actor=owner, title="Social Media Policy", owner=owner, is_social_media_policy=True
+    )
 
 
 def draft(policy, actor, label="1", text="# Rules\n\nBe kind online.", **fields):
-    return services.create_version(policy=policy, actor=actor, text=text, label=label, source_format="markdown", **fields)
+    return services.create_version(
+        policy=policy, actor=actor, text=text, label=label, source_format="markdown", **fields
+    )
 
 
 def publish(policy, actor, label="1", text="# Rules\n\nBe kind online.", due=None, **fields):

@@ -31,8 +31,12 @@ def test_publishing_asks_everyone_in_the_audience_by_the_due_date(now, school, p
 def test_the_audience_can_be_limited_by_role_and_staff_type(now, school, owner, staff, slt):
     agency = member(school, Role.SLT, staff_type=StaffType.AGENCY)
     policy = services.create_policy(
-        organisation=school, actor=owner, title="Leaders' code", owner=owner,
-        audience_roles=[Role.SLT], audience_staff_types=[StaffType.EMPLOYEE],
+        organisation=school,
+        actor=owner,
+        title="Leaders' code",
+        owner=owner,
+        audience_roles=[Role.SLT],
+        audience_staff_types=[StaffType.EMPLOYEE],
     )
     version = publish(policy, owner)
     assert list(AcknowledgementRequest.objects.filter(version=version).values_list("user", flat=True)) == [slt.pk]
@@ -102,7 +106,9 @@ def test_an_upload_that_is_not_really_a_pdf_is_refused(now, policy, owner):
 def test_a_real_pdf_is_stored_and_hashed(now, policy, owner, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     data = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    version = services.create_version(policy=policy, actor=owner, upload=io.BytesIO(data), label="1", source_format="pdf")
+    version = services.create_version(
+        policy=policy, actor=owner, upload=io.BytesIO(data), label="1", source_format="pdf"
+    )
     assert version.document.read() == data
     import hashlib
 
@@ -155,7 +161,9 @@ def test_a_draft_or_superseded_version_cannot_be_acknowledged(now, policy, owner
 
 
 def test_someone_outside_the_audience_cannot_acknowledge(now, school, owner, staff):
-    policy = services.create_policy(organisation=school, actor=owner, title="Leaders only", owner=owner, audience_roles=[Role.SLT])
+    policy = services.create_policy(
+        organisation=school, actor=owner, title="Leaders only", owner=owner, audience_roles=[Role.SLT]
+    )
     version = publish(policy, owner)
     with pytest.raises(services.PolicyError, match="not asked to acknowledge"):
         services.acknowledge(user=staff, version=version)
@@ -163,7 +171,9 @@ def test_someone_outside_the_audience_cannot_acknowledge(now, school, owner, sta
 
 def test_questions_must_be_answered_correctly_first_and_attempts_are_kept(now, policy, owner, staff):
     version = draft(policy, owner)
-    services.add_question(version=version, actor=owner, prompt="Who reads this?", choices=["Nobody", "Everyone"], correct_choice=2)
+    services.add_question(
+        version=version, actor=owner, prompt="Who reads this?", choices=["Nobody", "Everyone"], correct_choice=2
+    )
     version = services.publish_version(version=version, actor=owner)
     question = version.questions.get()
     with pytest.raises(services.PolicyError, match="Answer the questions"):
@@ -205,12 +215,23 @@ def test_syncing_twice_asks_nobody_twice(now, policy, owner, staff):
 def test_a_trust_policy_reaches_every_member_and_a_member_adds_an_addendum(now, trust, school, other_school):
     trust_owner = member(trust, Role.POLICY_OWNER)
     teacher_here, teacher_there = member(school), member(other_school)
-    trust_policy = services.create_policy(organisation=trust, actor=trust_owner, title="Trust Social Media Policy", owner=trust_owner)
+    trust_policy = services.create_policy(
+        organisation=trust, actor=trust_owner, title="Trust Social Media Policy", owner=trust_owner
+    )
     trust_version = publish(trust_policy, trust_owner)
-    assert set(AcknowledgementRequest.objects.filter(version=trust_version).values_list("user", flat=True)) >= {teacher_here.pk, teacher_there.pk}
+    assert set(AcknowledgementRequest.objects.filter(version=trust_version).values_list("user", flat=True)) >= {
+        teacher_here.pk,
+        teacher_there.pk,
+    }
 
     local_owner = member(school, Role.POLICY_OWNER)
-    addendum = services.create_policy(organisation=school, actor=local_owner, title="Oak Primary addendum", owner=local_owner, addendum_to=trust_policy)
+    addendum = services.create_policy(
+        organisation=school,
+        actor=local_owner,
+        title="Oak Primary addendum",
+        owner=local_owner,
+        addendum_to=trust_policy,
+    )
     addendum_version = publish(addendum, local_owner, text="# Local points\n\nOur class blogs are closed groups.")
     asked = set(AcknowledgementRequest.objects.filter(version=addendum_version).values_list("user", flat=True))
     assert teacher_here.pk in asked and teacher_there.pk not in asked
@@ -229,7 +250,11 @@ def test_review_without_change_moves_the_date_on_and_records_who(now, policy, ow
     publish(policy, owner)
     time_machine.move_to(dt.datetime(2027, 2, 15, 9, tzinfo=dt.UTC), tick=False)
     review = services.review_without_change(policy=policy, actor=owner, notes="Still right.")
-    assert (review.reviewed_by, review.reviewed_on, review.next_review_date) == (owner, dt.date(2027, 2, 15), dt.date(2028, 2, 15))
+    assert (review.reviewed_by, review.reviewed_on, review.next_review_date) == (
+        owner,
+        dt.date(2027, 2, 15),
+        dt.date(2028, 2, 15),
+    )
     assert fresh(policy).next_review_date == dt.date(2028, 2, 15)
 
 
@@ -239,7 +264,9 @@ def test_a_policy_without_a_published_version_cannot_be_reviewed(now, policy, ow
 
 
 def test_one_social_media_policy_per_organisation(now, school, policy, owner):
-    other = services.create_policy(organisation=school, actor=owner, title="New Social Media Policy", owner=owner, is_social_media_policy=True)
+    other = services.create_policy(
+        organisation=school, actor=owner, title="New Social Media Policy", owner=owner, is_social_media_policy=True
+    )
     assert not fresh(policy).is_social_media_policy and fresh(other).is_social_media_policy
 
 
@@ -247,7 +274,9 @@ def test_a_policy_imported_from_a_text_file_becomes_a_draft(now, school, owner):
     from policies.documents import parse_policy_file
 
     text = b"Online Safety Policy\n\nDate reviewed: July 2025\nNext review date: July 2026\n\n1. Introduction\n\nWe keep children safe online.\n"
-    policy = services.import_policy(organisation=school, actor=owner, parsed=parse_policy_file(text, "online-safety.txt"))
+    policy = services.import_policy(
+        organisation=school, actor=owner, parsed=parse_policy_file(text, "online-safety.txt")
+    )
     version = policy.versions.get()
     assert policy.title == "Online Safety Policy" and version.is_draft
     assert version.approval_date == dt.date(2025, 7, 1) and policy.next_review_date == dt.date(2026, 7, 1)
@@ -259,8 +288,6 @@ def test_retiring_stops_the_asking(now, policy, owner, staff):
     services.retire_policy(policy=policy, actor=owner)
     assert fresh(policy).acknowledgement_version is None
     assert services.open_request(staff, fresh(policy)) is None
-
-
 
 
 def test_people_imported_after_publication_are_asked_at_once(now, school, policy, owner):

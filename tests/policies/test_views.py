@@ -44,7 +44,12 @@ def test_reading_and_acknowledging_through_the_page(client, published, staff):
     client.force_login(staff)
     page = client.get(f"/policies/{published.policy_id}/").content.decode()
     assert "Be kind online." in page and "I have read and understood" in page
-    response = client.post(f"/policies/versions/{published.pk}/acknowledge/", {"confirm": "on"}, HTTP_USER_AGENT="Edge", REMOTE_ADDR="198.51.100.7")
+    response = client.post(
+        f"/policies/versions/{published.pk}/acknowledge/",
+        {"confirm": "on"},
+        HTTP_USER_AGENT="Edge",
+        REMOTE_ADDR="198.51.100.7",
+    )
     assert response.status_code == 302 and response["Location"] == "/policies/"
     acknowledgement = Acknowledgement.objects.get(user=staff)
     assert (acknowledgement.user_agent, acknowledgement.ip_address) == ("Edge", "198.51.100.7")
@@ -93,7 +98,12 @@ def test_an_owner_writes_and_publishes_a_version_through_the_pages(client, now, 
     client.force_login(owner)
     response = client.post(
         f"/policies/{policy.pk}/versions/new/",
-        {"label": "1", "source_format": "markdown", "text": "# Our rules\n\nThink before you post.", "requires_acknowledgement": "on"},
+        {
+            "label": "1",
+            "source_format": "markdown",
+            "text": "# Our rules\n\nThink before you post.",
+            "requires_acknowledgement": "on",
+        },
     )
     assert response.status_code == 302
     version = policy.versions.get()
@@ -136,11 +146,24 @@ def test_a_reader_can_ask_the_owner(client, published, staff, owner, celery_eage
 
 def bulk_staff(organisation, count, department="Year 1", manager=None):
     users = User.objects.bulk_create(
-        [User(email=f"{n}-{department}-{organisation.slug}@school.example".replace(" ", ""), first_name="Bulk", last_name=f"Person {n}") for n in range(count)]
+        [
+            User(
+                email=f"{n}-{department}-{organisation.slug}@school.example".replace(" ", ""),
+                first_name="Bulk",
+                last_name=f"Person {n}",
+            )
+            for n in range(count)
+        ]
     )
     memberships = Membership.objects.bulk_create(
         [
-            Membership(user=u, organisation=organisation, department=department, line_manager=manager, staff_type=StaffType.EMPLOYEE)
+            Membership(
+                user=u,
+                organisation=organisation,
+                department=department,
+                line_manager=manager,
+                staff_type=StaffType.EMPLOYEE,
+            )
             for u in users
         ]
     )
@@ -200,7 +223,15 @@ def test_the_dashboard_counts_and_the_drill_down_agree(client, now, school, poli
     totals = response.context["totals"]
     total = AcknowledgementRequest.objects.count()
     assert (totals.acknowledged, totals.outstanding) == (3, total - 3)
-    rows = list(csv.reader(io.StringIO(client.get(f"/organisations/{school.slug}/compliance/export.csv?status=outstanding").content.decode("utf-8-sig"))))
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(f"/organisations/{school.slug}/compliance/export.csv?status=outstanding").content.decode(
+                    "utf-8-sig"
+                )
+            )
+        )
+    )
     assert len(rows) == 1 + total - 3 and rows[0][0] == "Name"
 
 
@@ -235,7 +266,9 @@ def test_a_trust_dashboard_rolls_up_its_members(client, now, trust, school, othe
 def test_the_evidence_pack_downloads_as_csv_and_pdf(client, published, staff, owner):
     services.acknowledge(user=staff, version=published)
     client.force_login(owner)
-    rows = list(csv.reader(io.StringIO(client.get(f"/policies/{published.policy_id}/evidence.csv").content.decode("utf-8-sig"))))
+    rows = list(
+        csv.reader(io.StringIO(client.get(f"/policies/{published.policy_id}/evidence.csv").content.decode("utf-8-sig")))
+    )
     assert rows[1][:2] == [staff.full_name, staff.email] and rows[1][5] == published.content_sha256
     pdf = client.get(f"/policies/{published.policy_id}/evidence.pdf")
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
@@ -264,3 +297,43 @@ def test_the_home_page_shows_what_needs_me_now(client, published, staff, slt, ow
     assert "Policies due for review" in page
     client.force_login(slt)
     assert "Acknowledgement rate" in client.get("/").content.decode()
+
+
+def test_a_pdf_version_is_shown_inside_the_page(client, now, policy, owner, staff, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    data = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    version = services.create_version(
+        policy=policy, actor=owner, upload=io.BytesIO(data), label="1", source_format="pdf"
+    )
+    services.publish_version(version=version, actor=owner)
+    client.force_login(staff)
+    page = client.get(f"/policies/{policy.pk}/").content.decode()
+    assert f"/policies/versions/{version.pk}/document/" in page and "<iframe" in page
+    response = client.get(f"/policies/versions/{version.pk}/document/")
+    assert response["Content-Type"] == "application/pdf" and b"".join(response.streaming_content) == data
+    assert (
+        response["X-Frame-Options"] == "SAMEORIGIN" and "frame-ancestors 'self'" in response["Content-Security-Policy"]
+    )
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_staff_of_a_member_school_acknowledge_the_trust_policy_with_their_addendum(client, now, trust, school):
+    trust_owner = member(trust, Role.POLICY_OWNER)
+    local_owner = member(school, Role.POLICY_OWNER)
+    teacher = member(school)
+    trust_policy = services.create_policy(
+        organisation=trust, actor=trust_owner, title="Trust Social Media Policy", owner=trust_owner
+    )
+    trust_version = publish(trust_policy, trust_owner)
+    addendum = services.create_policy(
+        organisation=school, actor=local_owner, title="Oak addendum", owner=local_owner, addendum_to=trust_policy
+    )
+    addendum_version = publish(addendum, local_owner, text="# Local\n\nOur blogs are closed groups.")
+    client.force_login(teacher)
+    page = client.get(f"/policies/{trust_policy.pk}/").content.decode()
+    assert "Be kind online." in page and "Our blogs are closed groups." in page
+    client.post(f"/policies/versions/{trust_version.pk}/acknowledge/", {"confirm": "on"})
+    assert set(Acknowledgement.objects.filter(user=teacher).values_list("version", flat=True)) == {
+        trust_version.pk,
+        addendum_version.pk,
+    }

@@ -5,7 +5,6 @@ Idempotent: staff go through the same CSV import as real data, so running it
 again changes nothing.
 """
 
-
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -22,7 +21,13 @@ ORGANISATIONS = [
     # slug, name, kind, nation, parent slug
     ("northfield-trust", "Northfield Learning Trust", OrganisationKind.TRUST, "ENG", None),
     ("northfield-primary", "Northfield Primary School", OrganisationKind.SCHOOL, "ENG", "northfield-trust"),
-    ("glenmoor-adult-learning", "Glenmoor Adult Learning Service", OrganisationKind.ADULT_LEARNING, "SCT", "northfield-trust"),
+    (
+        "glenmoor-adult-learning",
+        "Glenmoor Adult Learning Service",
+        OrganisationKind.ADULT_LEARNING,
+        "SCT",
+        "northfield-trust",
+    ),
 ]
 
 HEADER = "First name,Last name,Email,Staff type,Job title,Department,Line manager email,Start date,Leaving date,Roles\n"
@@ -108,5 +113,3 @@ class Command(BaseCommand):
         sample = users.exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX).first()
         hashed = sample.password if sample and sample.check_password(password) else make_password(password)
         users.exclude(password=hashed).update(password=hashed)
-
-
