@@ -104,7 +104,14 @@ class StaffImportForm(forms.Form):
 class OrganisationSettingsForm(forms.ModelForm):
     class Meta:
         model = Organisation
-        fields = ["closing_time", "email_domains", "acknowledgement_period_days", "require_mfa"]
+        fields = [
+            "closing_time",
+            "email_domains",
+            "acknowledgement_period_days",
+            "approvals_needed",
+            "lead_approval_required",
+            "require_mfa",
+        ]
         widgets = {"closing_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
 
     def __init__(self, *args, **kwargs):

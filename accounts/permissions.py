@@ -27,6 +27,8 @@ class Action:
     VIEW_AUDIT = "view_audit"
     MANAGE_POLICIES = "manage_policies"
     VIEW_COMPLIANCE = "view_compliance"
+    REQUEST_ACCOUNT = "request_account"
+    VIEW_REGISTER = "view_register"
 
 
 # Who sees whose acknowledgements (DESIGN.md "Policy acknowledgement"): leaders all
@@ -40,6 +42,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.VIEW_AUDIT: frozenset({Role.ADMIN, Role.SLT, Role.LEAD}),
     Action.MANAGE_POLICIES: frozenset({Role.POLICY_OWNER, Role.ADMIN}),
     Action.VIEW_COMPLIANCE: COMPLIANCE_ALL_STAFF | {Role.LINE_MANAGER, Role.POLICY_OWNER},
+    Action.REQUEST_ACCOUNT: frozenset(Role.values),
+    Action.VIEW_REGISTER: frozenset({Role.SLT, Role.LEAD, Role.ADMIN, Role.ONLINE_SAFETY}),
 }
 
 
@@ -181,3 +185,149 @@ def can_read_policy(user, policy) -> bool:
 def can_view_evidence(user, policy) -> bool:
     """The evidence pack (who acknowledged what, when): the policy's editors and the leaders it applies to."""
     return can_edit_policy(user, policy) or bool(access_for(user).roles_in(policy.organisation) & COMPLIANCE_ALL_STAFF)
+
+
+# Approvals: account requests, the register, credentials and the response log
+# ------------------------------------------------------------------------------
+REGISTER_VIEWERS = frozenset({Role.SLT, Role.LEAD, Role.ADMIN, Role.ONLINE_SAFETY})
+
+
+def can_decide_request(user, account_request) -> bool:
+    """SLT (and the organisation lead) decide; nobody decides their own request."""
+    if account_request.requester_id == user.pk:
+        return False
+    return access_for(user).has_role(account_request.organisation, Role.SLT, Role.LEAD)
+
+
+def can_see_request(user, account_request) -> bool:
+    roles = access_for(user).roles_in(account_request.organisation)
+    return (
+        account_request.requester_id == user.pk
+        or bool(roles & REGISTER_VIEWERS)
+        or account_request.runners.filter(user=user).exists()
+    )
+
+
+def account_role(user, account) -> str | None:
+    """'administrator' or 'moderator' when the person is on the account's team."""
+    for member in account.members.all():
+        if member.user_id == user.pk:
+            return member.role
+    return None
+
+
+def can_see_account(user, account) -> bool:
+    return bool(access_for(user).roles_in(account.organisation) & REGISTER_VIEWERS) or account_role(user, account) is not None
+
+
+def can_administer_account(user, account) -> bool:
+    """The account's administrators and the organisation's administrators keep the checklist and team."""
+    return account_role(user, account) == "administrator" or access_for(user).has_role(account.organisation, Role.ADMIN)
+
+
+def can_log_responses(user, account) -> bool:
+    """Administrators and moderators of the account log and answer what it receives."""
+    return account_role(user, account) is not None or access_for(user).has_role(account.organisation, Role.ADMIN)
+
+
+def can_handle_credentials(user, account) -> bool:
+    """Only SLT and the account's administrators ever see the sign-in details (seed 004 §4.2)."""
+    return account_role(user, account) == "administrator" or access_for(user).has_role(account.organisation, Role.SLT)
+
+
+def can_record_training_for_others(user, organisation) -> bool:
+    return access_for(user).has_role(organisation, Role.ADMIN)
+
+
+# Incidents: who sees, triages and handles which online-safety incident
+# ------------------------------------------------------------------------------
+# DESIGN.md "Incident reporting" / "Who sees what": safeguarding incidents the DSL
+# team of the organisation (a trust-level DSL reaches its members) and the
+# organisation lead; other incidents SLT too; an allegation about a DSL or deputy
+# (``routed_to_lead``) the organisation lead only; a person named in a report
+# never, whatever their roles. Reporters see their own reports' status through
+# ``is_incident_reporter``, never the case file.
+Action.REPORT_INCIDENT = "report_incident"
+Action.VIEW_INCIDENTS = "view_incidents"
+Action.MANAGE_INCIDENT_RECORDS = "manage_incident_records"
+
+INCIDENT_LEADS = frozenset({Role.LEAD})
+ACTION_ROLES.update(
+    {
+        Action.REPORT_INCIDENT: frozenset(Role.values),
+        # Lists and dashboards; each row is still filtered by ``incident_filter``.
+        Action.VIEW_INCIDENTS: DSL_TEAM | {Role.SLT, Role.LEAD},
+        # Retention periods, the review queue and legal holds.
+        Action.MANAGE_INCIDENT_RECORDS: DSL_TEAM | {Role.LEAD},
+    }
+)
+
+
+def _incident_orgs(user) -> tuple[list[int], list[int], list[int]]:
+    """(organisations where the person leads, is on the DSL team, is SLT)."""
+    lead, dsl, slt = [], [], []
+    for org_id, roles in access_for(user).roles_by_org.items():
+        if Role.LEAD in roles:
+            lead.append(org_id)
+        if roles & DSL_TEAM:
+            dsl.append(org_id)
+        if Role.SLT in roles:
+            slt.append(org_id)
+    return lead, dsl, slt
+
+
+def _not_named(user) -> Q:
+    from django.db.models import Exists, OuterRef
+
+    from incidents.models import NamedPerson
+
+    return ~Q(Exists(NamedPerson.objects.filter(incident=OuterRef("pk"), user_id=user.pk)))
+
+
+def incident_filter(user) -> Q:
+    """The incidents the person may open, as a filter on ``Incident``: every list, page and export uses it."""
+    lead, dsl, slt = _incident_orgs(user)
+    if not (lead or dsl or slt):
+        return Q(pk__in=[])
+    scope = (
+        Q(organisation_id__in=lead)
+        | Q(organisation_id__in=dsl, routed_to_lead=False)
+        | Q(organisation_id__in=slt, routed_to_lead=False, is_safeguarding=False)
+    )
+    return scope & _not_named(user)
+
+
+def incident_triage_filter(user) -> Q:
+    """The incidents the person triages: the DSL team's, or the lead's when a DSL is the subject."""
+    lead, dsl, _ = _incident_orgs(user)
+    if not (lead or dsl):
+        return Q(pk__in=[])
+    return (Q(organisation_id__in=lead, routed_to_lead=True) | Q(organisation_id__in=dsl, routed_to_lead=False)) & (
+        _not_named(user)
+    )
+
+
+def is_named_in_incident(user, incident) -> bool:
+    return incident.named_people.filter(user_id=user.pk).exists()
+
+
+def can_see_incident(user, incident) -> bool:
+    """May open the case file: its detail, chronology, evidence and exports (and so handle it)."""
+    roles = access_for(user).roles_in(incident.organisation_id)
+    if incident.routed_to_lead:
+        allowed = Role.LEAD in roles
+    else:
+        allowed = bool(roles & (DSL_TEAM | INCIDENT_LEADS)) or (Role.SLT in roles and not incident.is_safeguarding)
+    return allowed and not is_named_in_incident(user, incident)
+
+
+def can_triage_incident(user, incident) -> bool:
+    """Triage, legal hold and retention decisions: the DSL team, or the lead for an allegation about a DSL."""
+    roles = access_for(user).roles_in(incident.organisation_id)
+    allowed = Role.LEAD in roles if incident.routed_to_lead else bool(roles & DSL_TEAM)
+    return allowed and not is_named_in_incident(user, incident)
+
+
+def is_incident_reporter(user, incident) -> bool:
+    """The reporter sees their own report's reference and status, and may add evidence; nothing else."""
+    return incident.reported_by_id is not None and incident.reported_by_id == user.pk

@@ -136,7 +136,14 @@ def update_membership(*, membership: Membership, actor, roles, **values) -> Memb
     return locked
 
 
-ORGANISATION_SETTINGS = ("closing_time", "email_domains", "acknowledgement_period_days", "require_mfa")
+ORGANISATION_SETTINGS = (
+    "closing_time",
+    "email_domains",
+    "acknowledgement_period_days",
+    "approvals_needed",
+    "lead_approval_required",
+    "require_mfa",
+)
 
 
 def update_organisation_settings(*, organisation: Organisation, actor, **values) -> Organisation:

@@ -40,6 +40,19 @@ DUTIES: list[Duty] = [
         hour="7",
         description="Owners 60, 30 and 7 days before and on the review date; SLT weekly while overdue.",
     ),
+    Duty(
+        name="Response log reminders",
+        task="approvals.tasks.send_response_reminders",
+        minute="*/5",
+        description="Account administrators 4 hours before a reply is due; SLT and the online safety coordinator at the deadline.",
+    ),
+    Duty(
+        name="Official account handovers and termly checks",
+        task="approvals.tasks.daily_account_duties",
+        minute="45",
+        hour="6",
+        description="Flags accounts whose lead has left; reminds administrators of the termly check.",
+    ),
 ]
 
 

@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.permissions import access_for
+from approvals import queries as approvals
 from policies.queries import leadership_rates, my_requests, reviews_needing
 
 
@@ -19,6 +20,11 @@ def home(request):
             "to_acknowledge": outstanding,
             "reviews": reviews_needing(request.user),
             "rates": leadership_rates(request.user),
+            "to_decide": approvals.awaiting_decision(request.user),
+            "my_requests": approvals.own_requests(request.user).filter(status__in=["draft", "submitted", "changes_requested"]),
+            "items_due": approvals.items_due_soonest(request.user),
+            "accounts_attention": approvals.accounts_needing_attention(request.user),
+            "now": timezone.now(),
             "today": timezone.localdate(),
         },
     )

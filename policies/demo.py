@@ -61,7 +61,9 @@ def _acknowledge(version, requests, when):
         AcknowledgementRequest.objects.filter(pk=request.pk).update(acknowledgement=acknowledgement, reminder_stage=1)
 
 
-def seed_social_media_policy(trust, owner, *, sign_ins_outstanding=("staff@", "manager@")) -> Policy:
+def seed_social_media_policy(
+    trust, owner, *, sign_ins_outstanding=("staff@", "manager@"), always_acknowledged=("osc@", "l.evans@", "k.dunn@", "c.fraser@", "slt@", "head@")
+) -> Policy:
     """Create the trust's Social Media Policy once; later runs leave it as it is."""
     existing = Policy.objects.filter(organisation=trust, title=TITLE).first()
     if existing:
@@ -137,6 +139,11 @@ def seed_social_media_policy(trust, owner, *, sign_ins_outstanding=("staff@", "m
         reminder_stage=1, next_reminder_on=today() + dt.timedelta(days=1)
     )
     keep_open = tuple(sign_ins_outstanding)
-    done = [r for r in v2_requests if _share(r.user.email, "v2") < 60 and not r.user.email.startswith(keep_open)]
+    done = [
+        r
+        for r in v2_requests
+        if (_share(r.user.email, "v2") < 60 or r.user.email.startswith(tuple(always_acknowledged)))
+        and not r.user.email.startswith(keep_open)
+    ]
     _acknowledge(v2, done, lambda r: v2_published + dt.timedelta(days=1 + _share(r.user.email, "v2-day") % 10))
     return policy

@@ -99,12 +99,47 @@ def _check_text_length(text: str) -> None:
         raise DocumentError(f"The policy text is too long: the limit is {MAX_TEXT_CHARS:,} characters.")
 
 
+# Python-Markdown's inline pass is quadratic within one paragraph
+# (Python-Markdown/markdown#798): each inline match copies the rest of the
+# paragraph, and each "[", "(" or "<" never closed makes it rescan the rest in
+# pure Python, hundreds of times slower. Paragraph length times that count
+# estimates the work; real policies stay far below this budget, while one
+# hostile 200,000-character paragraph of markup would take minutes.
+_INLINE_MARKUP = re.compile(r"[`*_&<\[!\\]")
+_UNCLOSED_BRACKET_WEIGHT = 500
+_MAX_INLINE_WORK = 4_000_000_000
+
+
+def _inline_work(text: str) -> int:
+    work = 0
+    for paragraph in re.split(r"\n[ \t]*\n", text):
+        depth = {"[": 0, "(": 0, "<": 0}
+        for character in paragraph:
+            if character in depth:
+                depth[character] += 1
+            elif character in "])>":
+                opener = "[(<"["])>".index(character)]
+                depth[opener] = max(0, depth[opener] - 1)
+        markup = len(_INLINE_MARKUP.findall(paragraph)) + _UNCLOSED_BRACKET_WEIGHT * sum(depth.values())
+        work = max(work, markup * len(paragraph))
+    return work
+
+
 def render_markdown(text: str) -> str:
     """Policy text written in Markdown, as HTML that is safe to show to every member of staff."""
     if not text or not text.strip():
         raise DocumentError("The policy text is empty.")
     _check_text_length(text)
-    rendered = markdown.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
+    if _inline_work(text) > _MAX_INLINE_WORK:
+        raise DocumentError(
+            "The policy text has a very long paragraph full of symbols or brackets that cannot be displayed. "
+            "Split it into shorter paragraphs."
+        )
+    try:
+        rendered = markdown.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
+    except RecursionError:
+        # Thousands of lists inside lists exhaust Python's stack; no real policy nests that deep.
+        raise DocumentError("The policy text has lists nested too deeply to display.") from None
     return _sanitise(rendered)
 
 
@@ -472,7 +507,7 @@ def _read_field_line(line: str) -> tuple[dict, bool] | None:
 
 
 _SECTION_NUMBER = re.compile(r"(?P<number>\d{1,2}(?:\.\d{1,2}){0,3})(?P<dot>\.?)\s+(?P<text>\S.*)")
-_MARKDOWN_HEADING = re.compile(r"(?P<marks>#{1,6})\s+(?P<text>.*?)\s*#*\s*$")
+_MARKDOWN_HEADING = re.compile(r"(?P<marks>#{1,6})\s+(?P<text>.*)")
 _BULLET = re.compile(r"(?P<indent>\s*)(?:[-–—*+o]\s+|[•●◦▪·‣⁃\uf0a7\uf0b7\uf0d8]\s*)(?P<text>\S.*)")
 _ORDERED_MARKER = re.compile(r"^(\d+)\.(\s)")
 
@@ -494,12 +529,18 @@ def _section_depth(text: str, *, in_markdown_heading: bool) -> int | None:
     return depth
 
 
+def _without_closing_hashes(text: str) -> str:
+    """ "Scope ##" is "Scope"; "C#" stays. Written without a regex, which backtracks badly on long lines."""
+    opened = text.rstrip().rstrip("#")
+    return opened.rstrip() if not opened or opened[-1].isspace() else text.rstrip()
+
+
 def _heading(line: str) -> tuple[int, str] | None:
     """(level, text) when the line is a heading, numbered sections levelled by their numbering."""
     stripped = line.strip()
     marked = _MARKDOWN_HEADING.fullmatch(stripped)
     if marked:
-        text = _strip_markup(marked["text"])
+        text = _strip_markup(_without_closing_hashes(marked["text"]))
         if not text:
             return None
         depth = _section_depth(text, in_markdown_heading=True)
@@ -566,7 +607,17 @@ def _take_fields(lines: list[str]) -> tuple[dict, list[str]]:
 
 
 _CONTENTS_HEADING = re.compile(r"(?:table\s+of\s+)?contents?:?", re.I)
-_CONTENTS_ENTRY = re.compile(r".*?\S(?:\t+|\s*\.{2,}\s*|\s+)(?:page\s+)?\d{1,3}(?:\s*[-–]\s*\d{1,3})?", re.I)
+_PAGE_NUMBER_AT_END = re.compile(r"(?:page\s+)?\d{1,3}(?:\s*[-–]\s*\d{1,3})?$", re.I)
+
+
+def _is_contents_entry(line: str) -> bool:
+    """ "1. INTRODUCTION<tab>3", "Scope ..... 4", "Procedure 3-4": text, then a gap or dot leader, then a page."""
+    line = line.strip()
+    page = _PAGE_NUMBER_AT_END.search(line)
+    if not page:
+        return False
+    entry = line[: page.start()]
+    return bool(entry.strip(" \t.")) and (entry[-1:].isspace() or entry.endswith(".."))
 
 
 def _drop_contents(lines: list[str]) -> list[str]:
@@ -578,7 +629,7 @@ def _drop_contents(lines: list[str]) -> list[str]:
     for index in range(start + 1, len(lines)):
         if not lines[index].strip():
             continue
-        if not _CONTENTS_ENTRY.fullmatch(lines[index].strip()):
+        if not _is_contents_entry(lines[index]):
             break
         last_entry = index
     if last_entry is None:

@@ -50,3 +50,32 @@ def leadership_rates(user):
         for org in access.organisations
         if access.roles_in(org) & COMPLIANCE_ALL_STAFF
     ]
+
+
+def social_media_policy_for(organisation):
+    """The organisation's Social Media Policy: its own if it marked one, else its trust's."""
+    from policies.models import Policy
+
+    candidates = Policy.objects.filter(
+        is_social_media_policy=True, retired_at__isnull=True, acknowledgement_version__isnull=False
+    ).select_related("acknowledgement_version")
+    own = candidates.filter(organisation=organisation).first()
+    if own or not organisation.parent_id:
+        return own
+    return candidates.filter(organisation_id=organisation.parent_id).first()
+
+
+def acknowledged_current(policy, user_ids) -> set[int]:
+    """Which of these people have acknowledged the version of ``policy`` that currently counts
+    (a later minor correction counts too)."""
+    from policies.models import Acknowledgement
+
+    if policy is None:
+        return set()
+    return set(
+        Acknowledgement.objects.filter(
+            user_id__in=user_ids,
+            version__policy=policy,
+            version__published_at__gte=policy.acknowledgement_version.published_at,
+        ).values_list("user_id", flat=True)
+    )

@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("policies.urls")),
+    path("", include("approvals.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -324,4 +324,15 @@ LOGGING = {
 
 # PORTAL
 # ------------------------------------------------------------------------------
+# Encrypts official accounts' sign-in details kept in the portal (a Fernet key:
+# python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").
+# Without it the portal refuses to store sign-in details. Kept out of the database by design.
+CREDENTIALS_ENCRYPTION_KEY = env_str("CREDENTIALS_ENCRYPTION_KEY")
+if CREDENTIALS_ENCRYPTION_KEY:
+    from cryptography.fernet import Fernet
+
+    try:
+        Fernet(CREDENTIALS_ENCRYPTION_KEY)
+    except ValueError:
+        raise ImproperlyConfigured("CREDENTIALS_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 bytes).") from None
 ADMIN_URL = env_str("ADMIN_URL", "django-admin/")

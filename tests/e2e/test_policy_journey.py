@@ -33,6 +33,21 @@ RIGHT_ANSWERS = {
 }
 
 
+@pytest.fixture
+def open_browser(browser):
+    """A new browser context (own cookies, so own sign-in) per person; all closed at the end, pass or fail."""
+    contexts = []
+
+    def _open(viewport=DESKTOP):
+        context, page = _new_page(browser, viewport)
+        contexts.append(context)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
 def _check(page, label: str, shot: str) -> None:
     """Every page of the journey: a full-page screenshot, axe-core, and no script or CSP errors."""
     screenshot(page, shot)
@@ -64,23 +79,28 @@ def _open_dashboard(page, live_server, shot: str) -> int:
     expect(row).to_have_count(1)
     expect(row.get_by_role("rowheader")).to_contain_text("v3")
     # The chart repeats the row's numbers in words for people who cannot see the colours.
-    expect(row.get_by_role("img")).to_have_attribute("aria-label", re.compile(r"^\d+ acknowledged, \d+ outstanding, \d+ overdue$"))
+    expect(row.get_by_role("img")).to_have_attribute(
+        "aria-label", re.compile(r"^\d+ acknowledged, \d+ outstanding, \d+ overdue$")
+    )
     _check(page, "the compliance dashboard", shot)
     return int(row.get_by_role("cell").first.inner_text().strip())
 
 
-def test_new_version_is_published_acknowledged_and_counted(live_server, demo_data, browser, sign_in):
+def test_new_version_is_published_acknowledged_and_counted(live_server, demo_data, open_browser, sign_in):
     from accounts.models import User, today
     from policies.models import Acknowledgement, Policy
 
     policy = Policy.objects.get(organisation__slug="northfield-trust", title=POLICY)
     staff = User.objects.get(email="staff@example.org")
     # The demo data: Sam acknowledged version 1 and has not acknowledged version 2.
-    assert list(Acknowledgement.objects.filter(user=staff, version__policy=policy).values_list("version__label", flat=True)) == ["1"]
+    assert list(
+        Acknowledgement.objects.filter(user=staff, version__policy=policy).values_list("version__label", flat=True)
+    ) == ["1"]
 
     # (1) The trust's policy owner writes and publishes version 3.
-    owner_context, owner = _new_page(browser, DESKTOP)
+    owner = open_browser()
     sign_in(owner, "owner@example.org")
+    _check(owner, "the policy owner's home page", "policy-home-owner")
     nav = owner.get_by_role("navigation", name="Main")
     nav.get_by_role("button", name="Manage policies", exact=True).click()
     nav.get_by_role("link", name="Northfield Learning Trust").click()
@@ -98,7 +118,7 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
     expect(owner).to_have_url(f"{live_server.url}/policies/{policy.pk}/versions/new/")
     expect(owner.get_by_role("heading", level=1)).to_have_text("New version")
     _check(owner, "the new version form", "policy-version-form")
-    owner.get_by_label("Version", exact=False).first.fill("3")
+    owner.get_by_role("textbox", name=re.compile(r"^Version")).fill("3")
     text = owner.get_by_label("Policy text")
     # The text starts from the current version's Markdown.
     expect(text).to_have_value(re.compile(r"## 7\. Reporting concerns"))
@@ -110,30 +130,37 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
     expect(owner).to_have_url(f"{live_server.url}/policies/{policy.pk}/manage/")
     expect(owner.get_by_role("status")).to_contain_text("Draft version 3 saved.")
     expect(_version_rows(owner, "Draft").get_by_role("cell").first).to_have_text("3")
+    _check(owner, "the management page with a draft", "policy-manage-draft")
     owner.get_by_role("link", name="Publish version 3").click()
 
     expect(owner).to_have_url(re.compile(r"/policies/versions/\d+/publish/$"))
     expect(owner.get_by_role("heading", level=1)).to_have_text("Publish version 3")
     # The date is filled in with the trust's usual period; the owner keeps it.
     default_due = today() + dt.timedelta(days=policy.organisation.acknowledgement_period_days)
-    expect(owner.get_by_label("Staff must acknowledge it by")).to_have_value(default_due.isoformat())
+    # An <input type="date"> shows only an ISO value: a date rendered in the en-GB format leaves it blank.
+    expect(
+        owner.get_by_label("Staff must acknowledge it by"),
+        "the default due date is missing: the DateInput needs format='%Y-%m-%d' (policies/forms.py)",
+    ).to_have_value(default_due.isoformat())
     _check(owner, "the publish page", "policy-publish")
     owner.get_by_role("button", name="Publish").click()
 
     expect(owner).to_have_url(f"{live_server.url}/policies/{policy.pk}/manage/")
-    expect(owner.get_by_role("status")).to_contain_text(re.compile(r"Version 3 is published\. \d+ people have been asked to acknowledge it\."))
+    expect(owner.get_by_role("status")).to_contain_text(
+        re.compile(r"Version 3 is published\. \d+ people have been asked to acknowledge it\.")
+    )
     expect(_version_rows(owner, "Published").get_by_role("cell").first).to_have_text("3")
     expect(_version_rows(owner, "Superseded")).to_have_count(2)
     _check(owner, "the management page after publishing", "policy-manage-published")
-    owner_context.close()
 
     # (3, before) A deputy head looks at the primary's figures.
-    slt_context, slt = _new_page(browser, DESKTOP)
+    slt = open_browser()
     sign_in(slt, "slt@example.org")
+    _check(slt, "a school leader's home page", "policy-home-slt")
     before = _open_dashboard(slt, live_server, "policy-dashboard-before")
 
     # (2) The teacher reads what changed, answers the questions and acknowledges version 3.
-    staff_context, teacher = _new_page(browser, DESKTOP)
+    teacher = open_browser()
     sign_in(teacher, "staff@example.org")
     teacher.get_by_role("navigation", name="Main").get_by_role("link", name="My policies").click()
     expect(teacher).to_have_url(f"{live_server.url}/policies/")
@@ -142,11 +169,13 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
     expect(row).to_have_count(1)
     expect(row.get_by_role("cell").nth(1)).to_have_text("3")
     _check(teacher, "My policies", "policy-my-policies")
-    row.get_by_role("link", name=f"Read {POLICY}").click()
+    row.get_by_role("link", name=f"Read and acknowledge {POLICY}").click()
 
     expect(teacher).to_have_url(f"{live_server.url}/policies/{policy.pk}/")
     expect(teacher.get_by_role("heading", level=1).first).to_have_text(POLICY)
-    changes = teacher.get_by_role("region", name=re.compile(r"^What changed since the version you acknowledged \(version 1,"))
+    changes = teacher.get_by_role(
+        "region", name=re.compile(r"^What changed since the version you acknowledged \(version 1,")
+    )
     expect(changes).to_be_visible()
     expect(changes).to_contain_text(SUMMARY)
     expect(changes.locator("ins").filter(has_text=NEW_PARAGRAPH)).to_be_visible()
@@ -168,17 +197,21 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
     expect(teacher).to_have_url(f"{live_server.url}/policies/")
     expect(teacher.get_by_role("status")).to_contain_text(f"You acknowledged {POLICY} (version 3)")
     done = teacher.get_by_role("region", name="Acknowledged")
-    done_row = done.get_by_role("row").filter(has_text=POLICY).filter(has=teacher.get_by_role("cell", name="3", exact=True))
+    done_row = (
+        done.get_by_role("row").filter(has_text=POLICY).filter(has=teacher.get_by_role("cell", name="3", exact=True))
+    )
     expect(done_row).to_have_count(1)
-    expect(teacher.get_by_role("table", name="Policies you must read and acknowledge").get_by_role("row").filter(has_text=POLICY)).to_have_count(0)
+    expect(
+        teacher.get_by_role("table", name="Policies you must read and acknowledge")
+        .get_by_role("row")
+        .filter(has_text=POLICY)
+    ).to_have_count(0)
     _check(teacher, "My policies after acknowledging", "policy-my-policies-done")
-    staff_context.close()
     assert Acknowledgement.objects.filter(user=staff, version__policy=policy, version__label="3").count() == 1
 
     # (3, after) The same leader reloads the figures: one more acknowledgement of version 3.
     after = _open_dashboard(slt, live_server, "policy-dashboard-after")
     assert after == before + 1, f"acknowledged went from {before} to {after}"
-    slt_context.close()
 
 
 @pytest.mark.parametrize(
@@ -189,16 +222,20 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
         ("owner@example.org", "/organisations/northfield-trust/policies/", "policy-manage-list-phone"),
         ("owner@example.org", "/policies/{pk}/manage/", "policy-manage-phone"),
         ("slt@example.org", "/organisations/northfield-primary/compliance/", "policy-dashboard-phone"),
+        (
+            "slt@example.org",
+            "/organisations/northfield-primary/compliance/people/?status=outstanding",
+            "policy-people-phone",
+        ),
     ],
 )
-def test_policy_pages_fit_a_phone(live_server, demo_data, browser, sign_in, email, path, shot):
+def test_policy_pages_fit_a_phone(live_server, demo_data, open_browser, sign_in, email, path, shot):
     from policies.models import Policy
 
     pk = Policy.objects.get(organisation__slug="northfield-trust", title=POLICY).pk
-    context, page = _new_page(browser, PHONE)
+    page = open_browser(PHONE)
     sign_in(page, email)
     page.goto(live_server.url + path.format(pk=pk))
     expect(page.get_by_role("heading", level=1).first).to_be_visible()
     assert_no_horizontal_scroll(page, f"{path} at 390px")
     _check(page, f"{path} on a phone", shot)
-    context.close()

@@ -102,6 +102,9 @@ class Command(BaseCommand):
         from policies.demo import seed_social_media_policy
 
         seed_social_media_policy(orgs["northfield-trust"], User.objects.get(email=f"owner@{DEMO_DOMAIN}"))
+        from approvals.demo import seed_approvals
+
+        seed_approvals(orgs, DEMO_DOMAIN)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({timezone.localdate():%d %B %Y})."))
         self.stdout.write(f"Sign in with any of these, password {password!r}:")
         for name in SIGN_INS:

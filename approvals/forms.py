@@ -1,0 +1,189 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.utils import timezone
+
+from approvals.models import AccountRequest, AccountRole, DecisionKind, ItemKind, OfficialAccount
+
+
+def _helper(label: str, *, multipart: bool = False) -> FormHelper:
+    helper = FormHelper()
+    helper.add_input(Submit("submit", label))
+    if multipart:
+        helper.attrs = {"enctype": "multipart/form-data"}
+    return helper
+
+
+class RequestForm(forms.ModelForm):
+    """The business case, in the words of seed 001 §4."""
+
+    lead = forms.ModelChoiceField(queryset=None, label="Who will lead the account")
+    others = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        label="Who else will run the account",
+        help_text="Anyone on the staff list, volunteers included. Hold Ctrl (Cmd on a Mac) to choose several.",
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+    )
+
+    class Meta:
+        model = AccountRequest
+        fields = ["kind", "platform", "proposed_name", "official_email", "aim", "audience", "promotion", "visibility"]
+        widgets = {
+            "aim": forms.Textarea(attrs={"rows": 3}),
+            "audience": forms.Textarea(attrs={"rows": 2}),
+            "promotion": forms.Textarea(attrs={"rows": 2}),
+            "visibility": forms.RadioSelect,
+        }
+        labels = {"kind": "What do you want to set up?"}
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead"].queryset = staff
+        self.fields["others"].queryset = staff
+        if self.instance.pk:
+            runners = list(self.instance.runners.all())
+            self.fields["lead"].initial = next((r.user_id for r in runners if r.is_lead), None)
+            self.fields["others"].initial = [r.user_id for r in runners if not r.is_lead]
+        self.helper = _helper("Save draft")
+
+    def clean(self):
+        cleaned = super().clean()
+        lead = cleaned.get("lead")
+        if lead:
+            cleaned["others"] = [u for u in cleaned.get("others") or [] if u.pk != lead.pk]
+        return cleaned
+
+    def runners(self):
+        return [(self.cleaned_data["lead"], True)] + [(u, False) for u in self.cleaned_data["others"]]
+
+
+class DecisionForm(forms.Form):
+    kind = forms.ChoiceField(choices=DecisionKind.choices, widget=forms.RadioSelect, label="Your decision")
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Reason",
+        help_text="Needed when you reject or ask for changes; the requester sees it.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record decision")
+
+
+class TrainingForm(forms.Form):
+    person = forms.ModelChoiceField(queryset=None)
+    course = forms.CharField(max_length=200, initial="Social media for school staff")
+    completed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), help_text="Usually two years after completion.")
+    evidence = forms.FileField(required=False, help_text="A certificate, if you have one (PDF or image, at most 10 MB).")
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = people
+        if people is not None and people.count() == 1:
+            self.fields["person"].initial = people.first()
+            self.fields["person"].widget = forms.HiddenInput()
+        self.helper = _helper("Record training", multipart=True)
+
+    def clean_evidence(self):
+        evidence = self.cleaned_data.get("evidence")
+        if evidence and evidence.size > 10 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 10 MB.")
+        return evidence
+
+
+class ChecklistForm(forms.ModelForm):
+    class Meta:
+        model = OfficialAccount
+        fields = [
+            "url",
+            "linked_to_official_email",
+            "policy_link_in_about",
+            "official_branding",
+            "two_factor_on",
+            "credentials_location",
+            "credentials_changed_on",
+            "shared_with_slt",
+        ]
+        widgets = {"credentials_changed_on": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Save checklist")
+
+
+class CredentialsForm(forms.Form):
+    secret = forms.CharField(
+        label="Sign-in details",
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        max_length=2000,
+        help_text="User name, password and recovery codes. Stored encrypted; SLT are told of every change.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Save sign-in details")
+
+
+class CheckForm(forms.Form):
+    admins_confirmed = forms.BooleanField(required=False, label="The administrators listed are right")
+    two_factor_still_on = forms.BooleanField(required=False, label="Two-factor sign-in is still on")
+    checklist_still_true = forms.BooleanField(required=False, label="Everything on the checklist is still true")
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Say what is no longer right, if anything.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record termly check")
+
+
+class HandoverForm(forms.Form):
+    new_lead = forms.ModelChoiceField(queryset=None, label="New lead")
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_lead"].queryset = staff
+        self.helper = _helper("Hand over")
+
+
+class CloseForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why is the account closing?")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Close the account")
+
+
+class TeamForm(forms.Form):
+    person = forms.ModelChoiceField(queryset=None)
+    role = forms.ChoiceField(choices=AccountRole.choices)
+
+    def __init__(self, *args, staff=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = staff
+        self.helper = _helper("Add to the team")
+
+
+class ItemForm(forms.Form):
+    kind = forms.ChoiceField(choices=ItemKind.choices)
+    received_at = forms.DateTimeField(
+        label="Received at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, help_text="What was said, briefly.")
+    link = forms.URLField(required=False, max_length=500, help_text="A link to the post or message, if there is one.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["received_at"].initial = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+        self.helper = _helper("Log it")
+
+    def clean_received_at(self):
+        received = self.cleaned_data["received_at"]
+        if received > timezone.now():
+            raise forms.ValidationError("The time received cannot be in the future.")
+        return received
+
+
+class AnswerForm(forms.Form):
+    response = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="How was it answered?")

@@ -1,0 +1,120 @@
+"""Reads for the approvals pages and the home page, each a fixed number of queries."""
+
+import statistics
+from collections import defaultdict
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.permissions import COMPLIANCE_ALL_STAFF, access_for
+from approvals.models import (
+    AccountMember,
+    AccountRequest,
+    AccountStatus,
+    Decision,
+    OfficialAccount,
+    RequestStatus,
+    ResponseItem,
+)
+
+
+def awaiting_decision(user):
+    """Submitted requests the person may decide and has not yet decided on."""
+    access = access_for(user)
+    org_ids = [org.pk for org in access.organisations if access.has_role(org, Role.SLT, Role.LEAD)]
+    mine = Decision.objects.filter(request=OuterRef("pk"), submission=OuterRef("submission"), decider=user)
+    return (
+        AccountRequest.objects.filter(organisation_id__in=org_ids, status=RequestStatus.SUBMITTED)
+        .exclude(requester=user)
+        .exclude(Exists(mine))
+        .select_related("requester", "organisation")
+        .order_by("submitted_at")
+    )
+
+
+def own_requests(user):
+    return AccountRequest.objects.filter(requester=user).select_related("organisation").order_by("-created_at")
+
+
+def register(organisation):
+    """The organisation's accounts (a trust's register includes its members'), with open-item counts."""
+    org_ids = [organisation.pk, *organisation.members.values_list("pk", flat=True)]
+    now = timezone.now()
+    return (
+        OfficialAccount.objects.filter(organisation_id__in=org_ids)
+        .select_related("organisation", "lead")
+        .annotate(
+            open_items=Count("items", filter=Q(items__answered_at__isnull=True)),
+            overdue_items=Count("items", filter=Q(items__answered_at__isnull=True, items__due_at__lt=now)),
+        )
+        .order_by("status", "name")
+    )
+
+
+def administered_accounts(user):
+    """Accounts the person runs, or administers as the organisation's administrator."""
+    access = access_for(user)
+    admin_orgs = [org.pk for org in access.organisations if access.has_role(org, Role.ADMIN)]
+    return OfficialAccount.objects.live().filter(Q(members__user=user) | Q(organisation_id__in=admin_orgs)).distinct()
+
+
+def items_due_soonest(user, limit=5):
+    return (
+        ResponseItem.objects.unanswered()
+        .filter(account__in=administered_accounts(user))
+        .select_related("account")
+        .order_by("due_at")[:limit]
+    )
+
+
+def accounts_needing_attention(user):
+    """Accounts the person runs or leads that need a check, a handover or their set-up finished."""
+    access = access_for(user)
+    leader_orgs = [org.pk for org in access.organisations if access.roles_in(org) & COMPLIANCE_ALL_STAFF]
+    soon = timezone.localdate() + timezone.timedelta(days=14)
+    accounts = OfficialAccount.objects.filter(Q(pk__in=administered_accounts(user).values("pk")) | Q(organisation_id__in=leader_orgs))
+    return accounts.filter(
+        Q(status__in=[AccountStatus.HANDOVER_NEEDED, AccountStatus.PENDING_CREATION])
+        | Q(status=AccountStatus.ACTIVE, next_check_due__lte=soon)
+    ).order_by("status", "name")
+
+
+def log_for(account):
+    """(open items by deadline, answered items newest first)."""
+    items = ResponseItem.objects.filter(account=account).select_related("logged_by", "answered_by")
+    return items.unanswered().order_by("due_at"), items.filter(answered_at__isnull=False).order_by("-answered_at")[:50]
+
+
+def monthly_figures(account, months: int = 12) -> list[dict]:
+    """Per month: items answered, how many on time, and the median minutes to answer."""
+    since = timezone.now() - timezone.timedelta(days=31 * months)
+    rows = (
+        ResponseItem.objects.filter(account=account, answered_at__isnull=False, received_at__gte=since)
+        .annotate(month=TruncMonth("received_at"))
+        .values_list("month", "received_at", "answered_at", "due_at")
+        .order_by("month")
+    )
+    by_month = defaultdict(list)
+    for month, received, answered, due in rows:
+        by_month[month].append(((answered - received).total_seconds() / 60, answered <= due))
+    figures = []
+    for month, entries in sorted(by_month.items()):
+        on_time = sum(1 for _, ok in entries if ok)
+        figures.append(
+            {
+                "month": month,
+                "answered": len(entries),
+                "on_time": on_time,
+                "percent": round(100 * on_time / len(entries)),
+                "median_minutes": round(statistics.median(m for m, _ in entries)),
+            }
+        )
+    return figures
+
+
+def account_with_team(queryset):
+    return queryset.select_related("organisation", "lead", "request").prefetch_related(
+        Prefetch("members", queryset=AccountMember.objects.select_related("user").order_by("role", "user__last_name"))
+    )

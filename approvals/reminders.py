@@ -1,0 +1,105 @@
+"""Reminders for the response log (every few minutes) and the termly account check (daily).
+
+Each reminder for one item and stage goes once: the stage is claimed with a
+conditional UPDATE (or a unique row) and committed before the email is sent.
+"""
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Role, today
+from approvals.models import AccountReminder, AccountRole, AccountStatus, OfficialAccount, ResponseItem
+from core.emails import send_templated_email
+
+log = logging.getLogger(__name__)
+
+WARN_BEFORE = dt.timedelta(hours=4)
+
+
+def _send(to, subject, lines, path):
+    if not to:
+        return
+    try:
+        send_templated_email("approvals/notice", to=to, context={"subject": subject, "lines": lines, "path": path})
+    except Exception:  # noqa: BLE001 - one bad address must not stop the sweep
+        log.exception("Could not send %r to %s", subject, to)
+
+
+def _administrators(account) -> list[str]:
+    return sorted({m.user.email for m in account.members.all() if m.role == AccountRole.ADMINISTRATOR and m.user.is_active})
+
+
+def _slt_and_online_safety(organisation) -> list[str]:
+    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
+    return sorted(
+        set(
+            Membership.objects.current()
+            .filter(organisation_id__in=org_ids)
+            .with_role(Role.SLT, Role.ONLINE_SAFETY)
+            .values_list("user__email", flat=True)
+        )
+    )
+
+
+def send_response_reminders(now: dt.datetime | None = None) -> dict:
+    """Administrators 4 hours before the deadline; SLT and the online safety coordinator at it."""
+    now = now or timezone.now()
+    sent = {"warned": 0, "escalated": 0}
+    due_soon = ResponseItem.objects.unanswered().filter(admins_reminded_at__isnull=True, due_at__lte=now + WARN_BEFORE)
+    for item in due_soon.select_related("account__organisation").prefetch_related("account__members__user"):
+        # Claim the stage: only one sweep's UPDATE finds the column still empty.
+        if not ResponseItem.objects.filter(pk=item.pk, admins_reminded_at__isnull=True, answered_at__isnull=True).update(admins_reminded_at=now):
+            continue
+        _send(
+            _administrators(item.account),
+            f"Reply due by {timezone.localtime(item.due_at):%H:%M %a %d %b}: {item.get_kind_display().lower()} on {item.account}",
+            [f"A {item.get_kind_display().lower()} received on {item.account} has not been answered yet.", f"“{item.summary[:200]}”"],
+            f"/approvals/accounts/{item.account_id}/log/",
+        )
+        sent["warned"] += 1
+    overdue = ResponseItem.objects.unanswered().filter(escalated_at__isnull=True, due_at__lte=now)
+    for item in overdue.select_related("account__organisation"):
+        if not ResponseItem.objects.filter(pk=item.pk, escalated_at__isnull=True, answered_at__isnull=True).update(escalated_at=now):
+            continue
+        _send(
+            _slt_and_online_safety(item.account.organisation),
+            f"Not answered within 24 hours: {item.get_kind_display().lower()} on {item.account}",
+            [
+                f"A {item.get_kind_display().lower()} received on {item.account} at {timezone.localtime(item.received_at):%H:%M on %d %B} was due an answer by {timezone.localtime(item.due_at):%H:%M on %d %B} (seed policy: within 24 hours).",
+                f"“{item.summary[:200]}”",
+            ],
+            f"/approvals/accounts/{item.account_id}/log/",
+        )
+        sent["escalated"] += 1
+    return sent
+
+
+CHECK_WARN_DAYS = 14
+
+
+def send_check_reminders(on: dt.date | None = None) -> int:
+    """The termly check: administrators 14 days before, on the day, then weekly until it is done."""
+    on = on or today()
+    sent = 0
+    accounts = OfficialAccount.objects.filter(
+        status=AccountStatus.ACTIVE, next_check_due__lte=on + dt.timedelta(days=CHECK_WARN_DAYS)
+    ).prefetch_related("members__user")
+    for account in accounts:
+        days_left = (account.next_check_due - on).days
+        stage = "soon" if days_left > 0 else ("due" if days_left == 0 else f"overdue-week-{(-days_left - 1) // 7}")
+        try:
+            with transaction.atomic():
+                AccountReminder.objects.create(account=account, due_on=account.next_check_due, stage=stage)
+        except IntegrityError:
+            continue
+        _send(
+            _administrators(account),
+            f"Termly check {'due' if days_left >= 0 else 'overdue'}: {account}",
+            [f"Check that {account}'s administrators are right, two-factor sign-in is still on and the checklist is still true, by {account.next_check_due:%d %B %Y}."],
+            f"/approvals/accounts/{account.pk}/",
+        )
+        sent += 1
+    return sent
