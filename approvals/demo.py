@@ -29,14 +29,86 @@ TRAINED = ("osc@", "k.dunn@", "slt@", "head@", "dsl@", "c.fraser@", "i.campbell@
 
 REQUESTS = [
     # org, requester, kind, platform, name, status, runners (lead first), reason
-    ("northfield-primary", "osc@", RequestKind.OFFICIAL_ACCOUNT, Platform.FACEBOOK, "Northfield Primary News", RequestStatus.APPROVED, ["osc@", "k.dunn@"], "A clear plan and a trained team."),
-    ("northfield-primary", "k.dunn@", RequestKind.CURRICULUM_GROUP, Platform.BLOG, "Year 1 Class Blog", RequestStatus.APPROVED, ["k.dunn@"], "Closed to families of the class: approved."),
-    ("northfield-primary", "manager@", RequestKind.OFFICIAL_ACCOUNT, Platform.INSTAGRAM, "northfield_ks2", RequestStatus.SUBMITTED, ["manager@", "osc@"], ""),
-    ("northfield-primary", "l.evans@", RequestKind.OFFICIAL_ACCOUNT, Platform.TIKTOK, "Northfield Sports Day", RequestStatus.CHANGES_REQUESTED, ["l.evans@"], "Say how you will keep comments off, and who moderates in the holidays."),
-    ("northfield-primary", "r.kumar@", RequestKind.WEBSITE, Platform.WEBSITE, "Northfield Lettings", RequestStatus.REJECTED, ["r.kumar@"], "Lettings are advertised on the school website already."),
-    ("northfield-primary", "staff@", RequestKind.CURRICULUM_GROUP, Platform.CLASSROOM, "Year 4 Reading Club", RequestStatus.DRAFT, ["staff@"], ""),
-    ("northfield-primary", "d.fletcher@", RequestKind.OFFICIAL_ACCOUNT, Platform.X, "NorthfieldIT", RequestStatus.WITHDRAWN, ["d.fletcher@"], "No longer needed."),
-    ("glenmoor-adult-learning", "c.fraser@", RequestKind.OFFICIAL_ACCOUNT, Platform.FACEBOOK, "Glenmoor Learning", RequestStatus.APPROVED, ["c.fraser@"], "Approved for course news."),
+    (
+        "northfield-primary",
+        "osc@",
+        RequestKind.OFFICIAL_ACCOUNT,
+        Platform.FACEBOOK,
+        "Northfield Primary News",
+        RequestStatus.APPROVED,
+        ["osc@", "k.dunn@"],
+        "A clear plan and a trained team.",
+    ),
+    (
+        "northfield-primary",
+        "k.dunn@",
+        RequestKind.CURRICULUM_GROUP,
+        Platform.BLOG,
+        "Year 1 Class Blog",
+        RequestStatus.APPROVED,
+        ["k.dunn@"],
+        "Closed to families of the class: approved.",
+    ),
+    (
+        "northfield-primary",
+        "manager@",
+        RequestKind.OFFICIAL_ACCOUNT,
+        Platform.INSTAGRAM,
+        "northfield_ks2",
+        RequestStatus.SUBMITTED,
+        ["manager@", "osc@"],
+        "",
+    ),
+    (
+        "northfield-primary",
+        "l.evans@",
+        RequestKind.OFFICIAL_ACCOUNT,
+        Platform.TIKTOK,
+        "Northfield Sports Day",
+        RequestStatus.CHANGES_REQUESTED,
+        ["l.evans@"],
+        "Say how you will keep comments off, and who moderates in the holidays.",
+    ),
+    (
+        "northfield-primary",
+        "r.kumar@",
+        RequestKind.WEBSITE,
+        Platform.WEBSITE,
+        "Northfield Lettings",
+        RequestStatus.REJECTED,
+        ["r.kumar@"],
+        "Lettings are advertised on the school website already.",
+    ),
+    (
+        "northfield-primary",
+        "staff@",
+        RequestKind.CURRICULUM_GROUP,
+        Platform.CLASSROOM,
+        "Year 4 Reading Club",
+        RequestStatus.DRAFT,
+        ["staff@"],
+        "",
+    ),
+    (
+        "northfield-primary",
+        "d.fletcher@",
+        RequestKind.OFFICIAL_ACCOUNT,
+        Platform.X,
+        "NorthfieldIT",
+        RequestStatus.WITHDRAWN,
+        ["d.fletcher@"],
+        "No longer needed.",
+    ),
+    (
+        "glenmoor-adult-learning",
+        "c.fraser@",
+        RequestKind.OFFICIAL_ACCOUNT,
+        Platform.FACEBOOK,
+        "Glenmoor Learning",
+        RequestStatus.APPROVED,
+        ["c.fraser@"],
+        "Approved for course news.",
+    ),
 ]
 
 COMMENTS = [
@@ -67,32 +139,56 @@ def seed_approvals(orgs: dict, domain: str) -> None:
     for prefix in TRAINED:
         person = _user(prefix, domain)
         TrainingRecord.objects.create(
-            user=person, course="Social media for school staff", completed_on=(now - dt.timedelta(days=120 + _n(prefix) % 200)).date(),
-            expires_on=(now + dt.timedelta(days=400 + _n(prefix) % 200)).date(), recorded_by=admin,
+            user=person,
+            course="Social media for school staff",
+            completed_on=(now - dt.timedelta(days=120 + _n(prefix) % 200)).date(),
+            expires_on=(now + dt.timedelta(days=400 + _n(prefix) % 200)).date(),
+            recorded_by=admin,
         )
     slt, head = _user("slt@", domain), _user("head@", domain)
     for n, (slug, requester, kind, platform, name, status, runners, reason) in enumerate(REQUESTS):
         org = orgs[slug]
         created = now - dt.timedelta(days=200 - n * 20)
         request = AccountRequest.objects.create(
-            organisation=org, requester=_user(requester, domain), kind=kind, platform=platform, proposed_name=name,
+            organisation=org,
+            requester=_user(requester, domain),
+            kind=kind,
+            platform=platform,
+            proposed_name=name,
             official_email=f"{name.lower().replace(' ', '.').replace('_', '.')}@{domain}",
             aim=f"To share news and learning from {org.name} with the families we serve.",
-            audience="Parents, carers and the local community." if kind != RequestKind.CURRICULUM_GROUP else "Pupils in the class and their families only.",
+            audience="Parents, carers and the local community."
+            if kind != RequestKind.CURRICULUM_GROUP
+            else "Pupils in the class and their families only.",
             promotion="Newsletter, the school website and the welcome pack.",
             visibility=Visibility.CLOSED if kind == RequestKind.CURRICULUM_GROUP else Visibility.OPEN,
-            status=status, submission=0 if status == RequestStatus.DRAFT else 1,
+            status=status,
+            submission=0 if status == RequestStatus.DRAFT else 1,
             submitted_at=None if status == RequestStatus.DRAFT else created + dt.timedelta(days=1),
-            decided_at=created + dt.timedelta(days=3) if status in (RequestStatus.APPROVED, RequestStatus.REJECTED) else None,
+            decided_at=created + dt.timedelta(days=3)
+            if status in (RequestStatus.APPROVED, RequestStatus.REJECTED)
+            else None,
             decision_reason=reason,
         )
         AccountRequest.objects.filter(pk=request.pk).update(created_at=created)
         runner_users = [_user(r, domain) for r in runners]
-        request.runners.bulk_create([request.runners.model(request=request, user=u, is_lead=i == 0) for i, u in enumerate(runner_users)])
+        request.runners.bulk_create(
+            [request.runners.model(request=request, user=u, is_lead=i == 0) for i, u in enumerate(runner_users)]
+        )
         decider = head if slug == "northfield-primary" else _user("i.campbell@", domain)
-        decision = {RequestStatus.APPROVED: DecisionKind.APPROVE, RequestStatus.REJECTED: DecisionKind.REJECT, RequestStatus.CHANGES_REQUESTED: DecisionKind.REQUEST_CHANGES}.get(status)
+        decision = {
+            RequestStatus.APPROVED: DecisionKind.APPROVE,
+            RequestStatus.REJECTED: DecisionKind.REJECT,
+            RequestStatus.CHANGES_REQUESTED: DecisionKind.REQUEST_CHANGES,
+        }.get(status)
         if decision:
-            Decision.objects.create(request=request, submission=1, decider=decider if decider != request.requester else slt, kind=decision, reason=reason)
+            Decision.objects.create(
+                request=request,
+                submission=1,
+                decider=decider if decider != request.requester else slt,
+                kind=decision,
+                reason=reason,
+            )
         if status == RequestStatus.APPROVED:
             _account(request, runner_users, created, domain)
 
@@ -100,14 +196,27 @@ def seed_approvals(orgs: dict, domain: str) -> None:
 def _account(request, runners, created, domain) -> OfficialAccount:
     activated = created + dt.timedelta(days=7)
     account = OfficialAccount.objects.create(
-        request=request, organisation=request.organisation, name=request.proposed_name, platform=request.platform,
-        url=f"https://social.example/{request.proposed_name.lower().replace(' ', '')}", official_email=request.official_email,
-        lead=runners[0], status=AccountStatus.ACTIVE, linked_to_official_email=True, policy_link_in_about=True,
-        official_branding=True, two_factor_on=True, credentials_location="The SLT safe, sealed envelope",
-        credentials_changed_on=activated.date(), shared_with_slt=True, activated_at=activated,
+        request=request,
+        organisation=request.organisation,
+        name=request.proposed_name,
+        platform=request.platform,
+        url=f"https://social.example/{request.proposed_name.lower().replace(' ', '')}",
+        official_email=request.official_email,
+        lead=runners[0],
+        status=AccountStatus.ACTIVE,
+        linked_to_official_email=True,
+        policy_link_in_about=True,
+        official_branding=True,
+        two_factor_on=True,
+        credentials_location="The SLT safe, sealed envelope",
+        credentials_changed_on=activated.date(),
+        shared_with_slt=True,
+        activated_at=activated,
         next_check_due=next_check_date(timezone.localdate() - dt.timedelta(days=30)),
     )
-    AccountMember.objects.bulk_create([AccountMember(account=account, user=u, role=AccountRole.ADMINISTRATOR) for u in runners])
+    AccountMember.objects.bulk_create(
+        [AccountMember(account=account, user=u, role=AccountRole.ADMINISTRATOR) for u in runners]
+    )
     _response_log(account, runners[0])
     return account
 
@@ -121,11 +230,34 @@ def _response_log(account, answerer) -> None:
         due = response_due(received, account.organisation)
         late = (_n(f"late{account.name}{n}") % 10) == 0
         answered = received + (dt.timedelta(hours=30) if late else dt.timedelta(minutes=20 + _n(f"m{n}") % 600))
-        items.append(ResponseItem(account=account, kind=kind, received_at=received, due_at=due, summary=summary, logged_by=answerer,
-                                  answered_at=answered, answered_by=answerer, response="Replied with the details." if not late else "Apologised for the delay and replied.",
-                                  admins_reminded_at=answered if late else None, escalated_at=answered if late else None))
-    for hours_ago, summary in ((3, "Parent asks whether school is open after the storm warning."), (30, "Complaint about a photo caption spelling a child's name wrongly.")):
+        items.append(
+            ResponseItem(
+                account=account,
+                kind=kind,
+                received_at=received,
+                due_at=due,
+                summary=summary,
+                logged_by=answerer,
+                answered_at=answered,
+                answered_by=answerer,
+                response="Replied with the details." if not late else "Apologised for the delay and replied.",
+                admins_reminded_at=answered if late else None,
+                escalated_at=answered if late else None,
+            )
+        )
+    for hours_ago, summary in (
+        (3, "Parent asks whether school is open after the storm warning."),
+        (30, "Complaint about a photo caption spelling a child's name wrongly."),
+    ):
         received = now - dt.timedelta(hours=hours_ago)
-        items.append(ResponseItem(account=account, kind=ItemKind.QUERY if hours_ago < 10 else ItemKind.COMPLAINT, received_at=received,
-                                  due_at=response_due(received, account.organisation), summary=summary, logged_by=answerer))
+        items.append(
+            ResponseItem(
+                account=account,
+                kind=ItemKind.QUERY if hours_ago < 10 else ItemKind.COMPLAINT,
+                received_at=received,
+                due_at=response_due(received, account.organisation),
+                summary=summary,
+                logged_by=answerer,
+            )
+        )
     ResponseItem.objects.bulk_create(items)

@@ -76,8 +76,12 @@ class TrainingForm(forms.Form):
     person = forms.ModelChoiceField(queryset=None)
     course = forms.CharField(max_length=200, initial="Social media for school staff")
     completed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), help_text="Usually two years after completion.")
-    evidence = forms.FileField(required=False, help_text="A certificate, if you have one (PDF or image, at most 10 MB).")
+    expires_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), help_text="Usually two years after completion."
+    )
+    evidence = forms.FileField(
+        required=False, help_text="A certificate, if you have one (PDF or image, at most 10 MB)."
+    )
 
     def __init__(self, *args, people=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -131,7 +135,9 @@ class CheckForm(forms.Form):
     admins_confirmed = forms.BooleanField(required=False, label="The administrators listed are right")
     two_factor_still_on = forms.BooleanField(required=False, label="Two-factor sign-in is still on")
     checklist_still_true = forms.BooleanField(required=False, label="Everything on the checklist is still true")
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Say what is no longer right, if anything.")
+    notes = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Say what is no longer right, if anything."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -170,7 +176,9 @@ class ItemForm(forms.Form):
     received_at = forms.DateTimeField(
         label="Received at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, help_text="What was said, briefly.")
+    summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, help_text="What was said, briefly."
+    )
     link = forms.URLField(required=False, max_length=500, help_text="A link to the post or message, if there is one.")
 
     def __init__(self, *args, **kwargs):

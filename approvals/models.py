@@ -128,7 +128,9 @@ class Decision(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["request", "submission", "decider"], name="one_decision_per_person_per_submission")
+            models.UniqueConstraint(
+                fields=["request", "submission", "decider"], name="one_decision_per_person_per_submission"
+            )
         ]
         ordering = ["created_at"]
 
@@ -191,10 +193,15 @@ class OfficialAccount(models.Model):
     # The provisioning checklist
     linked_to_official_email = models.BooleanField("linked to the official email address", default=False)
     policy_link_in_about = models.BooleanField("the policy is linked from the About page", default=False)
-    official_branding = models.BooleanField("shows \u201cOfficial / Provision Approved Site\u201d branding", default=False)
+    official_branding = models.BooleanField(
+        "shows \u201cOfficial / Provision Approved Site\u201d branding", default=False
+    )
     two_factor_on = models.BooleanField("two-factor sign-in is on", default=False)
     credentials_location = models.CharField(
-        "where the sign-in details are kept", max_length=200, blank=True, help_text="For example: the portal, or the SLT safe."
+        "where the sign-in details are kept",
+        max_length=200,
+        blank=True,
+        help_text="For example: the portal, or the SLT safe.",
     )
     credentials_changed_on = models.DateField("sign-in details last changed", null=True, blank=True)
     shared_with_slt = models.BooleanField("sign-in details shared with SLT", default=False)
@@ -289,7 +296,9 @@ class AccountReminder(models.Model):
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "due_on", "stage"], name="one_account_reminder_per_stage")]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "due_on", "stage"], name="one_account_reminder_per_stage")
+        ]
 
     def __str__(self):
         return f"{self.account} {self.stage} ({self.due_on})"
@@ -316,10 +325,14 @@ class ResponseItem(models.Model):
     summary = models.TextField(max_length=2000)
     link = models.URLField(blank=True, max_length=500)
     external_id = models.CharField(max_length=200, blank=True)
-    logged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     logged_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
-    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     response = models.TextField(blank=True)
     admins_reminded_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)

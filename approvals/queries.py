@@ -74,7 +74,9 @@ def accounts_needing_attention(user):
     access = access_for(user)
     leader_orgs = [org.pk for org in access.organisations if access.roles_in(org) & COMPLIANCE_ALL_STAFF]
     soon = timezone.localdate() + timezone.timedelta(days=14)
-    accounts = OfficialAccount.objects.filter(Q(pk__in=administered_accounts(user).values("pk")) | Q(organisation_id__in=leader_orgs))
+    accounts = OfficialAccount.objects.filter(
+        Q(pk__in=administered_accounts(user).values("pk")) | Q(organisation_id__in=leader_orgs)
+    )
     return accounts.filter(
         Q(status__in=[AccountStatus.HANDOVER_NEEDED, AccountStatus.PENDING_CREATION])
         | Q(status=AccountStatus.ACTIVE, next_check_due__lte=soon)

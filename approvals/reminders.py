@@ -29,7 +29,9 @@ def _send(to, subject, lines, path):
 
 
 def _administrators(account) -> list[str]:
-    return sorted({m.user.email for m in account.members.all() if m.role == AccountRole.ADMINISTRATOR and m.user.is_active})
+    return sorted(
+        {m.user.email for m in account.members.all() if m.role == AccountRole.ADMINISTRATOR and m.user.is_active}
+    )
 
 
 def _slt_and_online_safety(organisation) -> list[str]:
@@ -51,18 +53,25 @@ def send_response_reminders(now: dt.datetime | None = None) -> dict:
     due_soon = ResponseItem.objects.unanswered().filter(admins_reminded_at__isnull=True, due_at__lte=now + WARN_BEFORE)
     for item in due_soon.select_related("account__organisation").prefetch_related("account__members__user"):
         # Claim the stage: only one sweep's UPDATE finds the column still empty.
-        if not ResponseItem.objects.filter(pk=item.pk, admins_reminded_at__isnull=True, answered_at__isnull=True).update(admins_reminded_at=now):
+        if not ResponseItem.objects.filter(
+            pk=item.pk, admins_reminded_at__isnull=True, answered_at__isnull=True
+        ).update(admins_reminded_at=now):
             continue
         _send(
             _administrators(item.account),
             f"Reply due by {timezone.localtime(item.due_at):%H:%M %a %d %b}: {item.get_kind_display().lower()} on {item.account}",
-            [f"A {item.get_kind_display().lower()} received on {item.account} has not been answered yet.", f"“{item.summary[:200]}”"],
+            [
+                f"A {item.get_kind_display().lower()} received on {item.account} has not been answered yet.",
+                f"“{item.summary[:200]}”",
+            ],
             f"/approvals/accounts/{item.account_id}/log/",
         )
         sent["warned"] += 1
     overdue = ResponseItem.objects.unanswered().filter(escalated_at__isnull=True, due_at__lte=now)
     for item in overdue.select_related("account__organisation"):
-        if not ResponseItem.objects.filter(pk=item.pk, escalated_at__isnull=True, answered_at__isnull=True).update(escalated_at=now):
+        if not ResponseItem.objects.filter(pk=item.pk, escalated_at__isnull=True, answered_at__isnull=True).update(
+            escalated_at=now
+        ):
             continue
         _send(
             _slt_and_online_safety(item.account.organisation),
@@ -98,7 +107,9 @@ def send_check_reminders(on: dt.date | None = None) -> int:
         _send(
             _administrators(account),
             f"Termly check {'due' if days_left >= 0 else 'overdue'}: {account}",
-            [f"Check that {account}'s administrators are right, two-factor sign-in is still on and the checklist is still true, by {account.next_check_due:%d %B %Y}."],
+            [
+                f"Check that {account}'s administrators are right, two-factor sign-in is still on and the checklist is still true, by {account.next_check_due:%d %B %Y}."
+            ],
             f"/approvals/accounts/{account.pk}/",
         )
         sent += 1

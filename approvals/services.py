@@ -56,7 +56,9 @@ class ApprovalRefused(ApprovalError):
 def staff_of(organisation):
     """People who may be named to run an account: current staff of the organisation or its trust."""
     org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
-    return User.objects.filter(memberships__in=Membership.objects.current().filter(organisation_id__in=org_ids)).distinct()
+    return User.objects.filter(
+        memberships__in=Membership.objects.current().filter(organisation_id__in=org_ids)
+    ).distinct()
 
 
 def readiness_gaps(organisation, users) -> list[str]:
@@ -86,7 +88,10 @@ def readiness_gaps(organisation, users) -> list[str]:
 
 def _check_request(organisation, fields: dict, runners: list[tuple[User, bool]]) -> None:
     if not organisation.owns_email(fields["official_email"]):
-        domains = ", ".join(organisation.domains + (organisation.parent.domains if organisation.parent_id else [])) or "none set"
+        domains = (
+            ", ".join(organisation.domains + (organisation.parent.domains if organisation.parent_id else []))
+            or "none set"
+        )
         raise ApprovalError(f"The official email must be on one of {organisation.name}'s email domains ({domains}).")
     if not runners:
         raise ApprovalError("Name at least one person to run the account.")
@@ -98,19 +103,29 @@ def _check_request(organisation, fields: dict, runners: list[tuple[User, bool]])
         raise ApprovalError(f"Only staff of {organisation.name} can run its accounts: {', '.join(outsiders)} is not.")
 
 
-def save_request(*, organisation, requester, runners: list[tuple[User, bool]], account_request=None, **fields) -> AccountRequest:
+def save_request(
+    *, organisation, requester, runners: list[tuple[User, bool]], account_request=None, **fields
+) -> AccountRequest:
     """Create a draft, or change a draft or a request sent back for changes."""
     _check_request(organisation, fields, runners)
     with transaction.atomic():
         if account_request is None:
             account_request = AccountRequest.objects.create(organisation=organisation, requester=requester, **fields)
-            log_action("approvals.request_drafted", actor=requester, organisation=organisation, obj=account_request, to_state="draft")
+            log_action(
+                "approvals.request_drafted",
+                actor=requester,
+                organisation=organisation,
+                obj=account_request,
+                to_state="draft",
+            )
         else:
             account_request = AccountRequest.objects.select_for_update().get(pk=account_request.pk)
             if account_request.requester_id != requester.pk:
                 raise ApprovalError("Only the person who made the request can change it.")
             if not account_request.is_editable:
-                raise ApprovalError(f"A request that is {account_request.get_status_display().lower()} cannot be changed.")
+                raise ApprovalError(
+                    f"A request that is {account_request.get_status_display().lower()} cannot be changed."
+                )
             for name, value in fields.items():
                 setattr(account_request, name, value)
             account_request.save()
@@ -121,14 +136,23 @@ def save_request(*, organisation, requester, runners: list[tuple[User, bool]], a
 
 
 def _locked(account_request) -> AccountRequest:
-    return AccountRequest.objects.select_for_update().select_related("organisation", "requester").get(pk=account_request.pk)
+    return (
+        AccountRequest.objects.select_for_update()
+        .select_related("organisation", "requester")
+        .get(pk=account_request.pk)
+    )
 
 
 def _deciders(organisation) -> list[str]:
     roles = [Role.SLT, Role.LEAD]
     org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
     return sorted(
-        set(Membership.objects.current().filter(organisation_id__in=org_ids).with_role(*roles).values_list("user__email", flat=True))
+        set(
+            Membership.objects.current()
+            .filter(organisation_id__in=org_ids)
+            .with_role(*roles)
+            .values_list("user__email", flat=True)
+        )
     )
 
 
@@ -141,7 +165,11 @@ def submit_request(*, account_request, actor) -> AccountRequest:
             raise ApprovalError("Only the person who made the request can submit it.")
         if not locked.is_editable:
             raise ApprovalError(f"A request that is {locked.get_status_display().lower()} cannot be submitted.")
-        missing = [str(AccountRequest._meta.get_field(n).verbose_name) for n in ("aim", "audience", "promotion", "visibility") if not getattr(locked, n).strip()]
+        missing = [
+            str(AccountRequest._meta.get_field(n).verbose_name)
+            for n in ("aim", "audience", "promotion", "visibility")
+            if not getattr(locked, n).strip()
+        ]
         if missing:
             raise ApprovalError("The business case is missing: " + "; ".join(missing) + ".")
         previous = locked.status
@@ -149,12 +177,22 @@ def submit_request(*, account_request, actor) -> AccountRequest:
         locked.submission += 1
         locked.submitted_at = timezone.now()
         locked.save(update_fields=["status", "submission", "submitted_at"])
-        log_action("approvals.request_submitted", actor=actor, organisation=locked.organisation, obj=locked, from_state=previous, to_state="submitted")
+        log_action(
+            "approvals.request_submitted",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=previous,
+            to_state="submitted",
+        )
         recipients = [e for e in _deciders(locked.organisation) if e != actor.email]
         send_notice.delay_on_commit(
             recipients,
             f"Account request to decide: {locked}",
-            [f"{actor.full_name} asks to run {locked} for {locked.organisation.name}.", "Read the business case and decide."],
+            [
+                f"{actor.full_name} asks to run {locked} for {locked.organisation.name}.",
+                "Read the business case and decide.",
+            ],
             f"/approvals/requests/{locked.pk}/",
         )
     return locked
@@ -171,7 +209,15 @@ def withdraw_request(*, account_request, actor, reason: str = "") -> AccountRequ
         locked.status = RequestStatus.WITHDRAWN
         locked.decision_reason = reason
         locked.save(update_fields=["status", "decision_reason"])
-        log_action("approvals.request_withdrawn", actor=actor, organisation=locked.organisation, obj=locked, from_state=previous, to_state="withdrawn", details={"reason": reason})
+        log_action(
+            "approvals.request_withdrawn",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=previous,
+            to_state="withdrawn",
+            details={"reason": reason},
+        )
     return locked
 
 
@@ -193,7 +239,9 @@ def decide(*, account_request, decider, kind: str, reason: str = "") -> AccountR
         if not can_decide_request(decider, locked):
             raise ApprovalError("Only the senior leadership team or the organisation lead decide account requests.")
         if locked.status != RequestStatus.SUBMITTED:
-            raise ApprovalError(f"This request is {locked.get_status_display().lower()}, so there is nothing to decide.")
+            raise ApprovalError(
+                f"This request is {locked.get_status_display().lower()}, so there is nothing to decide."
+            )
         if Decision.objects.filter(request=locked, submission=locked.submission, decider=decider).exists():
             raise ApprovalError("You have already given your decision on this submission.")
         runners = [r.user for r in locked.runners.select_related("user")]
@@ -204,18 +252,39 @@ def decide(*, account_request, decider, kind: str, reason: str = "") -> AccountR
         as_lead = access_for(decider).has_role(locked.organisation, Role.LEAD)
         try:
             with transaction.atomic():
-                Decision.objects.create(request=locked, submission=locked.submission, decider=decider, kind=kind, as_lead=as_lead, reason=reason)
+                Decision.objects.create(
+                    request=locked,
+                    submission=locked.submission,
+                    decider=decider,
+                    kind=kind,
+                    as_lead=as_lead,
+                    reason=reason,
+                )
         except IntegrityError:
             raise ApprovalError("You have already given your decision on this submission.") from None
         new_status = _outcome(locked, kind)
         if new_status is None:
-            log_action("approvals.approval_given", actor=decider, organisation=locked.organisation, obj=locked, details={"reason": reason})
+            log_action(
+                "approvals.approval_given",
+                actor=decider,
+                organisation=locked.organisation,
+                obj=locked,
+                details={"reason": reason},
+            )
             return locked
         locked.status = new_status
         locked.decided_at = timezone.now() if new_status != RequestStatus.CHANGES_REQUESTED else None
         locked.decision_reason = reason
         locked.save(update_fields=["status", "decided_at", "decision_reason"])
-        log_action("approvals.request_decided", actor=decider, organisation=locked.organisation, obj=locked, from_state="submitted", to_state=new_status, details={"reason": reason})
+        log_action(
+            "approvals.request_decided",
+            actor=decider,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state="submitted",
+            to_state=new_status,
+            details={"reason": reason},
+        )
         if new_status == RequestStatus.APPROVED:
             _open_account(locked, runners, decider)
         words = {
@@ -256,8 +325,16 @@ def _open_account(account_request, runners, actor) -> OfficialAccount:
         official_email=account_request.official_email,
         lead=lead,
     )
-    AccountMember.objects.bulk_create([AccountMember(account=account, user=u, role=AccountRole.ADMINISTRATOR) for u in runners])
-    log_action("approvals.account_registered", actor=actor, organisation=account.organisation, obj=account, to_state=AccountStatus.PENDING_CREATION)
+    AccountMember.objects.bulk_create(
+        [AccountMember(account=account, user=u, role=AccountRole.ADMINISTRATOR) for u in runners]
+    )
+    log_action(
+        "approvals.account_registered",
+        actor=actor,
+        organisation=account.organisation,
+        obj=account,
+        to_state=AccountStatus.PENDING_CREATION,
+    )
     return account
 
 
@@ -265,17 +342,23 @@ def _open_account(account_request, runners, actor) -> OfficialAccount:
 # ------------------------------------------------------------------------------
 
 
-def record_training(*, user, actor, course: str, completed_on: dt.date, expires_on: dt.date, evidence=None) -> TrainingRecord:
+def record_training(
+    *, user, actor, course: str, completed_on: dt.date, expires_on: dt.date, evidence=None
+) -> TrainingRecord:
     if completed_on > today():
         raise ApprovalError("The completion date cannot be in the future.")
     if expires_on <= completed_on:
         raise ApprovalError("The expiry date must be after the completion date.")
     with transaction.atomic():
-        record = TrainingRecord(user=user, course=course, completed_on=completed_on, expires_on=expires_on, recorded_by=actor)
+        record = TrainingRecord(
+            user=user, course=course, completed_on=completed_on, expires_on=expires_on, recorded_by=actor
+        )
         if evidence:
             record.evidence.save(evidence.name, evidence, save=False)
         record.save()
-        log_action("approvals.training_recorded", actor=actor, obj=record, details={"person": user.email, "course": course})
+        log_action(
+            "approvals.training_recorded", actor=actor, obj=record, details={"person": user.email, "course": course}
+        )
     return record
 
 
@@ -324,17 +407,36 @@ def update_checklist(*, account, actor, **fields) -> OfficialAccount:
             locked.activated_at = timezone.now()
             locked.next_check_due = next_check_date(today())
         locked.save()
-        log_action("approvals.checklist_updated", actor=actor, organisation=locked.organisation, obj=locked, from_state=previous, to_state=locked.status, details={"changes": changes})
+        log_action(
+            "approvals.checklist_updated",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=previous,
+            to_state=locked.status,
+            details={"changes": changes},
+        )
     return locked
 
 
 def _slt_emails(organisation) -> list[str]:
     org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
-    return sorted(set(Membership.objects.current().filter(organisation_id__in=org_ids).with_role(Role.SLT).values_list("user__email", flat=True)))
+    return sorted(
+        set(
+            Membership.objects.current()
+            .filter(organisation_id__in=org_ids)
+            .with_role(Role.SLT)
+            .values_list("user__email", flat=True)
+        )
+    )
 
 
 def _admin_emails(account) -> list[str]:
-    return sorted(account.members.filter(role=AccountRole.ADMINISTRATOR, user__is_active=True).values_list("user__email", flat=True))
+    return sorted(
+        account.members.filter(role=AccountRole.ADMINISTRATOR, user__is_active=True).values_list(
+            "user__email", flat=True
+        )
+    )
 
 
 def store_credentials(*, account, actor, secret: str) -> StoredCredentials:
@@ -372,7 +474,9 @@ def reveal_credentials(*, account, actor) -> str:
     return secret
 
 
-def record_check(*, account, actor, admins_confirmed: bool, two_factor_still_on: bool, checklist_still_true: bool, notes: str = "") -> AccountCheck:
+def record_check(
+    *, account, actor, admins_confirmed: bool, two_factor_still_on: bool, checklist_still_true: bool, notes: str = ""
+) -> AccountCheck:
     if not (admins_confirmed and two_factor_still_on and checklist_still_true) and not notes.strip():
         raise ApprovalError("Say in the notes what is no longer right and what you are doing about it.")
     with transaction.atomic():
@@ -380,14 +484,26 @@ def record_check(*, account, actor, admins_confirmed: bool, two_factor_still_on:
         if locked.status != AccountStatus.ACTIVE:
             raise ApprovalError("Only an active account has a termly check.")
         check = AccountCheck.objects.create(
-            account=locked, checked_by=actor, checked_on=today(), admins_confirmed=admins_confirmed,
-            two_factor_still_on=two_factor_still_on, checklist_still_true=checklist_still_true, notes=notes,
+            account=locked,
+            checked_by=actor,
+            checked_on=today(),
+            admins_confirmed=admins_confirmed,
+            two_factor_still_on=two_factor_still_on,
+            checklist_still_true=checklist_still_true,
+            notes=notes,
         )
-        locked.next_check_due = next_check_date(today())
+        # Due by the end of the next term, counted from the later of today and the date it was due.
+        locked.next_check_due = next_check_date(max(today(), locked.next_check_due or today()))
         if not two_factor_still_on:
             locked.two_factor_on = False
         locked.save(update_fields=["next_check_due", "two_factor_on"])
-        log_action("approvals.account_checked", actor=actor, organisation=locked.organisation, obj=locked, details={"all_right": admins_confirmed and two_factor_still_on and checklist_still_true})
+        log_action(
+            "approvals.account_checked",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            details={"all_right": admins_confirmed and two_factor_still_on and checklist_still_true},
+        )
     return check
 
 
@@ -397,9 +513,9 @@ def accounts_needing_handover():
         Q(organisation=OuterRef("organisation")) | Q(organisation=OuterRef("organisation__parent")),
         user=OuterRef("lead"),
     )
-    return OfficialAccount.objects.filter(
-        status__in=[AccountStatus.ACTIVE, AccountStatus.PENDING_CREATION]
-    ).exclude(Exists(lead_in_post))
+    return OfficialAccount.objects.filter(status__in=[AccountStatus.ACTIVE, AccountStatus.PENDING_CREATION]).exclude(
+        Exists(lead_in_post)
+    )
 
 
 def flag_handovers() -> int:
@@ -415,11 +531,21 @@ def flag_handovers() -> int:
             previous = locked.status
             locked.status = AccountStatus.HANDOVER_NEEDED
             locked.save(update_fields=["status"])
-            log_action("approvals.handover_needed", organisation=locked.organisation, obj=locked, from_state=previous, to_state=locked.status, details={"lead": account.lead.email})
+            log_action(
+                "approvals.handover_needed",
+                organisation=locked.organisation,
+                obj=locked,
+                from_state=previous,
+                to_state=locked.status,
+                details={"lead": account.lead.email},
+            )
             send_notice.delay_on_commit(
                 sorted(set(_slt_emails(locked.organisation) + _admin_emails(locked))),
                 f"Handover needed: {locked}",
-                [f"{account.lead.full_name}, who leads {locked}, has left.", "Name a new lead who has read the Social Media Policy and been trained, or close the account."],
+                [
+                    f"{account.lead.full_name}, who leads {locked}, has left.",
+                    "Name a new lead who has read the Social Media Policy and been trained, or close the account.",
+                ],
                 f"/approvals/accounts/{locked.pk}/",
             )
             flagged += 1
@@ -441,9 +567,19 @@ def hand_over(*, account, actor, new_lead) -> OfficialAccount:
         if locked.status == AccountStatus.HANDOVER_NEEDED:
             locked.status = AccountStatus.ACTIVE if locked.activated_at else AccountStatus.PENDING_CREATION
         locked.save(update_fields=["lead", "status"])
-        AccountMember.objects.update_or_create(account=locked, user=new_lead, defaults={"role": AccountRole.ADMINISTRATOR})
+        AccountMember.objects.update_or_create(
+            account=locked, user=new_lead, defaults={"role": AccountRole.ADMINISTRATOR}
+        )
         AccountMember.objects.filter(account=locked, user=previous_lead).exclude(user=new_lead).delete()
-        log_action("approvals.handed_over", actor=actor, organisation=locked.organisation, obj=locked, from_state=previous, to_state=locked.status, details={"from": previous_lead.email, "to": new_lead.email})
+        log_action(
+            "approvals.handed_over",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=previous,
+            to_state=locked.status,
+            details={"from": previous_lead.email, "to": new_lead.email},
+        )
     return locked
 
 
@@ -459,7 +595,15 @@ def close_account(*, account, actor, reason: str) -> OfficialAccount:
         locked.closed_at = timezone.now()
         locked.close_reason = reason.strip()
         locked.save(update_fields=["status", "closed_at", "close_reason"])
-        log_action("approvals.account_closed", actor=actor, organisation=locked.organisation, obj=locked, from_state=previous, to_state="closed", details={"reason": reason})
+        log_action(
+            "approvals.account_closed",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=previous,
+            to_state="closed",
+            details={"reason": reason},
+        )
     return locked
 
 
@@ -475,14 +619,22 @@ def set_team_member(*, account, actor, user, role: str | None) -> None:
             if not staff_of(locked.organisation).filter(pk=user.pk).exists():
                 raise ApprovalError(f"Only staff of {locked.organisation.name} can help run its accounts.")
             AccountMember.objects.update_or_create(account=locked, user=user, defaults={"role": role})
-        log_action("approvals.team_changed", actor=actor, organisation=locked.organisation, obj=locked, details={"person": user.email, "role": role or "removed"})
+        log_action(
+            "approvals.team_changed",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            details={"person": user.email, "role": role or "removed"},
+        )
 
 
 # The 24-hour response log (seed 001 §5)
 # ------------------------------------------------------------------------------
 
 
-def log_item(*, account, actor, kind: str, received_at: dt.datetime, summary: str, link: str = "", external_id: str = "") -> tuple[ResponseItem, bool]:
+def log_item(
+    *, account, actor, kind: str, received_at: dt.datetime, summary: str, link: str = "", external_id: str = ""
+) -> tuple[ResponseItem, bool]:
     """Log a comment, query or complaint; the same external id twice is stored once. Returns (item, created)."""
     if received_at > timezone.now() + dt.timedelta(minutes=1):
         raise ApprovalError("The time received cannot be in the future.")
@@ -497,10 +649,23 @@ def log_item(*, account, actor, kind: str, received_at: dt.datetime, summary: st
     try:
         with transaction.atomic():
             item = ResponseItem.objects.create(
-                account=account, kind=kind, received_at=received_at, due_at=response_due(received_at, account.organisation),
-                summary=summary.strip(), link=link, external_id=external_id, logged_by=actor,
+                account=account,
+                kind=kind,
+                received_at=received_at,
+                due_at=response_due(received_at, account.organisation),
+                summary=summary.strip(),
+                link=link,
+                external_id=external_id,
+                logged_by=actor,
             )
-            log_action("approvals.item_logged", actor=actor, organisation=account.organisation, obj=item, to_state="open", details={"due_at": item.due_at.isoformat()})
+            log_action(
+                "approvals.item_logged",
+                actor=actor,
+                organisation=account.organisation,
+                obj=item,
+                to_state="open",
+                details={"due_at": item.due_at.isoformat()},
+            )
     except IntegrityError:  # the same external id posted twice at once
         return ResponseItem.objects.get(account=account, external_id=external_id), False
     return item, True
@@ -512,12 +677,22 @@ def answer_item(*, item, actor, response: str) -> ResponseItem:
     with transaction.atomic():
         locked = ResponseItem.objects.select_for_update().select_related("account__organisation").get(pk=item.pk)
         if locked.answered_at:
-            raise ApprovalError(f"This was already answered by {locked.answered_by.full_name if locked.answered_by else 'someone'}.")
+            raise ApprovalError(
+                f"This was already answered by {locked.answered_by.full_name if locked.answered_by else 'someone'}."
+            )
         locked.answered_at = timezone.now()
         locked.answered_by = actor
         locked.response = response.strip()
         locked.save(update_fields=["answered_at", "answered_by", "response"])
-        log_action("approvals.item_answered", actor=actor, organisation=locked.account.organisation, obj=locked, from_state="open", to_state="answered", details={"on_time": locked.answered_on_time})
+        log_action(
+            "approvals.item_answered",
+            actor=actor,
+            organisation=locked.account.organisation,
+            obj=locked,
+            from_state="open",
+            to_state="answered",
+            details={"on_time": locked.answered_on_time},
+        )
     return locked
 
 

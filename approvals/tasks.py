@@ -8,7 +8,9 @@ from core.emails import send_templated_email
 def send_notice(recipients: list[str], subject: str, lines: list[str], path: str) -> None:
     """One email to the people concerned by a move: who did what, and a link to it."""
     if recipients:
-        send_templated_email("approvals/notice", to=recipients, context={"subject": subject, "lines": lines, "path": path})
+        send_templated_email(
+            "approvals/notice", to=recipients, context={"subject": subject, "lines": lines, "path": path}
+        )
 
 
 @shared_task

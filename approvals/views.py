@@ -109,7 +109,9 @@ def request_edit(request, pk):
     account_request = _request_for(request.user, pk)
     if account_request.requester_id != request.user.pk or not account_request.is_editable:
         raise PermissionDenied
-    form = RequestForm(request.POST or None, instance=account_request, staff=services.staff_of(account_request.organisation))
+    form = RequestForm(
+        request.POST or None, instance=account_request, staff=services.staff_of(account_request.organisation)
+    )
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k not in ("lead", "others")}
         try:
@@ -178,7 +180,9 @@ def request_submit(request, pk):
 @require_POST
 def request_withdraw(request, pk):
     def withdraw(account_request):
-        services.withdraw_request(account_request=account_request, actor=request.user, reason=request.POST.get("reason", ""))
+        services.withdraw_request(
+            account_request=account_request, actor=request.user, reason=request.POST.get("reason", "")
+        )
         messages.success(request, "Request withdrawn.")
 
     return _move(request, pk, withdraw)
@@ -263,7 +267,9 @@ def training_evidence(request, pk):
 @login_required
 def register(request, slug):
     organisation = get_organisation_for(request.user, slug, Action.VIEW_REGISTER)
-    return render(request, "approvals/register.html", {"organisation": organisation, "accounts": queries.register(organisation)})
+    return render(
+        request, "approvals/register.html", {"organisation": organisation, "accounts": queries.register(organisation)}
+    )
 
 
 @login_required
@@ -314,7 +320,9 @@ def account_checklist(request, pk):
     def save(account):
         form = ChecklistForm(request.POST, instance=OfficialAccount.objects.get(pk=account.pk))
         if not form.is_valid():
-            messages.error(request, "Check the checklist: " + "; ".join(e for errors in form.errors.values() for e in errors))
+            messages.error(
+                request, "Check the checklist: " + "; ".join(e for errors in form.errors.values() for e in errors)
+            )
             return False
         updated = services.update_checklist(account=account, actor=request.user, **form.cleaned_data)
         if updated.status == AccountStatus.ACTIVE and account.status == AccountStatus.PENDING_CREATION:
@@ -334,7 +342,9 @@ def account_credentials(request, pk):
             raise services.ApprovalError("Enter the sign-in details to keep.")
         services.store_credentials(account=account, actor=request.user, secret=form.cleaned_data["secret"])
 
-    return _account_action(request, pk, can_handle_credentials, store, "Sign-in details saved, encrypted. SLT have been told.")
+    return _account_action(
+        request, pk, can_handle_credentials, store, "Sign-in details saved, encrypted. SLT have been told."
+    )
 
 
 @login_required
@@ -397,7 +407,9 @@ def account_team(request, pk):
         form = TeamForm(request.POST, staff=services.staff_of(account.organisation))
         if not form.is_valid():
             raise services.ApprovalError("Choose a person from the staff list and their role.")
-        services.set_team_member(account=account, actor=request.user, user=form.cleaned_data["person"], role=form.cleaned_data["role"])
+        services.set_team_member(
+            account=account, actor=request.user, user=form.cleaned_data["person"], role=form.cleaned_data["role"]
+        )
 
     return _account_action(request, pk, can_administer_account, change, "Team updated.")
 
@@ -466,7 +478,9 @@ def intake(request, pk):
     if account is None:
         return JsonResponse({"error": "No such account."}, status=404)
     if not services.signature_ok(account, request.body, request.headers.get("X-Portal-Signature", "")):
-        return JsonResponse({"error": "Missing or wrong signature (X-Portal-Signature: sha256=<hex HMAC of the body>)."}, status=403)
+        return JsonResponse(
+            {"error": "Missing or wrong signature (X-Portal-Signature: sha256=<hex HMAC of the body>)."}, status=403
+        )
     try:
         data = json.loads(request.body)
         received_at = parse_datetime(data["received_at"])
@@ -477,11 +491,18 @@ def intake(request, pk):
             raise ValueError(f"kind must be one of {', '.join(ItemKind.values)}")
         external_id = str(data["external_id"])[:200]
         item, created = services.log_item(
-            account=account, actor=None, kind=kind, received_at=received_at,
-            summary=str(data.get("summary", ""))[:2000], link=str(data.get("link", ""))[:500], external_id=external_id,
+            account=account,
+            actor=None,
+            kind=kind,
+            received_at=received_at,
+            summary=str(data.get("summary", ""))[:2000],
+            link=str(data.get("link", ""))[:500],
+            external_id=external_id,
         )
     except (ValueError, KeyError, TypeError) as exc:
         return JsonResponse({"error": f"Bad item: {exc}"}, status=400)
     except services.ApprovalError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    return JsonResponse({"id": item.pk, "due_at": item.due_at.isoformat(), "created": created}, status=201 if created else 200)
+    return JsonResponse(
+        {"id": item.pk, "due_at": item.due_at.isoformat(), "created": created}, status=201 if created else 200
+    )

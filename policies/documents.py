@@ -281,6 +281,9 @@ def text_sha256(text: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_MAX_WORD_PAIRS = 1_000_000
+
+
 def _paragraphs(text: str) -> list[str]:
     return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
 
@@ -318,7 +321,9 @@ def readable_diff(old: str, new: str) -> str:
         return ""
 
     parts = []
-    matcher = difflib.SequenceMatcher(None, old_paragraphs, new_paragraphs, autojunk=False)
+    # autojunk stays on: a paragraph repeated thousands of times would otherwise make
+    # the comparison take minutes, and real policies repeat hardly any.
+    matcher = difflib.SequenceMatcher(None, old_paragraphs, new_paragraphs)
     for operation, i1, i2, j1, j2 in matcher.get_opcodes():
         removed, added = old_paragraphs[i1:i2], new_paragraphs[j1:j2]
         if operation == "equal":
@@ -326,8 +331,13 @@ def readable_diff(old: str, new: str) -> str:
             continue
         if operation == "replace":
             paired = min(len(removed), len(added))
-            for before, after in zip(removed, added, strict=False):
-                parts.append(f'<p class="diff-changed">{_word_diff(before, after)}</p>')
+            for before, after in zip(removed[:paired], added[:paired], strict=True):
+                if len(before.split()) * len(after.split()) > _MAX_WORD_PAIRS:
+                    # Word by word, two huge paragraphs take seconds to compare: show them whole.
+                    parts.append(f'<p class="diff-removed"><del>{html.escape(before)}</del></p>')
+                    parts.append(f'<p class="diff-added"><ins>{html.escape(after)}</ins></p>')
+                else:
+                    parts.append(f'<p class="diff-changed">{_word_diff(before, after)}</p>')
             removed, added = removed[paired:], added[paired:]
         parts.extend(f'<p class="diff-removed"><del>{html.escape(text)}</del></p>' for text in removed)
         parts.extend(f'<p class="diff-added"><ins>{html.escape(text)}</ins></p>' for text in added)

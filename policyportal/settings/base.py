@@ -196,6 +196,7 @@ TEMPLATES = [
         },
     }
 ]
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default: a link typed without a scheme is https
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -336,3 +337,5 @@ if CREDENTIALS_ENCRYPTION_KEY:
     except ValueError:
         raise ImproperlyConfigured("CREDENTIALS_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 bytes).") from None
 ADMIN_URL = env_str("ADMIN_URL", "django-admin/")
+# The public "report a concern" page: reports accepted per address per hour.
+INCIDENT_PUBLIC_REPORTS_PER_HOUR = env_int("INCIDENT_PUBLIC_REPORTS_PER_HOUR", 5, minimum=1)
