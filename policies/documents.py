@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import html
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass
@@ -259,10 +260,9 @@ class _VisibleText(HTMLParser):
         self._end_line()
 
     def _end_line(self) -> None:
-        line = re.sub(r" *\t *", "\t", "".join(self._pieces)).strip()
-        if self._pre_depth:
-            line = "".join(self._pieces).rstrip()
+        text = "".join(self._pieces)
         self._pieces = []
+        line = text.rstrip() if self._pre_depth else re.sub(r" *\t *", "\t", text).strip()
         if line.strip():
             self.lines.append(line)
 
@@ -309,6 +309,30 @@ def _word_diff(before: str, after: str) -> str:
     return " ".join(marked)
 
 
+def _changed_paragraph(before: str, after: str) -> list[str | int]:
+    if before == after:
+        # The matcher skips paragraphs repeated very often, so it can pair two equal ones.
+        return [1]
+    if len(before.split()) * len(after.split()) > _MAX_WORD_PAIRS:
+        # Word by word, two huge paragraphs take seconds to compare: show them whole.
+        return [
+            f'<p class="diff-removed"><del>{html.escape(before)}</del></p>',
+            f'<p class="diff-added"><ins>{html.escape(after)}</ins></p>',
+        ]
+    return [f'<p class="diff-changed">{_word_diff(before, after)}</p>']
+
+
+def _collapse_unchanged(rows: list[str | int]) -> list[str]:
+    """Rows of HTML, with each run of unchanged-paragraph counts folded into one note."""
+    collapsed = []
+    for is_count, run in itertools.groupby(rows, key=lambda row: isinstance(row, int)):
+        if is_count:
+            collapsed.append(_unchanged_note(sum(run)))
+        else:
+            collapsed.extend(run)
+    return collapsed
+
+
 def readable_diff(old: str, new: str) -> str:
     """What changed between two versions' plain texts, as HTML a teacher can skim.
 
@@ -320,28 +344,21 @@ def readable_diff(old: str, new: str) -> str:
     if old_paragraphs == new_paragraphs:
         return ""
 
-    parts = []
+    rows: list[str | int] = []  # an int counts unchanged paragraphs
     # autojunk stays on: a paragraph repeated thousands of times would otherwise make
     # the comparison take minutes, and real policies repeat hardly any.
     matcher = difflib.SequenceMatcher(None, old_paragraphs, new_paragraphs)
     for operation, i1, i2, j1, j2 in matcher.get_opcodes():
         removed, added = old_paragraphs[i1:i2], new_paragraphs[j1:j2]
         if operation == "equal":
-            parts.append(_unchanged_note(len(added)))
+            rows.append(len(added))
             continue
-        if operation == "replace":
-            paired = min(len(removed), len(added))
-            for before, after in zip(removed[:paired], added[:paired], strict=True):
-                if len(before.split()) * len(after.split()) > _MAX_WORD_PAIRS:
-                    # Word by word, two huge paragraphs take seconds to compare: show them whole.
-                    parts.append(f'<p class="diff-removed"><del>{html.escape(before)}</del></p>')
-                    parts.append(f'<p class="diff-added"><ins>{html.escape(after)}</ins></p>')
-                else:
-                    parts.append(f'<p class="diff-changed">{_word_diff(before, after)}</p>')
-            removed, added = removed[paired:], added[paired:]
-        parts.extend(f'<p class="diff-removed"><del>{html.escape(text)}</del></p>' for text in removed)
-        parts.extend(f'<p class="diff-added"><ins>{html.escape(text)}</ins></p>' for text in added)
-    return '<div class="policy-diff">\n' + "\n".join(parts) + "\n</div>"
+        paired = min(len(removed), len(added)) if operation == "replace" else 0
+        for before, after in zip(removed[:paired], added[:paired], strict=True):
+            rows.extend(_changed_paragraph(before, after))
+        rows.extend(f'<p class="diff-removed"><del>{html.escape(text)}</del></p>' for text in removed[paired:])
+        rows.extend(f'<p class="diff-added"><ins>{html.escape(text)}</ins></p>' for text in added[paired:])
+    return '<div class="policy-diff">\n' + "\n".join(_collapse_unchanged(rows)) + "\n</div>"
 
 
 # ---------------------------------------------------------------------------

@@ -167,6 +167,27 @@ def test_it_accepts_policy_text_at_the_limit():
     assert render_markdown("a" * MAX_TEXT_CHARS).startswith("<p>")
 
 
+def test_it_renders_a_long_ordinary_policy():
+    section = (
+        "## {n}. Section\n\nStaff & pupils (see [guidance](https://www.gov.uk/)) must_not share **passwords**.\n\n"
+        "- One\n- Two\n\n"
+    )
+    text = "".join(section.format(n=n) for n in range(1, 1000))[:MAX_TEXT_CHARS]
+    html = render_markdown(text)
+    assert html.count("<h2>") > 900
+
+
+@pytest.mark.parametrize("hostile", ["[" * 100_000, "![" * 50_000, "<a>" * 60_000, "`a`" * 60_000])
+def test_it_refuses_a_paragraph_of_markup_that_would_take_minutes_to_render(hostile):
+    with pytest.raises(DocumentError, match="Split it into shorter paragraphs"):
+        render_markdown(hostile)
+
+
+def test_it_refuses_lists_nested_thousands_deep():
+    with pytest.raises(DocumentError, match="nested too deeply"):
+        render_markdown("1. " * 3000)
+
+
 # ---------------------------------------------------------------------------
 # check_pdf
 # ---------------------------------------------------------------------------
@@ -364,6 +385,24 @@ def test_it_marks_an_added_paragraph():
     diff = readable_diff("Keep.\nEnd.", "Keep.\nAdded rule.\nEnd.")
     assert '<p class="diff-added"><ins>Added rule.</ins></p>' in diff
     assert "<del>" not in diff
+
+
+def test_it_shows_two_huge_changed_paragraphs_whole():
+    before = " ".join(f"old{n}" for n in range(1100))
+    after = " ".join(f"new{n}" for n in range(1100))
+    diff = readable_diff(before, after)
+    assert "diff-changed" not in diff
+    assert f"<del>{before}</del>" in diff and f"<ins>{after}</ins>" in diff
+
+
+def test_it_finds_an_addition_among_thousands_of_repeated_paragraphs():
+    diff = readable_diff("Sign here.\n" * 5000, "Sign here.\n" * 5000 + "New rule.")
+    assert diff == (
+        '<div class="policy-diff">\n'
+        '<p class="diff-unchanged">… 5000 unchanged paragraphs …</p>\n'
+        '<p class="diff-added"><ins>New rule.</ins></p>\n'
+        "</div>"
+    )
 
 
 def test_it_escapes_text_in_the_difference():
