@@ -54,8 +54,8 @@ class MembershipForm(forms.ModelForm):
         model = Membership
         fields = ["staff_type", "job_title", "department", "line_manager", "start_date", "leaving_date"]
         widgets = {
-            "start_date": forms.DateInput(attrs={"type": "date"}),
-            "leaving_date": forms.DateInput(attrs={"type": "date"}),
+            "start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "leaving_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
         help_texts = {"leaving_date": "After this date the person can no longer sign in; their records are kept."}
 

@@ -75,9 +75,9 @@ class DecisionForm(forms.Form):
 class TrainingForm(forms.Form):
     person = forms.ModelChoiceField(queryset=None)
     course = forms.CharField(max_length=200, initial="Social media for school staff")
-    completed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    completed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     expires_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), help_text="Usually two years after completion."
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), help_text="Usually two years after completion."
     )
     evidence = forms.FileField(
         required=False, help_text="A certificate, if you have one (PDF or image, at most 10 MB)."
@@ -111,7 +111,7 @@ class ChecklistForm(forms.ModelForm):
             "credentials_changed_on",
             "shared_with_slt",
         ]
-        widgets = {"credentials_changed_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"credentials_changed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -76,8 +76,8 @@ class VersionForm(forms.ModelForm):
         widgets = {
             "text": forms.Textarea(attrs={"rows": 18}),
             "summary_of_changes": forms.Textarea(attrs={"rows": 3}),
-            "effective_date": forms.DateInput(attrs={"type": "date"}),
-            "approval_date": forms.DateInput(attrs={"type": "date"}),
+            "effective_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "approval_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
     def __init__(self, *args, **kwargs):
@@ -109,7 +109,7 @@ class VersionForm(forms.ModelForm):
 class PublishForm(forms.Form):
     due_date = forms.DateField(
         label="Staff must acknowledge it by",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="New starters get their own date from their start date.",
     )
 
