@@ -135,8 +135,9 @@ def seed_social_media_policy(
     policy.save(update_fields=["acknowledgement_version", "next_review_date"])
     sync_requests(policies=[policy])
     v2_requests = AcknowledgementRequest.objects.filter(version=v2).select_related("user")
+    # Everyone was in post when version 2 was published three weeks ago: overdue for those who have not read it.
     AcknowledgementRequest.objects.filter(version=v2).update(
-        reminder_stage=1, next_reminder_on=today() + dt.timedelta(days=1)
+        due_date=v2.due_date, reminder_stage=1, next_reminder_on=today() + dt.timedelta(days=1)
     )
     keep_open = tuple(sign_ins_outstanding)
     done = [

@@ -141,7 +141,18 @@ def render_markdown(text: str) -> str:
     except RecursionError:
         # Thousands of lists inside lists exhaust Python's stack; no real policy nests that deep.
         raise DocumentError("The policy text has lists nested too deeply to display.") from None
-    return _sanitise(rendered)
+    return _below_page_title(_sanitise(rendered))
+
+
+_HEADING_TAG = re.compile(r"<(/?)h([1-5])\b")
+
+
+def _below_page_title(html_text: str) -> str:
+    """The page already has the policy's title as its one <h1>: a text that opens with its own
+    top-level heading is moved down a level, so the headings still nest properly."""
+    if "<h1" not in html_text:
+        return html_text
+    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", html_text)
 
 
 def check_pdf(data: bytes) -> None:

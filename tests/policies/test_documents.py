@@ -699,3 +699,13 @@ def test_it_refuses_a_file_that_starts_with_a_section_instead_of_a_title():
 def test_it_refuses_a_file_with_a_title_but_no_text():
     with pytest.raises(DocumentError, match="no policy text"):
         parse_policy_file(b"Policy\n\nDate reviewed: July 2023\n", "policy.txt")
+
+
+def test_a_text_with_its_own_title_heading_sits_below_the_page_title():
+    html = render_markdown("# Social Media Policy\n\n## 1. Scope\n\nEveryone.\n\n### 1.1 Staff\n\nAll staff.")
+    assert "<h1" not in html
+    assert "<h2>Social Media Policy</h2>" in html and "<h3>1. Scope</h3>" in html and "<h4>1.1 Staff</h4>" in html
+
+
+def test_a_text_without_a_title_heading_keeps_its_levels():
+    assert "<h2>1. Scope</h2>" in render_markdown("## 1. Scope\n\nEveryone.")
