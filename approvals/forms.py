@@ -99,6 +99,8 @@ class TrainingForm(forms.Form):
 
 
 class ChecklistForm(forms.ModelForm):
+    url = forms.URLField(label="Address (URL)", required=False, assume_scheme="https")
+
     class Meta:
         model = OfficialAccount
         fields = [
@@ -179,7 +181,9 @@ class ItemForm(forms.Form):
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, help_text="What was said, briefly."
     )
-    link = forms.URLField(required=False, max_length=500, help_text="A link to the post or message, if there is one.")
+    link = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", help_text="A link to the post or message, if there is one."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
