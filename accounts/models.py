@@ -190,6 +190,11 @@ class Organisation(models.Model):
         return domain in domains
 
     @property
+    def reach_ids(self) -> list[int]:
+        """This organisation and its trust: where roles that reach this organisation are held."""
+        return [self.pk] + ([self.parent_id] if self.parent_id else [])
+
+    @property
     def family_ids(self) -> list[int]:
         """This organisation and, for a trust, its members."""
         return [self.pk, *self.members.values_list("pk", flat=True)]
@@ -203,6 +208,13 @@ class MembershipQuerySet(models.QuerySet):
 
     def with_role(self, *roles):
         return self.filter(role_grants__role__in=roles).distinct()
+
+    def reaching(self, organisation):
+        """Memberships of the organisation and of its trust (whose roles reach the organisation)."""
+        return self.filter(organisation_id__in=organisation.reach_ids)
+
+    def emails(self) -> list[str]:
+        return sorted(set(self.values_list("user__email", flat=True)))
 
 
 class Membership(models.Model):

@@ -253,11 +253,8 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int]) -> tuple[St
 
 def _known_manager_emails(organisation: Organisation, emails: set[str]) -> set[str]:
     """Managers named in the file who are already staff of the organisation or its trust."""
-    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
     return set(
-        Membership.objects.filter(organisation_id__in=org_ids, user__email__in=emails).values_list(
-            "user__email", flat=True
-        )
+        Membership.objects.reaching(organisation).filter(user__email__in=emails).values_list("user__email", flat=True)
     )
 
 

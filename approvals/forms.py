@@ -77,7 +77,8 @@ class TrainingForm(forms.Form):
     course = forms.CharField(max_length=200, initial="Social media for school staff")
     completed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     expires_on = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), help_text="Usually two years after completion."
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Usually two years after completion.",
     )
     evidence = forms.FileField(
         required=False, help_text="A certificate, if you have one (PDF or image, at most 10 MB)."
@@ -182,7 +183,10 @@ class ItemForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, help_text="What was said, briefly."
     )
     link = forms.URLField(
-        required=False, max_length=500, assume_scheme="https", help_text="A link to the post or message, if there is one."
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="A link to the post or message, if there is one.",
     )
 
     def __init__(self, *args, **kwargs):

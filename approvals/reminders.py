@@ -35,15 +35,7 @@ def _administrators(account) -> list[str]:
 
 
 def _slt_and_online_safety(organisation) -> list[str]:
-    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
-    return sorted(
-        set(
-            Membership.objects.current()
-            .filter(organisation_id__in=org_ids)
-            .with_role(Role.SLT, Role.ONLINE_SAFETY)
-            .values_list("user__email", flat=True)
-        )
-    )
+    return Membership.objects.current().reaching(organisation).with_role(Role.SLT, Role.ONLINE_SAFETY).emails()
 
 
 def send_response_reminders(now: dt.datetime | None = None) -> dict:

@@ -55,10 +55,7 @@ class ApprovalRefused(ApprovalError):
 
 def staff_of(organisation):
     """People who may be named to run an account: current staff of the organisation or its trust."""
-    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
-    return User.objects.filter(
-        memberships__in=Membership.objects.current().filter(organisation_id__in=org_ids)
-    ).distinct()
+    return User.objects.filter(memberships__in=Membership.objects.current().reaching(organisation)).distinct()
 
 
 def readiness_gaps(organisation, users) -> list[str]:
@@ -144,16 +141,7 @@ def _locked(account_request) -> AccountRequest:
 
 
 def _deciders(organisation) -> list[str]:
-    roles = [Role.SLT, Role.LEAD]
-    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
-    return sorted(
-        set(
-            Membership.objects.current()
-            .filter(organisation_id__in=org_ids)
-            .with_role(*roles)
-            .values_list("user__email", flat=True)
-        )
-    )
+    return Membership.objects.current().reaching(organisation).with_role(Role.SLT, Role.LEAD).emails()
 
 
 def submit_request(*, account_request, actor) -> AccountRequest:
@@ -420,15 +408,7 @@ def update_checklist(*, account, actor, **fields) -> OfficialAccount:
 
 
 def _slt_emails(organisation) -> list[str]:
-    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
-    return sorted(
-        set(
-            Membership.objects.current()
-            .filter(organisation_id__in=org_ids)
-            .with_role(Role.SLT)
-            .values_list("user__email", flat=True)
-        )
-    )
+    return Membership.objects.current().reaching(organisation).with_role(Role.SLT).emails()
 
 
 def _admin_emails(account) -> list[str]:

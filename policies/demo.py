@@ -62,7 +62,11 @@ def _acknowledge(version, requests, when):
 
 
 def seed_social_media_policy(
-    trust, owner, *, sign_ins_outstanding=("staff@", "manager@"), always_acknowledged=("osc@", "l.evans@", "k.dunn@", "c.fraser@", "slt@", "head@")
+    trust,
+    owner,
+    *,
+    sign_ins_outstanding=("staff@", "manager@"),
+    always_acknowledged=("osc@", "l.evans@", "k.dunn@", "c.fraser@", "slt@", "head@"),
 ) -> Policy:
     """Create the trust's Social Media Policy once; later runs leave it as it is."""
     existing = Policy.objects.filter(organisation=trust, title=TITLE).first()

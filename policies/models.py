@@ -31,8 +31,7 @@ class Category(models.TextChoices):
 class PolicyQuerySet(models.QuerySet):
     def applying_to(self, organisation: Organisation):
         """Policies an organisation's staff follow: its own and its trust's."""
-        ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
-        return self.filter(organisation_id__in=ids)
+        return self.filter(organisation_id__in=organisation.reach_ids)
 
     def due_for_review(self, within_days: int = 60, on: dt.date | None = None):
         on = on or today()

@@ -199,15 +199,7 @@ def _claim_review_stage(policy: Policy, stage: str) -> bool:
 
 
 def _slt_emails(organisation: Organisation) -> list[str]:
-    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
-    return sorted(
-        set(
-            Membership.objects.current()
-            .filter(organisation_id__in=org_ids)
-            .with_role(Role.SLT, Role.LEAD)
-            .values_list("user__email", flat=True)
-        )
-    )
+    return Membership.objects.current().reaching(organisation).with_role(Role.SLT, Role.LEAD).emails()
 
 
 def _send(template: str, *, to: list[str], context: dict) -> None:
