@@ -206,6 +206,16 @@ def withdraw_request(*, account_request, actor, reason: str = "") -> AccountRequ
             to_state="withdrawn",
             details={"reason": reason},
         )
+        if previous == RequestStatus.SUBMITTED:
+            from approvals.tasks import send_notice
+
+            send_notice.delay_on_commit(
+                [e for e in _deciders(locked.organisation) if e != actor.email],
+                f"Account request withdrawn: {locked}",
+                [f"{actor.full_name} withdrew the request for {locked}; there is nothing to decide."]
+                + ([f"Reason: {reason}"] if reason else []),
+                f"/approvals/requests/{locked.pk}/",
+            )
     return locked
 
 

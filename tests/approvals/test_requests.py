@@ -155,11 +155,13 @@ def test_a_request_that_is_not_submitted_cannot_be_decided(school, staff, runner
         services.decide(account_request=request, decider=slt, kind="reject", reason="No.")
 
 
-def test_the_requester_withdraws_before_a_decision_only(school, staff, runner, slt):
+def test_the_requester_withdraws_before_a_decision_only(school, staff, runner, slt, celery_eager, django_capture_on_commit_callbacks):
     request = submitted_request(school, staff, [runner])
     with pytest.raises(services.ApprovalError, match="Only the person who made the request"):
         services.withdraw_request(account_request=request, actor=slt)
-    assert services.withdraw_request(account_request=request, actor=staff).status == RequestStatus.WITHDRAWN
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.withdraw_request(account_request=request, actor=staff).status == RequestStatus.WITHDRAWN
+    assert mail.outbox[-1].to == [slt.email] and "withdrawn" in mail.outbox[-1].subject
     with pytest.raises(services.ApprovalError, match="already withdrawn"):
         services.withdraw_request(account_request=request, actor=staff)
 
