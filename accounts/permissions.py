@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from accounts.models import Membership, Organisation, Role
@@ -29,6 +29,9 @@ class Action:
     VIEW_COMPLIANCE = "view_compliance"
     REQUEST_ACCOUNT = "request_account"
     VIEW_REGISTER = "view_register"
+    REPORT_INCIDENT = "report_incident"
+    VIEW_INCIDENTS = "view_incidents"
+    MANAGE_INCIDENT_RECORDS = "manage_incident_records"
 
 
 # Who sees whose acknowledgements (DESIGN.md "Policy acknowledgement"): leaders all
@@ -44,6 +47,11 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.VIEW_COMPLIANCE: COMPLIANCE_ALL_STAFF | {Role.LINE_MANAGER, Role.POLICY_OWNER},
     Action.REQUEST_ACCOUNT: frozenset(Role.values),
     Action.VIEW_REGISTER: frozenset({Role.SLT, Role.LEAD, Role.ADMIN, Role.ONLINE_SAFETY}),
+    Action.REPORT_INCIDENT: frozenset(Role.values),
+    # Lists and dashboards; each row is still filtered by ``incident_filter``.
+    Action.VIEW_INCIDENTS: DSL_TEAM | {Role.SLT, Role.LEAD},
+    # Retention periods, the review queue and legal holds.
+    Action.MANAGE_INCIDENT_RECORDS: DSL_TEAM | {Role.LEAD},
 }
 
 
@@ -217,7 +225,10 @@ def account_role(user, account) -> str | None:
 
 
 def can_see_account(user, account) -> bool:
-    return bool(access_for(user).roles_in(account.organisation) & REGISTER_VIEWERS) or account_role(user, account) is not None
+    return (
+        bool(access_for(user).roles_in(account.organisation) & REGISTER_VIEWERS)
+        or account_role(user, account) is not None
+    )
 
 
 def can_administer_account(user, account) -> bool:
@@ -247,20 +258,7 @@ def can_record_training_for_others(user, organisation) -> bool:
 # (``routed_to_lead``) the organisation lead only; a person named in a report
 # never, whatever their roles. Reporters see their own reports' status through
 # ``is_incident_reporter``, never the case file.
-Action.REPORT_INCIDENT = "report_incident"
-Action.VIEW_INCIDENTS = "view_incidents"
-Action.MANAGE_INCIDENT_RECORDS = "manage_incident_records"
-
 INCIDENT_LEADS = frozenset({Role.LEAD})
-ACTION_ROLES.update(
-    {
-        Action.REPORT_INCIDENT: frozenset(Role.values),
-        # Lists and dashboards; each row is still filtered by ``incident_filter``.
-        Action.VIEW_INCIDENTS: DSL_TEAM | {Role.SLT, Role.LEAD},
-        # Retention periods, the review queue and legal holds.
-        Action.MANAGE_INCIDENT_RECORDS: DSL_TEAM | {Role.LEAD},
-    }
-)
 
 
 def _incident_orgs(user) -> tuple[list[int], list[int], list[int]]:
@@ -277,8 +275,6 @@ def _incident_orgs(user) -> tuple[list[int], list[int], list[int]]:
 
 
 def _not_named(user) -> Q:
-    from django.db.models import Exists, OuterRef
-
     from incidents.models import NamedPerson
 
     return ~Q(Exists(NamedPerson.objects.filter(incident=OuterRef("pk"), user_id=user.pk)))

@@ -53,6 +53,12 @@ DUTIES: list[Duty] = [
         hour="6",
         description="Flags accounts whose lead has left; reminds administrators of the termly check.",
     ),
+    Duty(
+        name="Incident triage and LADO reminders",
+        task="incidents.tasks.send_incident_reminders",
+        minute="*/15",
+        description="Untriaged incidents: DSL team at 20 hours, SLT and the lead at 24; LADO referrals due and overdue.",
+    ),
 ]
 
 

@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from accounts.permissions import access_for
 from approvals import queries as approvals
+from incidents.queries import incidents_needing
 from policies.queries import leadership_rates, my_requests, reviews_needing
 
 
@@ -24,6 +25,7 @@ def home(request):
             "my_requests": approvals.own_requests(request.user).filter(status__in=["draft", "submitted", "changes_requested"]),
             "items_due": approvals.items_due_soonest(request.user),
             "accounts_attention": approvals.accounts_needing_attention(request.user),
+            "incidents": incidents_needing(request.user),
             "now": timezone.now(),
             "today": timezone.localdate(),
         },

@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("policies.urls")),
     path("", include("approvals.urls")),
+    path("", include("incidents.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -105,6 +105,9 @@ class Command(BaseCommand):
         from approvals.demo import seed_approvals
 
         seed_approvals(orgs, DEMO_DOMAIN)
+        from incidents.demo import seed_incidents
+
+        seed_incidents(orgs["northfield-primary"], domain=DEMO_DOMAIN)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({timezone.localdate():%d %B %Y})."))
         self.stdout.write(f"Sign in with any of these, password {password!r}:")
         for name in SIGN_INS:

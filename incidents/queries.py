@@ -1,0 +1,42 @@
+"""Reads for the home page's "What needs you now"."""
+
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from accounts.permissions import incident_triage_filter
+from incidents.models import Incident, Status
+
+HOME_LIMIT = 10
+
+
+@dataclass
+class IncidentsNeedingMe:
+    awaiting_triage: list = field(default_factory=list)
+    assigned: list = field(default_factory=list)
+    my_reports: list = field(default_factory=list)
+    now: object = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.awaiting_triage or self.assigned or self.my_reports)
+
+
+def incidents_needing(user) -> IncidentsNeedingMe:
+    """The DSL team's untriaged incidents (oldest first), the person's open cases, and their own reports."""
+    awaiting = list(
+        Incident.objects.visible_to(user)
+        .filter(incident_triage_filter(user), status=Status.NEW)
+        .select_related("organisation")
+        .order_by("reported_at")[:HOME_LIMIT]
+    )
+    assigned = list(
+        Incident.objects.visible_to(user)
+        .open()
+        .exclude(status=Status.NEW)
+        .filter(assignee=user)
+        .select_related("organisation")
+        .order_by("reported_at")[:HOME_LIMIT]
+    )
+    mine = list(Incident.objects.filter(reported_by=user).order_by("-reported_at")[:5])
+    return IncidentsNeedingMe(awaiting_triage=awaiting, assigned=assigned, my_reports=mine, now=timezone.now())

@@ -1,0 +1,195 @@
+"""Alerts and reminders about incidents: each goes once per incident and stage.
+
+The stage is claimed by inserting an ``IncidentReminder`` row (unique per
+incident and stage) in its own transaction, committed before any email is
+sent: retries, restarts and two sweeps at once cannot send it twice
+(STYLE.md, "Idempotent reminders"). Emails carry the reference, the
+organisation, the category and the deadline, never what happened or who is
+named: the detail stays behind the portal's sign-in.
+"""
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.permissions import DSL_TEAM
+from core.emails import send_templated_email
+from incidents.models import TRIAGE_REMINDER_HOURS, Incident, IncidentReminder, Status
+from incidents.services import people_with_roles
+
+log = logging.getLogger(__name__)
+
+REPORTED, ONLINE_SAFETY = "reported", "online-safety-coordinator"
+TRIAGE_DUE_SOON, TRIAGE_OVERDUE = "triage-20h", "triage-24h"
+CRITICAL = "critical"
+LADO_DUE_SOON, LADO_OVERDUE = "lado-due-soon", "lado-overdue"
+LADO_WARNING_HOURS = 4
+
+
+def _claim(incident: Incident, stage: str) -> bool:
+    try:
+        with transaction.atomic():
+            IncidentReminder.objects.create(incident=incident, stage=stage)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _named_ids(incident) -> list[int]:
+    return list(incident.named_people.values_list("user_id", flat=True))
+
+
+def triagers(incident, named=None) -> list:
+    """Who triages it: the DSL team, or the organisation lead for an allegation about a DSL."""
+    roles = {Role.LEAD} if incident.routed_to_lead else DSL_TEAM
+    return people_with_roles(
+        incident.organisation, roles, exclude_ids=named if named is not None else _named_ids(incident)
+    )
+
+
+def leaders(incident, named=None, *, slt: bool = True) -> list:
+    roles = {Role.LEAD, Role.SLT} if slt and not incident.routed_to_lead else {Role.LEAD}
+    return people_with_roles(
+        incident.organisation, roles, exclude_ids=named if named is not None else _named_ids(incident)
+    )
+
+
+def _send(incident, people, *, headline: str, message: str, deadline=None) -> int:
+    emails = sorted({p.email for p in people if p.email})
+    if not emails:
+        log.warning("No one to tell about %s (%s)", incident.reference, headline)
+        return 0
+    try:
+        send_templated_email(
+            "incidents/alert",
+            to=emails,
+            context={"incident": incident, "headline": headline, "message": message, "deadline": deadline},
+        )
+    except Exception:  # noqa: BLE001 - the stage is claimed; one failed send must not stop the sweep
+        log.exception("Could not send %s for %s", headline, incident.reference)
+        return 0
+    return 1
+
+
+def _load(incident_id: int) -> Incident | None:
+    return Incident.objects.select_related("organisation").filter(pk=incident_id).first()
+
+
+def alert_new_incident(incident_id: int) -> int:
+    """At once on submission: the DSL team (or the lead), and the online safety coordinator where the seeds say so."""
+    incident = _load(incident_id)
+    if incident is None:
+        return 0
+    sent = 0
+    named = _named_ids(incident)
+    handlers = triagers(incident, named)
+    if _claim(incident, REPORTED):
+        sent += _send(
+            incident,
+            handlers,
+            headline=f"New incident {incident.reference} to triage",
+            message="A new online-safety incident has been reported and needs triage within 24 hours.",
+            deadline=incident.triage_due_at,
+        )
+    # 004 §4.7 (official accounts), §5.4 (pupil contact on a personal account), §5.5.
+    if incident.rules.tell_online_safety_coordinator and _claim(incident, ONLINE_SAFETY):
+        coordinators = [
+            p
+            for p in people_with_roles(incident.organisation, {Role.ONLINE_SAFETY}, exclude_ids=named)
+            if p not in handlers
+        ]
+        if coordinators:
+            sent += _send(
+                incident,
+                coordinators,
+                headline=f"Incident {incident.reference}: for the online safety coordinator",
+                message="You are told of this report as the online safety coordinator. The DSL team is handling it.",
+            )
+    return sent
+
+
+def alert_critical(incident_id: int) -> int:
+    incident = _load(incident_id)
+    if incident is None or not _claim(incident, CRITICAL):
+        return 0
+    named = _named_ids(incident)
+    people = {*triagers(incident, named), *leaders(incident, named, slt=False)}
+    if incident.assignee_id and incident.assignee_id not in named:
+        people.add(incident.assignee)
+    return _send(
+        incident,
+        people,
+        headline=f"Critical incident {incident.reference}",
+        message="This incident has been triaged as critical. Act on it now.",
+    )
+
+
+def _unsent(stage: str):
+    return ~Exists(IncidentReminder.objects.filter(incident=OuterRef("pk"), stage=stage))
+
+
+def send_incident_reminders(now: dt.datetime | None = None) -> dict:
+    """The sweep (every 15 minutes): untriaged at 20 and 24 hours, LADO referrals due and overdue."""
+    now = now or timezone.now()
+    sent = {TRIAGE_DUE_SOON: 0, TRIAGE_OVERDUE: 0, LADO_DUE_SOON: 0, LADO_OVERDUE: 0}
+    untriaged = Incident.objects.filter(status=Status.NEW).select_related("organisation").order_by("reported_at")
+    for incident in untriaged.filter(
+        reported_at__lte=now - dt.timedelta(hours=TRIAGE_REMINDER_HOURS), triage_due_at__gt=now
+    ).filter(_unsent(TRIAGE_DUE_SOON)):
+        if _claim(incident, TRIAGE_DUE_SOON):
+            sent[TRIAGE_DUE_SOON] += _send(
+                incident,
+                triagers(incident),
+                headline=f"Incident {incident.reference} still needs triage",
+                message="This incident was reported 20 hours ago and has not been triaged.",
+                deadline=incident.triage_due_at,
+            )
+    for incident in untriaged.filter(triage_due_at__lte=now).filter(_unsent(TRIAGE_OVERDUE)):
+        if _claim(incident, TRIAGE_OVERDUE):
+            named = _named_ids(incident)
+            sent[TRIAGE_OVERDUE] += _send(
+                incident,
+                {*leaders(incident, named), *triagers(incident, named)},
+                headline=f"Incident {incident.reference} was not triaged within 24 hours",
+                message="The 24 hours for triage have passed. Senior leaders and the organisation lead are told.",
+                deadline=incident.triage_due_at,
+            )
+    lado = (
+        Incident.objects.open()
+        .filter(lado_due_at__isnull=False, lado_referred_at__isnull=True)
+        .select_related("organisation", "assignee")
+    )
+    for incident in lado.filter(
+        lado_due_at__lte=now + dt.timedelta(hours=LADO_WARNING_HOURS), lado_due_at__gt=now
+    ).filter(_unsent(LADO_DUE_SOON)):
+        if _claim(incident, LADO_DUE_SOON):
+            sent[LADO_DUE_SOON] += _send(
+                incident,
+                _case_team(incident),
+                headline=f"LADO referral for {incident.reference} due soon",
+                message="The LADO referral for this incident is due within one working day of triage and has not been recorded.",
+                deadline=incident.lado_due_at,
+            )
+    for incident in lado.filter(lado_due_at__lte=now).filter(_unsent(LADO_OVERDUE)):
+        if _claim(incident, LADO_OVERDUE):
+            named = _named_ids(incident)
+            sent[LADO_OVERDUE] += _send(
+                incident,
+                {*_case_team(incident, named), *leaders(incident, named, slt=False)},
+                headline=f"LADO referral for {incident.reference} is overdue",
+                message="The LADO referral was due within one working day and has not been recorded.",
+                deadline=incident.lado_due_at,
+            )
+    return sent
+
+
+def _case_team(incident, named=None) -> set:
+    named = named if named is not None else _named_ids(incident)
+    people = set(triagers(incident, named))
+    if incident.assignee_id and incident.assignee_id not in named:
+        people.add(incident.assignee)
+    return people

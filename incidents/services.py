@@ -1,0 +1,700 @@
+"""Changes to incidents: reporting, evidence, triage, the chronology, closure and records.
+
+Each function locks the incident, checks its state, raises ``IncidentError``
+with a message for the person on an illegal move (changing nothing), writes the
+chronology where a case reader needs it and the audit trail always. Alerts are
+sent by tasks enqueued on commit, so a rolled-back report alerts nobody.
+"""
+
+import datetime as dt
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, Organisation, today
+from accounts.permissions import DSL_TEAM, can_see_incident, can_triage_incident, is_incident_reporter
+from core.audit import log_action
+from core.workingdays import end_of_working_days
+from incidents import evidence as evidence_files
+from incidents.models import (
+    CATEGORY_RULES,
+    HAND_ACTIONS,
+    NO_UPLOAD_CATEGORIES,
+    OUTCOMES_NEEDING_REASON,
+    REFERRALS,
+    STATUS_MOVES,
+    TRIAGE_HOURS,
+    ActionKind,
+    Category,
+    Evidence,
+    Incident,
+    IncidentAction,
+    Involvement,
+    NamedPerson,
+    Outcome,
+    PolicyBreach,
+    RetentionDecision,
+    RetentionPeriod,
+    RetentionReview,
+    Severity,
+    Status,
+)
+
+
+class IncidentError(Exception):
+    """A move the rules do not allow; the message says why, for the person who tried."""
+
+
+NUDE_IMAGERY_REFUSAL = (
+    "Do not upload, copy or forward nude or semi-nude images, even as evidence: it may itself be a crime, "
+    "and UKCIS guidance says staff must never view or copy them. Describe what you saw or were told instead, "
+    "and the DSL will decide what happens next."
+)
+
+
+# Reporting
+# ------------------------------------------------------------------------------
+
+
+def retention_years(organisation, category: str) -> int:
+    period = RetentionPeriod.objects.filter(organisation=organisation, category=category).first()
+    return period.years if period else CATEGORY_RULES[category].retention_years
+
+
+def _check_not_future(moment: dt.datetime, what: str) -> None:
+    if moment > timezone.now() + dt.timedelta(minutes=5):  # five minutes for a clock a little fast
+        raise IncidentError(f"{what} cannot be in the future.")
+
+
+def _check_files(incident_category: str, files: list, already: int = 0) -> list:
+    """Check every file before anything is saved: one bad file refuses the lot."""
+    if files and incident_category in NO_UPLOAD_CATEGORIES:
+        raise IncidentError(NUDE_IMAGERY_REFUSAL)
+    if already + len(files) > evidence_files.MAX_FILES:
+        left = evidence_files.MAX_FILES - already
+        raise IncidentError(
+            f"A report can hold at most {evidence_files.MAX_FILES} files; "
+            + (f"you can add {left} more." if left > 0 else "this one has no room for more.")
+        )
+    checked = []
+    for upload, shown_at in files:
+        if shown_at is None:
+            raise IncidentError(f"Give the date and time “{upload.name}” shows.")
+        _check_not_future(shown_at, "The date and time a file shows")
+        try:
+            checked.append((evidence_files.check_upload(upload), shown_at))
+        except evidence_files.EvidenceError as exc:
+            raise IncidentError(str(exc)) from exc
+    return checked
+
+
+def _store(incident: Incident, checked: list, uploader) -> list[Evidence]:
+    stored = []
+    for file, shown_at in checked:
+        item = Evidence(
+            incident=incident,
+            original_name=file.name,
+            content_type=file.content_type,
+            size=file.size,
+            sha256=file.sha256,
+            width=file.width,
+            height=file.height,
+            shown_at=shown_at,
+            uploaded_by=uploader if uploader is not None and uploader.is_authenticated else None,
+        )
+        item.original.save(
+            evidence_files.stored_name(file.extension, suffix="-original"), ContentFile(file.data), save=False
+        )
+        if file.viewable is not None:
+            item.viewable.save(
+                evidence_files.stored_name(file.viewable_extension), ContentFile(file.viewable), save=False
+            )
+        item.save()
+        stored.append(item)
+    return stored
+
+
+def _next_reference(organisation: Organisation, year: int) -> str:
+    # The organisation's row is locked, so two reports cannot take the same number.
+    Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+    prefix = f"INC-{year}-"
+    count = Incident.objects.filter(organisation=organisation, reference__startswith=prefix).count()
+    return f"{prefix}{count + 1:04d}"
+
+
+def _current_members(organisation, users) -> set[int]:
+    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
+    return set(
+        Membership.objects.current()
+        .filter(organisation_id__in=org_ids, user__in=users)
+        .values_list("user_id", flat=True)
+    )
+
+
+def _holds_dsl_role(organisation, users) -> bool:
+    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
+    return (
+        Membership.objects.current().filter(organisation_id__in=org_ids, user__in=users).with_role(*DSL_TEAM).exists()
+    )
+
+
+def report_incident(
+    *,
+    organisation,
+    reporter,
+    category: str,
+    occurred_at: dt.datetime,
+    description: str,
+    platform: str = "other",
+    location: str = "",
+    pupils: list | None = None,
+    subjects=(),
+    affected=(),
+    files: list | None = None,
+    public_reporter: str = "",
+    contact_name: str = "",
+    contact_details: str = "",
+    notify: bool = True,
+) -> Incident:
+    """Record a report and alert the DSL team at once, leaving out anyone named in it.
+
+    ``reporter`` is None for the public page. ``files`` is a list of (upload, shown_at).
+    """
+    from incidents.tasks import alert_new_incident
+
+    if category not in Category.values:
+        raise IncidentError("Choose what kind of concern this is.")
+    _check_not_future(occurred_at, "The date and time it happened")
+    checked = _check_files(category, files or [])
+    subjects, affected = list(subjects), [u for u in affected if u not in subjects]
+    named = subjects + affected
+    if named and _current_members(organisation, named) != {u.pk for u in named}:
+        raise IncidentError("Only current members of staff can be named from the staff list.")
+    now = timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            organisation=organisation,
+            reference=_next_reference(organisation, timezone.localtime(now).year),
+            category=category,
+            platform=platform,
+            occurred_at=occurred_at,
+            location=location,
+            description=description,
+            pupils=pupils or [],
+            reported_by=reporter if reporter is not None and reporter.is_authenticated else None,
+            reported_at=now,
+            is_public=reporter is None,
+            public_reporter=public_reporter,
+            contact_name=contact_name,
+            contact_details=contact_details,
+            is_safeguarding=CATEGORY_RULES[category].safeguarding,
+            # DESIGN.md: an allegation about a DSL or deputy goes to the organisation lead instead.
+            routed_to_lead=bool(subjects) and _holds_dsl_role(organisation, subjects),
+            triage_due_at=now + dt.timedelta(hours=TRIAGE_HOURS),
+        )
+        NamedPerson.objects.bulk_create(
+            [NamedPerson(incident=incident, user=u, involvement=Involvement.SUBJECT) for u in subjects]
+            + [NamedPerson(incident=incident, user=u, involvement=Involvement.AFFECTED) for u in affected]
+        )
+        _store(incident, checked, reporter)
+        log_action(
+            "incident.reported",
+            actor=reporter,
+            organisation=organisation,
+            obj=incident,
+            to_state=Status.NEW,
+            details={
+                "category": category,
+                "public": incident.is_public,
+                "evidence": len(checked),
+                "routed_to_lead": incident.routed_to_lead,
+            },
+        )
+        if notify:
+            transaction.on_commit(lambda: alert_new_incident.delay(incident.pk))
+    return incident
+
+
+# Evidence added later
+# ------------------------------------------------------------------------------
+
+
+def add_evidence(*, incident, actor, files: list) -> list[Evidence]:
+    if not files:
+        raise IncidentError("Choose at least one file.")
+    if not (can_see_incident(actor, incident) or is_incident_reporter(actor, incident)):
+        raise PermissionDenied
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        if locked.destroyed_at:
+            raise IncidentError("This record has been destroyed under the retention schedule.")
+        if locked.status == Status.CLOSED:
+            raise IncidentError("This incident is closed. Reopen it to add evidence.")
+        checked = _check_files(locked.category, files, already=locked.evidence.count())
+        stored = _store(locked, checked, actor)
+        _chronicle(
+            locked,
+            ActionKind.EVIDENCE,
+            actor,
+            ", ".join(f"{e.original_name} (SHA-256 {e.sha256[:12]}…)" for e in stored),
+        )
+        log_action(
+            "incident.evidence_added",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            details={"files": [{"name": e.original_name, "sha256": e.sha256, "size": e.size} for e in stored]},
+        )
+    return stored
+
+
+# Triage and handling
+# ------------------------------------------------------------------------------
+
+
+def _chronicle(incident, kind, actor, text="", *, happened_at=None, external_reference="", corrects=None):
+    # To the minute, as people enter times: an action entered "now" then sorts after this entry, not before.
+    return IncidentAction.objects.create(
+        incident=incident,
+        kind=kind,
+        happened_at=happened_at or timezone.now().replace(second=0, microsecond=0),
+        text=text,
+        external_reference=external_reference,
+        corrects=corrects,
+        recorded_by=actor,
+    )
+
+
+def _lock(incident) -> Incident:
+    return Incident.objects.select_for_update().select_related("organisation").get(pk=incident.pk)
+
+
+def triage(
+    *,
+    incident,
+    actor,
+    severity: str,
+    is_safeguarding: bool,
+    assignee,
+    first_assessment: str,
+    lado_referral_needed: bool = False,
+) -> Incident:
+    """The DSL team's first look: severity, safeguarding or not, who handles it, and why.
+
+    Can be repeated while the case is open (to reassign it, say); the first one moves it to triaged.
+    """
+    from incidents.tasks import alert_critical
+
+    if not can_triage_incident(actor, incident):
+        raise PermissionDenied
+    if severity not in Severity.values:
+        raise IncidentError("Choose a severity.")
+    if not first_assessment.strip():
+        raise IncidentError("Write your first assessment.")
+    with transaction.atomic():
+        locked = _lock(incident)
+        if not locked.is_open:
+            raise IncidentError("This incident is closed. Reopen it before triaging it again.")
+        if assignee is not None:
+            # The assignee must be someone who may see the case as it will be after triage.
+            locked.is_safeguarding = is_safeguarding
+            if not can_see_incident(assignee, locked):
+                raise IncidentError(f"{assignee.full_name} cannot be assigned this incident: they may not see it.")
+        before = locked.status
+        now = timezone.now()
+        locked.severity = severity
+        locked.is_safeguarding = is_safeguarding
+        locked.assignee = assignee
+        locked.first_assessment = first_assessment
+        fields = ["severity", "is_safeguarding", "assignee", "first_assessment", "updated_at"]
+        if locked.status == Status.NEW:
+            locked.status = Status.TRIAGED
+            locked.triaged_at = now
+            locked.triaged_by = actor
+            fields += ["status", "triaged_at", "triaged_by"]
+        if lado_referral_needed and locked.lado_due_at is None and locked.lado_referred_at is None:
+            locked.lado_due_at = end_of_working_days(now, 1, locked.organisation)
+            fields.append("lado_due_at")
+        locked.save(update_fields=fields)
+        summary = (
+            f"Severity {locked.get_severity_display().lower()}; "
+            f"{'safeguarding' if is_safeguarding else 'not safeguarding'}; "
+            f"assigned to {assignee.full_name if assignee else 'nobody yet'}."
+        )
+        if locked.lado_due_at and "lado_due_at" in fields:
+            summary += f" LADO referral due by {timezone.localtime(locked.lado_due_at):%H:%M on %d %b %Y}."
+        _chronicle(locked, ActionKind.TRIAGE, actor, f"{summary}\n\n{first_assessment}")
+        log_action(
+            "incident.triaged",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=before,
+            to_state=locked.status,
+            details={
+                "severity": severity,
+                "safeguarding": is_safeguarding,
+                "assignee": assignee.pk if assignee else None,
+                "late": locked.triaged_at > locked.triage_due_at,
+            },
+        )
+        if severity == Severity.CRITICAL:
+            transaction.on_commit(lambda: alert_critical.delay(locked.pk))
+    return locked
+
+
+def _require_handler(actor, incident) -> None:
+    if not can_see_incident(actor, incident):
+        raise PermissionDenied
+
+
+def record_action(
+    *,
+    incident,
+    actor,
+    kind: str,
+    happened_at: dt.datetime,
+    text: str,
+    external_reference: str = "",
+    corrects: IncidentAction | None = None,
+) -> IncidentAction:
+    """Add a dated entry to the chronology; a referral moves the case to referred."""
+    _require_handler(actor, incident)
+    _check_not_future(happened_at, "The date and time of an action")
+    if corrects is not None:
+        kind = ActionKind.ADDENDUM
+        if corrects.incident_id != incident.pk:
+            raise IncidentError("An addendum must correct an entry of the same incident.")
+    elif kind not in HAND_ACTIONS:
+        raise IncidentError("Choose what kind of action this was.")
+    if not text.strip():
+        raise IncidentError("Describe the action.")
+    with transaction.atomic():
+        locked = _lock(incident)
+        if locked.status == Status.NEW:
+            raise IncidentError("Triage the incident before recording actions.")
+        if locked.status == Status.CLOSED and corrects is None:
+            raise IncidentError("This incident is closed. Reopen it to add actions; corrections can still be added.")
+        entry = _chronicle(
+            locked, kind, actor, text, happened_at=happened_at, external_reference=external_reference, corrects=corrects
+        )
+        before = locked.status
+        fields = ["updated_at"]
+        if kind in REFERRALS and locked.status in (Status.TRIAGED, Status.IN_PROGRESS):
+            locked.status = Status.REFERRED
+            fields.append("status")
+        elif kind != ActionKind.ADDENDUM and locked.status == Status.TRIAGED:
+            locked.status = Status.IN_PROGRESS
+            fields.append("status")
+        if kind == ActionKind.LADO and locked.lado_referred_at is None:
+            locked.lado_referred_at = happened_at
+            fields.append("lado_referred_at")
+        locked.save(update_fields=fields)
+        log_action(
+            "incident.action_recorded",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=before,
+            to_state=locked.status,
+            details={"kind": kind, "entry": entry.pk, "corrects": corrects.pk if corrects else None},
+        )
+    return entry
+
+
+def move_status(*, incident, actor, to: str) -> Incident:
+    """In progress or referred by hand; closing has its own service (it needs an outcome)."""
+    _require_handler(actor, incident)
+    if to == Status.CLOSED:
+        raise IncidentError("Close the incident with its outcome.")
+    with transaction.atomic():
+        locked = _lock(incident)
+        if to not in STATUS_MOVES[locked.status]:
+            raise IncidentError(
+                f"An incident that is {locked.get_status_display().lower()} cannot move to "
+                f"{Status(to).label.lower() if to in Status.values else to}."
+            )
+        before = locked.status
+        locked.status = to
+        locked.save(update_fields=["status", "updated_at"])
+        _chronicle(locked, ActionKind.STATUS, actor, f"{Status(before).label} → {Status(to).label}.")
+        log_action(
+            "incident.status_changed",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=before,
+            to_state=to,
+        )
+    return locked
+
+
+def close_incident(*, incident, actor, outcome: str, reason: str = "") -> Incident:
+    _require_handler(actor, incident)
+    if outcome not in Outcome.values:
+        raise IncidentError("Choose the outcome.")
+    if outcome in OUTCOMES_NEEDING_REASON and not reason.strip():
+        raise IncidentError(f"Say why: “{Outcome(outcome).label}” needs a reason on the record.")
+    with transaction.atomic():
+        locked = _lock(incident)
+        if Status.CLOSED not in STATUS_MOVES[locked.status]:
+            raise IncidentError(
+                "Triage the incident before closing it."
+                if locked.status == Status.NEW
+                else "This incident is already closed."
+            )
+        before = locked.status
+        now = timezone.now()
+        locked.status = Status.CLOSED
+        locked.outcome = outcome
+        locked.outcome_reason = reason
+        locked.closed_at = now
+        locked.retention_review_on = timezone.localtime(now).date() + relativedelta(
+            years=retention_years(locked.organisation, locked.category)
+        )
+        locked.save(
+            update_fields=["status", "outcome", "outcome_reason", "closed_at", "retention_review_on", "updated_at"]
+        )
+        _chronicle(
+            locked, ActionKind.STATUS, actor, f"Closed: {Outcome(outcome).label}." + (f"\n\n{reason}" if reason else "")
+        )
+        log_action(
+            "incident.closed",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=before,
+            to_state=Status.CLOSED,
+            details={"outcome": outcome},
+        )
+    return locked
+
+
+def reopen_incident(*, incident, actor, reason: str) -> Incident:
+    _require_handler(actor, incident)
+    if not reason.strip():
+        raise IncidentError("Say why the incident is being reopened.")
+    with transaction.atomic():
+        locked = _lock(incident)
+        if locked.status != Status.CLOSED:
+            raise IncidentError("Only a closed incident can be reopened.")
+        if locked.destroyed_at:
+            raise IncidentError("This record has been destroyed under the retention schedule.")
+        before_outcome = locked.get_outcome_display()
+        locked.status = Status.IN_PROGRESS
+        locked.outcome = ""
+        locked.outcome_reason = ""
+        locked.closed_at = None
+        locked.retention_review_on = None
+        locked.save(
+            update_fields=["status", "outcome", "outcome_reason", "closed_at", "retention_review_on", "updated_at"]
+        )
+        _chronicle(locked, ActionKind.STATUS, actor, f"Reopened (was closed: {before_outcome}).\n\n{reason}")
+        log_action(
+            "incident.reopened",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=Status.CLOSED,
+            to_state=Status.IN_PROGRESS,
+            details={"reason": reason},
+        )
+    return locked
+
+
+# Links to the policies part
+# ------------------------------------------------------------------------------
+
+
+def record_policy_breach(*, incident, actor, person, version, clause: str) -> PolicyBreach:
+    """For a staff breach: the clause of the version breached, and the person's acknowledgement of that version."""
+    from policies.models import Acknowledgement, Policy
+
+    _require_handler(actor, incident)
+    if not clause.strip():
+        raise IncidentError("Give the clause breached, for example 5.4(c).")
+    if not incident.named_people.filter(user=person, involvement=Involvement.SUBJECT).exists():
+        raise IncidentError("Name the member of staff in the report (as the person the concern is about) first.")
+    if not Policy.objects.applying_to(incident.organisation).filter(pk=version.policy_id).exists():
+        raise IncidentError("That policy does not apply to this organisation.")
+    with transaction.atomic():
+        locked = _lock(incident)
+        if locked.status in (Status.NEW, Status.CLOSED):
+            raise IncidentError("Record a breach on a triaged, open incident.")
+        acknowledgement = Acknowledgement.objects.filter(user=person, version=version).first()
+        breach = PolicyBreach.objects.create(
+            incident=locked,
+            person=person,
+            version=version,
+            clause=clause.strip(),
+            acknowledgement=acknowledgement,
+            recorded_by=actor,
+        )
+        acknowledged = (
+            f"acknowledged on {timezone.localtime(acknowledgement.acknowledged_at):%d %b %Y at %H:%M}"
+            if acknowledgement
+            else "no acknowledgement of this version on record"
+        )
+        _chronicle(
+            locked,
+            ActionKind.POLICY_BREACH,
+            actor,
+            f"{person.full_name}: {version} clause {breach.clause}; {acknowledged}.",
+        )
+        log_action(
+            "incident.policy_breach_recorded",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            details={"person": person.pk, "version": version.pk, "clause": breach.clause},
+        )
+    return breach
+
+
+# Records: legal hold and retention
+# ------------------------------------------------------------------------------
+
+
+def set_legal_hold(*, incident, actor, hold: bool, reason: str) -> Incident:
+    if not can_triage_incident(actor, incident):
+        raise PermissionDenied
+    if not reason.strip():
+        raise IncidentError("Say why the legal hold is being placed or lifted.")
+    with transaction.atomic():
+        locked = _lock(incident)
+        if locked.legal_hold == hold:
+            raise IncidentError(
+                "The record is already under a legal hold." if hold else "There is no legal hold to lift."
+            )
+        locked.legal_hold = hold
+        locked.legal_hold_reason = reason if hold else ""
+        locked.save(update_fields=["legal_hold", "legal_hold_reason", "updated_at"])
+        _chronicle(
+            locked, ActionKind.LEGAL_HOLD, actor, ("Legal hold placed: " if hold else "Legal hold lifted: ") + reason
+        )
+        log_action(
+            "incident.legal_hold_placed" if hold else "incident.legal_hold_lifted",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            details={"reason": reason},
+        )
+    return locked
+
+
+def set_retention_period(*, organisation, actor, category: str, years: int) -> None:
+    if not 1 <= years <= 100:
+        raise IncidentError("A retention period is between 1 and 100 years.")
+    with transaction.atomic():
+        before = retention_years(organisation, category)
+        if before == years:
+            return
+        RetentionPeriod.objects.update_or_create(
+            organisation=organisation, category=category, defaults={"years": years}
+        )
+        log_action(
+            "incident.retention_period_set",
+            actor=actor,
+            organisation=organisation,
+            details={"category": category, "from": before, "to": years},
+        )
+
+
+def review_retention(*, incident, actor, decision: str, reason: str, keep_until: dt.date | None = None) -> Incident:
+    """A person decides, when a closed record reaches its review date: keep it longer, or destroy it.
+
+    Nothing is ever deleted automatically. Destroying removes the evidence files and the report's
+    own words; the reference, dates, outcome and the append-only chronology stay as the record of
+    what was held and when it was destroyed. A legal hold refuses destruction.
+    """
+    if not can_triage_incident(actor, incident):
+        raise PermissionDenied
+    if not reason.strip():
+        raise IncidentError("Give the reason for the decision.")
+    with transaction.atomic():
+        locked = _lock(incident)
+        if locked.destroyed_at:
+            raise IncidentError("This record has already been destroyed.")
+        if locked.status != Status.CLOSED or locked.retention_review_on is None or locked.retention_review_on > today():
+            raise IncidentError("This record is not due for a retention review.")
+        if decision == RetentionDecision.KEEP:
+            if keep_until is None or keep_until <= today():
+                raise IncidentError("Choose a date in the future to keep the record until.")
+            locked.retention_review_on = keep_until
+            locked.save(update_fields=["retention_review_on", "updated_at"])
+        elif decision == RetentionDecision.DESTROY:
+            if locked.legal_hold:
+                raise IncidentError(
+                    f"This record is under a legal hold ({locked.legal_hold_reason}). It cannot be destroyed."
+                )
+            _destroy(locked)
+        else:
+            raise IncidentError("Choose keep or destroy.")
+        RetentionReview.objects.create(
+            incident=locked, decision=decision, reason=reason, keep_until=keep_until, decided_by=actor
+        )
+        _chronicle(locked, ActionKind.RETENTION, actor, f"{RetentionDecision(decision).label}: {reason}")
+        log_action(
+            f"incident.retention_{decision}",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            details={"reason": reason, "keep_until": keep_until.isoformat() if keep_until else None},
+        )
+    return locked
+
+
+def _destroy(incident: Incident) -> None:
+    files = []
+    for item in incident.evidence.all():
+        files += [f for f in (item.original, item.viewable) if f]
+    incident.description = "[Destroyed under the retention schedule.]"
+    incident.location = ""
+    incident.pupils = []
+    incident.contact_name = ""
+    incident.contact_details = ""
+    incident.first_assessment = ""
+    incident.destroyed_at = timezone.now()
+    incident.save(
+        update_fields=[
+            "description",
+            "location",
+            "pupils",
+            "contact_name",
+            "contact_details",
+            "first_assessment",
+            "destroyed_at",
+            "updated_at",
+        ]
+    )
+
+    def remove_files():
+        for file in files:
+            file.storage.delete(file.name)
+
+    # Files go only once the decision is committed.
+    transaction.on_commit(remove_files)
+
+
+def people_with_roles(organisation, roles, *, exclude_ids=()) -> list:
+    """Current members of the organisation holding any of ``roles``; the trust's if the organisation has none."""
+    from accounts.models import User
+
+    def _of(org_ids):
+        return list(
+            User.objects.filter(
+                memberships__in=Membership.objects.current().filter(organisation_id__in=org_ids).with_role(*roles),
+                is_active=True,
+            )
+            .exclude(pk__in=exclude_ids)
+            .distinct()
+            .order_by("last_name", "first_name")
+        )
+
+    people = _of([organisation.pk])
+    if not people and organisation.parent_id:
+        people = _of([organisation.parent_id])
+    return people

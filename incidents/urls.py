@@ -1,0 +1,31 @@
+from django.urls import path
+
+from incidents import views
+
+app_name = "incidents"
+
+urlpatterns = [
+    path("incidents/report/", views.report, name="report"),
+    path("incidents/mine/", views.my_reports, name="my_reports"),
+    path("incidents/mine/<int:pk>/", views.my_report, name="my_report"),
+    path("incidents/<int:pk>/", views.detail, name="detail"),
+    path("incidents/<int:pk>/submitted/", views.submitted, name="submitted"),
+    path("incidents/<int:pk>/evidence/", views.add_evidence, name="add_evidence"),
+    path("incidents/<int:pk>/triage/", views.triage, name="triage"),
+    path("incidents/<int:pk>/actions/", views.add_action, name="add_action"),
+    path("incidents/<int:pk>/addenda/", views.add_addendum, name="add_addendum"),
+    path("incidents/<int:pk>/status/", views.move_status, name="move_status"),
+    path("incidents/<int:pk>/close/", views.close, name="close"),
+    path("incidents/<int:pk>/reopen/", views.reopen, name="reopen"),
+    path("incidents/<int:pk>/breach/", views.record_breach, name="record_breach"),
+    path("incidents/<int:pk>/legal-hold/", views.legal_hold, name="legal_hold"),
+    path("incidents/<int:pk>/retention/", views.retention_review, name="retention_review"),
+    path("incidents/<int:pk>/chronology.csv", views.export_csv, name="export_csv"),
+    path("incidents/<int:pk>/chronology.pdf", views.export_pdf, name="export_pdf"),
+    path("incidents/evidence/<int:pk>/", views.evidence_file, name="evidence"),
+    path("organisations/<slug:slug>/incidents/", views.incident_list, name="list"),
+    path("organisations/<slug:slug>/incidents/dashboard/", views.dashboard, name="incident_dashboard"),
+    path("organisations/<slug:slug>/incidents/records/", views.records, name="records"),
+    path("report/<slug:slug>/", views.public_report, name="public_report"),
+    path("report/<slug:slug>/thanks/", views.public_thanks, name="public_thanks"),
+]

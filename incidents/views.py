@@ -1,0 +1,662 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Membership, Organisation, Role, User
+from accounts.permissions import (
+    DSL_TEAM,
+    Action,
+    access_for,
+    can,
+    can_see_incident,
+    can_triage_incident,
+    get_organisation_for,
+    incident_triage_filter,
+    is_incident_reporter,
+)
+from core.middleware import client_ip
+from incidents import dashboard as figures
+from incidents import exports, services
+from incidents.forms import (
+    ActionForm,
+    AddendumForm,
+    BreachForm,
+    CloseForm,
+    EvidenceFormSet,
+    PublicReportForm,
+    ReasonForm,
+    ReportForm,
+    RetentionPeriodsForm,
+    RetentionReviewForm,
+    StatusForm,
+    TriageForm,
+)
+from incidents.models import (
+    CATEGORY_RULES,
+    NO_UPLOAD_CATEGORIES,
+    OPEN_STATUSES,
+    STATUS_MOVES,
+    Category,
+    Evidence,
+    Incident,
+    Involvement,
+    Status,
+)
+from incidents.services import IncidentError
+
+# Object access: one helper, scoped to the person
+# ------------------------------------------------------------------------------
+
+
+def _incident_for(user, pk, *, triage: bool = False) -> Incident:
+    """The incident, if the person may open its case file: 404 otherwise (its existence is not revealed).
+
+    With ``triage``, 403 for a handler who may see it but not triage it.
+    """
+    incident = get_object_or_404(Incident.objects.select_related("organisation", "assignee", "reported_by"), pk=pk)
+    if not can_see_incident(user, incident):
+        raise Http404
+    if triage and not can_triage_incident(user, incident):
+        raise PermissionDenied
+    return incident
+
+
+def _own_report(user, pk) -> Incident:
+    incident = get_object_or_404(Incident.objects.select_related("organisation"), pk=pk)
+    if not is_incident_reporter(user, incident):
+        raise Http404
+    return incident
+
+
+def _staff_of(organisation):
+    return User.objects.filter(memberships__in=Membership.objects.current().filter(organisation=organisation)).order_by(
+        "last_name", "first_name"
+    )
+
+
+# Reporting
+# ------------------------------------------------------------------------------
+
+
+def _reporting_organisation(request) -> tuple[Organisation, list[Organisation]]:
+    access = access_for(request.user)
+    choices = access.organisations_where(Action.REPORT_INCIDENT)
+    if not choices:
+        raise PermissionDenied
+    wanted = request.GET.get("org")
+    if wanted:
+        for organisation in choices:
+            if organisation.slug == wanted:
+                return organisation, choices
+        raise Http404
+    home_org = access.memberships[0].organisation if access.memberships else choices[0]
+    return home_org, choices
+
+
+@login_required
+def report(request):
+    organisation, choices = _reporting_organisation(request)
+    staff = _staff_of(organisation)
+    form = ReportForm(request.POST or None, staff=staff)
+    files = EvidenceFormSet(request.POST or None, request.FILES or None, prefix="evidence")
+    if request.method == "POST" and form.is_valid() and files.is_valid():
+        data = form.cleaned_data
+        uploads = files.files_with_times()
+        try:
+            incident = services.report_incident(
+                organisation=organisation,
+                reporter=request.user,
+                category=data["category"],
+                platform=data["platform"],
+                occurred_at=data["occurred_at"],
+                location=data["location"],
+                description=data["description"],
+                pupils=data["pupils"],
+                subjects=list(data["subjects"]),
+                affected=list(data["affected"]),
+                files=uploads,
+            )
+        except IncidentError as exc:
+            field = "category" if data["category"] in NO_UPLOAD_CATEGORIES else None
+            form.add_error(field, str(exc))
+        else:
+            return redirect("incidents:submitted", pk=incident.pk)
+    return render(
+        request,
+        "incidents/incident_report.html",
+        {
+            "organisation": organisation,
+            "choices": choices,
+            "form": form,
+            "files": files,
+            "nude_imagery": Category.NUDE_IMAGERY,
+        },
+    )
+
+
+@login_required
+def submitted(request, pk):
+    incident = _own_report(request.user, pk)
+    return render(request, "incidents/incident_submitted.html", {"incident": incident})
+
+
+@login_required
+def my_reports(request):
+    reports = Incident.objects.filter(reported_by=request.user).select_related("organisation").order_by("-reported_at")
+    return render(request, "incidents/incident_mine.html", {"reports": reports})
+
+
+@login_required
+def my_report(request, pk):
+    incident = _own_report(request.user, pk)
+    return render(
+        request,
+        "incidents/incident_my_report.html",
+        {
+            "incident": incident,
+            "evidence": incident.evidence.filter(uploaded_by=request.user),
+            "files": EvidenceFormSet(prefix="evidence"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def add_evidence(request, pk):
+    incident = get_object_or_404(Incident.objects.select_related("organisation"), pk=pk)
+    handler = can_see_incident(request.user, incident)
+    if not handler and not is_incident_reporter(request.user, incident):
+        raise Http404
+    back = reverse("incidents:detail" if handler else "incidents:my_report", args=[incident.pk])
+    files = EvidenceFormSet(request.POST, request.FILES, prefix="evidence")
+    if not files.is_valid():
+        errors = [e for form in files.forms for errs in form.errors.values() for e in errs] + list(
+            files.non_form_errors()
+        )
+        messages.error(request, errors[0] if errors else "Check the files and try again.")
+        return redirect(back)
+    try:
+        stored = services.add_evidence(incident=incident, actor=request.user, files=files.files_with_times())
+    except IncidentError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{len(stored)} file{'s' if len(stored) != 1 else ''} added to {incident.reference}.")
+    return redirect(back)
+
+
+# Handling
+# ------------------------------------------------------------------------------
+
+
+def _handlers_for(incident):
+    """Who may be assigned: people who could see the case (the service checks again), named people left out."""
+    org_ids = [incident.organisation_id] + (
+        [incident.organisation.parent_id] if incident.organisation.parent_id else []
+    )
+    roles = {Role.LEAD} if incident.routed_to_lead else DSL_TEAM | {Role.LEAD, Role.SLT}
+    named = incident.named_people.values("user_id")
+    return (
+        User.objects.filter(
+            memberships__in=Membership.objects.current().filter(organisation_id__in=org_ids).with_role(*roles)
+        )
+        .exclude(pk__in=named)
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+
+
+def _breach_versions(incident):
+    from policies.models import Policy, PolicyVersion, VersionStatus
+
+    return (
+        PolicyVersion.objects.filter(policy__in=Policy.objects.applying_to(incident.organisation))
+        .exclude(status=VersionStatus.DRAFT)
+        .select_related("policy")
+        .order_by("policy__title", "-published_at")
+    )
+
+
+def _render_detail(request, incident, status=200, **forms):
+    named = list(incident.named_people.select_related("user"))
+    entries = list(incident.actions.select_related("recorded_by").order_by("happened_at", "pk"))
+    addenda = {}
+    for entry in entries:
+        if entry.corrects_id:
+            addenda.setdefault(entry.corrects_id, []).append(entry)
+    for entry in entries:
+        entry.addenda_list = addenda.get(entry.pk, [])
+    may_triage = can_triage_incident(request.user, incident)
+    subjects = User.objects.filter(pk__in=[p.user_id for p in named if p.involvement == Involvement.SUBJECT])
+    context = {
+        "incident": incident,
+        "named": named,
+        "entries": [e for e in entries if not e.corrects_id],
+        "evidence": list(incident.evidence.select_related("uploaded_by")),
+        "breaches": list(incident.policy_breaches.select_related("person", "version__policy", "acknowledgement")),
+        "may_triage": may_triage,
+        "moves": [m for m in STATUS_MOVES[incident.status] if m != Status.CLOSED],
+        "can_close": Status.CLOSED in STATUS_MOVES[incident.status],
+        "now": timezone.now(),
+        "files": EvidenceFormSet(prefix="evidence"),
+        "reason_form": ReasonForm(),
+        "retention_due": incident.retention_review_on and incident.retention_review_on <= timezone.localdate(),
+    }
+    if incident.is_open and may_triage and "triage_form" not in forms:
+        initial = {
+            "severity": incident.severity or None,
+            "is_safeguarding": "yes" if incident.is_safeguarding else "no",
+            "assignee": incident.assignee_id or (request.user.pk if not incident.assignee_id else None),
+            "first_assessment": incident.first_assessment,
+        }
+        forms["triage_form"] = TriageForm(initial=initial, handlers=_handlers_for(incident))
+    if incident.status not in (Status.NEW, Status.CLOSED):
+        forms.setdefault("action_form", ActionForm())
+        forms.setdefault("close_form", CloseForm())
+        forms.setdefault("status_form", StatusForm())
+        if incident.category == Category.STAFF_BREACH and subjects.exists():
+            forms.setdefault("breach_form", BreachForm(subjects=subjects, versions=_breach_versions(incident)))
+    if entries and incident.status != Status.NEW:
+        forms.setdefault("addendum_form", AddendumForm(entries=incident.actions.filter(corrects__isnull=True)))
+    if context["retention_due"] and may_triage and not incident.destroyed_at:
+        forms.setdefault("retention_form", RetentionReviewForm())
+    context.update(forms)
+    return render(request, "incidents/incident_detail.html", context, status=status)
+
+
+@login_required
+def detail(request, pk):
+    incident = get_object_or_404(Incident.objects.select_related("organisation", "assignee", "reported_by"), pk=pk)
+    if not can_see_incident(request.user, incident):
+        if is_incident_reporter(request.user, incident):
+            return redirect("incidents:my_report", pk=incident.pk)
+        raise Http404
+    return _render_detail(request, incident)
+
+
+def _done(request, incident, message):
+    messages.success(request, message)
+    return redirect("incidents:detail", pk=incident.pk)
+
+
+def _refused(request, incident, exc):
+    messages.error(request, str(exc))
+    return redirect("incidents:detail", pk=incident.pk)
+
+
+@login_required
+@require_POST
+def triage(request, pk):
+    incident = _incident_for(request.user, pk, triage=True)
+    form = TriageForm(request.POST, handlers=_handlers_for(incident))
+    if not form.is_valid():
+        return _render_detail(request, incident, status=400, triage_form=form)
+    try:
+        services.triage(
+            incident=incident,
+            actor=request.user,
+            severity=form.cleaned_data["severity"],
+            is_safeguarding=form.cleaned_data["is_safeguarding"],
+            assignee=form.cleaned_data["assignee"],
+            first_assessment=form.cleaned_data["first_assessment"],
+            lado_referral_needed=form.cleaned_data["lado_referral_needed"],
+        )
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, f"{incident.reference} is triaged.")
+
+
+@login_required
+@require_POST
+def add_action(request, pk):
+    incident = _incident_for(request.user, pk)
+    form = ActionForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, incident, status=400, action_form=form)
+    try:
+        services.record_action(incident=incident, actor=request.user, **form.cleaned_data)
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, "Added to the chronology.")
+
+
+@login_required
+@require_POST
+def add_addendum(request, pk):
+    incident = _incident_for(request.user, pk)
+    form = AddendumForm(request.POST, entries=incident.actions.filter(corrects__isnull=True))
+    if not form.is_valid():
+        return _render_detail(request, incident, status=400, addendum_form=form)
+    try:
+        services.record_action(
+            incident=incident,
+            actor=request.user,
+            kind="addendum",
+            happened_at=timezone.now(),
+            text=form.cleaned_data["text"],
+            corrects=form.cleaned_data["corrects"],
+        )
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, "Correction added. The original entry stays as it was.")
+
+
+@login_required
+@require_POST
+def move_status(request, pk):
+    incident = _incident_for(request.user, pk)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, incident, "Choose where to move the incident.")
+    try:
+        services.move_status(incident=incident, actor=request.user, to=form.cleaned_data["to"])
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, f"{incident.reference} is now {Status(form.cleaned_data['to']).label.lower()}.")
+
+
+@login_required
+@require_POST
+def close(request, pk):
+    incident = _incident_for(request.user, pk)
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, incident, status=400, close_form=form)
+    try:
+        services.close_incident(incident=incident, actor=request.user, **form.cleaned_data)
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, f"{incident.reference} is closed.")
+
+
+@login_required
+@require_POST
+def reopen(request, pk):
+    incident = _incident_for(request.user, pk)
+    form = ReasonForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise IncidentError("Say why the incident is being reopened.")
+        services.reopen_incident(incident=incident, actor=request.user, reason=form.cleaned_data["reason"])
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, f"{incident.reference} is reopened.")
+
+
+@login_required
+@require_POST
+def record_breach(request, pk):
+    incident = _incident_for(request.user, pk)
+    subjects = User.objects.filter(
+        pk__in=incident.named_people.filter(involvement=Involvement.SUBJECT).values("user_id")
+    )
+    form = BreachForm(request.POST, subjects=subjects, versions=_breach_versions(incident))
+    if not form.is_valid():
+        return _render_detail(request, incident, status=400, breach_form=form)
+    try:
+        services.record_policy_breach(incident=incident, actor=request.user, **form.cleaned_data)
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, "Policy breach recorded.")
+
+
+@login_required
+@require_POST
+def legal_hold(request, pk):
+    incident = _incident_for(request.user, pk, triage=True)
+    form = ReasonForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise IncidentError("Say why the legal hold is being placed or lifted.")
+        services.set_legal_hold(
+            incident=incident,
+            actor=request.user,
+            hold=request.POST.get("hold") == "on",
+            reason=form.cleaned_data["reason"],
+        )
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, "Legal hold updated.")
+
+
+@login_required
+@require_POST
+def retention_review(request, pk):
+    incident = _incident_for(request.user, pk, triage=True)
+    form = RetentionReviewForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, incident, status=400, retention_form=form)
+    try:
+        services.review_retention(incident=incident, actor=request.user, **form.cleaned_data)
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, "Retention decision recorded.")
+
+
+# Evidence and exports
+# ------------------------------------------------------------------------------
+
+
+@login_required
+def evidence_file(request, pk):
+    """Evidence only through here: the viewer must be able to open the incident; always a download."""
+    item = get_object_or_404(Evidence.objects.select_related("incident__organisation"), pk=pk)
+    incident = item.incident
+    if not can_see_incident(request.user, incident):
+        raise Http404
+    if incident.destroyed_at:
+        raise Http404
+    original = request.GET.get("original") == "1" or not item.viewable
+    file = item.original if original else item.viewable
+    stem = item.original_name.rsplit(".", 1)[0][:80] or "evidence"
+    extension = file.name.rsplit(".", 1)[-1]
+    response = FileResponse(
+        file.open("rb"),
+        as_attachment=True,
+        filename=f"{incident.reference}-{stem}{'' if original else '-clean'}.{extension}",
+        content_type="application/octet-stream" if original else item.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    from core.audit import log_action
+
+    log_action(
+        "incident.evidence_downloaded",
+        actor=request.user,
+        organisation=incident.organisation,
+        obj=incident,
+        details={"evidence": item.pk, "original": original},
+    )
+    return response
+
+
+def _export_parts(incident):
+    named = list(incident.named_people.select_related("user"))
+    evidence = list(incident.evidence.all())
+    entries = list(incident.actions.select_related("recorded_by").order_by("happened_at", "pk"))
+    return named, evidence, entries
+
+
+def _log_export(request, incident, kind):
+    from core.audit import log_action
+
+    log_action(
+        "incident.exported",
+        actor=request.user,
+        organisation=incident.organisation,
+        obj=incident,
+        details={"format": kind},
+    )
+
+
+@login_required
+def export_csv(request, pk):
+    incident = _incident_for(request.user, pk)
+    response = HttpResponse(
+        exports.chronology_csv(incident, *_export_parts(incident)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{incident.reference}-chronology.csv"'
+    response["Cache-Control"] = "private, no-store"
+    _log_export(request, incident, "csv")
+    return response
+
+
+@login_required
+def export_pdf(request, pk):
+    incident = _incident_for(request.user, pk)
+    pdf = exports.chronology_pdf(incident, *_export_parts(incident), produced_by=request.user)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{incident.reference}-chronology.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    _log_export(request, incident, "pdf")
+    return response
+
+
+# Lists and dashboard
+# ------------------------------------------------------------------------------
+
+LIST_FILTERS = {
+    "open": ("Open", Q(status__in=OPEN_STATUSES)),
+    "new": ("Awaiting triage", Q(status=Status.NEW)),
+    "mine": ("Assigned to me", None),
+    "closed": ("Closed", Q(status=Status.CLOSED)),
+    "all": ("All", Q()),
+}
+
+
+@login_required
+def incident_list(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.VIEW_INCIDENTS)
+    show = request.GET.get("show", "open")
+    if show not in LIST_FILTERS:
+        show = "open"
+    label, condition = LIST_FILTERS[show]
+    incidents = figures.scoped(request.user, organisation)
+    incidents = incidents.filter(assignee=request.user) if show == "mine" else incidents.filter(condition)
+    incidents = incidents.select_related("organisation", "assignee").order_by("status", "reported_at")
+    from django.core.paginator import Paginator
+
+    page = Paginator(incidents, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "incidents/incident_list.html",
+        {
+            "organisation": organisation,
+            "page": page,
+            "show": show,
+            "filters": [(key, text) for key, (text, _) in LIST_FILTERS.items()],
+            "label": label,
+            "now": timezone.now(),
+            "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),
+        },
+    )
+
+
+@login_required
+def dashboard(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.VIEW_INCIDENTS)
+    incidents = figures.scoped(request.user, organisation)
+    now = timezone.now()
+    return render(
+        request,
+        "incidents/dashboard.html",
+        {
+            "organisation": organisation,
+            "grid": figures.open_grid(incidents),
+            "deadlines": figures.deadlines(incidents, now),
+            "median": figures.median_hours_to_triage(incidents, now),
+            "trends": figures.trends(incidents, now),
+            "rollup": figures.trust_rollup(incidents, organisation, now),
+            "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),
+        },
+    )
+
+
+@login_required
+def records(request, slug):
+    """Retention periods and the review queue. Nothing is deleted automatically."""
+    organisation = get_organisation_for(request.user, slug, Action.MANAGE_INCIDENT_RECORDS)
+    current = {c.value: services.retention_years(organisation, c.value) for c in Category}
+    form = RetentionPeriodsForm(request.POST or None, current=current)
+    if request.method == "POST" and form.is_valid():
+        for category, years in form.cleaned_data.items():
+            services.set_retention_period(organisation=organisation, actor=request.user, category=category, years=years)
+        messages.success(request, "Retention periods saved. They apply to incidents closed from now on.")
+        return redirect("incidents:records", slug=organisation.slug)
+    due = (
+        Incident.objects.visible_to(request.user)
+        .filter(incident_triage_filter(request.user), organisation=organisation)
+        .due_for_retention_review(timezone.localdate())
+        .order_by("retention_review_on")
+    )
+    return render(
+        request,
+        "incidents/records.html",
+        {"organisation": organisation, "form": form, "due": due, "rules": CATEGORY_RULES},
+    )
+
+
+# The public page: no sign-in
+# ------------------------------------------------------------------------------
+
+
+def _over_public_limit(request, organisation) -> bool:
+    key = f"incidents:public-report:{client_ip(request) or 'unknown'}"
+    limit = settings.INCIDENT_PUBLIC_REPORTS_PER_HOUR
+    cache.add(key, 0, timeout=3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3600)
+        count = 1
+    return count > limit
+
+
+def public_report(request, slug):
+    organisation = get_object_or_404(Organisation, slug=slug)
+    form = PublicReportForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_spam:
+            # Say nothing of the trap: the bot sees the same thanks page, and nothing is stored.
+            return redirect("incidents:public_thanks", slug=organisation.slug)
+        if _over_public_limit(request, organisation):
+            return render(
+                request,
+                "incidents/public_report.html",
+                {"organisation": organisation, "form": form, "limited": True},
+                status=429,
+            )
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                incident = services.report_incident(
+                    organisation=organisation,
+                    reporter=None,
+                    category=data["category"],
+                    platform=data["platform"],
+                    occurred_at=data["occurred_at"],
+                    location=data["location"],
+                    description=data["description"],
+                    public_reporter=data["public_reporter"],
+                    contact_name=data["contact_name"],
+                    contact_details=data["contact_details"],
+                )
+            except IncidentError as exc:
+                form.add_error(None, str(exc))
+            else:
+                request.session["public_report_reference"] = incident.reference
+                return redirect("incidents:public_thanks", slug=organisation.slug)
+    return render(request, "incidents/public_report.html", {"organisation": organisation, "form": form})
+
+
+def public_thanks(request, slug):
+    organisation = get_object_or_404(Organisation, slug=slug)
+    reference = request.session.pop("public_report_reference", None)
+    return render(request, "incidents/public_thanks.html", {"organisation": organisation, "reference": reference})
