@@ -85,7 +85,7 @@ def accounts_needing_attention(user):
 
 def log_for(account):
     """(open items by deadline, answered items newest first)."""
-    items = ResponseItem.objects.filter(account=account).select_related("logged_by", "answered_by")
+    items = ResponseItem.objects.filter(account=account).select_related("logged_by", "answered_by", "incident")
     return items.unanswered().order_by("due_at"), items.filter(answered_at__isnull=False).order_by("-answered_at")[:50]
 
 

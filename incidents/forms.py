@@ -94,6 +94,13 @@ class ReportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Facts only: what you saw or were told, and by whom. Do not write pupils' names.",
     )
+    official_account = forms.ModelChoiceField(
+        label="Did it happen on one of our official accounts?",
+        queryset=None,
+        required=False,
+        empty_label="No, or not sure",
+        help_text="Accounts in the register of official accounts.",
+    )
     subjects = StaffChoiceField(
         label="Staff the concern is about",
         queryset=None,
@@ -115,10 +122,11 @@ class ReportForm(forms.Form):
         help_text="One per line: initials and year group or class only, for example “JS, Year 8”.",
     )
 
-    def __init__(self, *args, staff=None, **kwargs):
+    def __init__(self, *args, staff=None, accounts=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["subjects"].queryset = staff
         self.fields["affected"].queryset = staff
+        self.fields["official_account"].queryset = accounts
         self.helper = _helper("Send report", tag=False)
 
     def clean_occurred_at(self):

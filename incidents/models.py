@@ -153,6 +153,22 @@ class Incident(models.Model):
     platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.OTHER)
     occurred_at = models.DateTimeField("when it happened")
     location = models.CharField("where", max_length=500, blank=True, help_text="A web address or an account name.")
+    official_account = models.ForeignKey(
+        "approvals.OfficialAccount",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        help_text="The official account it happened on, from the register (seed 004 §4.7).",
+    )
+    response_item = models.OneToOneField(
+        "approvals.ResponseItem",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="incident",
+        help_text="The response-log item escalated into this incident.",
+    )
     description = models.TextField("what happened", max_length=5000)
     pupils = models.JSONField(default=list, blank=True, help_text="Initials and year group or class only.")
 

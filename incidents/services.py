@@ -157,6 +157,8 @@ def report_incident(
     public_reporter: str = "",
     contact_name: str = "",
     contact_details: str = "",
+    official_account=None,
+    response_item=None,
     notify: bool = True,
 ) -> Incident:
     """Record a report and alert the DSL team at once, leaving out anyone named in it.
@@ -173,11 +175,23 @@ def report_incident(
     named = subjects + affected
     if named and _current_members(organisation, named) != {u.pk for u in named}:
         raise IncidentError("Only current members of staff can be named from the staff list.")
+    if (
+        official_account is not None
+        and official_account.organisation_id not in organisation.family_ids + organisation.reach_ids
+    ):
+        raise IncidentError("Choose an official account of this organisation from the register.")
+    if response_item is not None and (official_account is None or response_item.account_id != official_account.pk):
+        raise IncidentError("The response-log item does not belong to that official account.")
     now = timezone.now()
     with transaction.atomic():
+        reference = _next_reference(organisation, timezone.localtime(now).year)  # locks the organisation
+        if response_item is not None and Incident.objects.filter(response_item=response_item).exists():
+            raise IncidentError("That response-log item has already been escalated to an incident.")
         incident = Incident.objects.create(
             organisation=organisation,
-            reference=_next_reference(organisation, timezone.localtime(now).year),
+            official_account=official_account,
+            response_item=response_item,
+            reference=reference,
             category=category,
             platform=platform,
             occurred_at=occurred_at,

@@ -16,12 +16,14 @@ from accounts.permissions import (
     Action,
     access_for,
     can,
+    can_log_responses,
     can_see_incident,
     can_triage_incident,
     get_organisation_for,
     incident_triage_filter,
     is_incident_reporter,
 )
+from approvals.models import OfficialAccount, ResponseItem
 from core.middleware import client_ip
 from incidents import dashboard as figures
 from incidents import exports, services
@@ -48,6 +50,7 @@ from incidents.models import (
     Evidence,
     Incident,
     Involvement,
+    Platform,
     Status,
 )
 from incidents.services import IncidentError
@@ -101,11 +104,43 @@ def _reporting_organisation(request) -> tuple[Organisation, list[Organisation]]:
     return home_org, choices
 
 
+PLATFORM_OF_ACCOUNT = {"blog": Platform.WEBSITE, "website": Platform.WEBSITE}
+
+
+def _escalated_item(request, organisation):
+    """A response-log item escalated in one step (seed 004 §4.7): its account's team may do it."""
+    item_id = request.GET.get("from_item", "")
+    if not item_id.isdigit():
+        return None
+    item = get_object_or_404(ResponseItem.objects.select_related("account"), pk=item_id)
+    if item.account.organisation_id not in organisation.family_ids or not can_log_responses(request.user, item.account):
+        raise Http404
+    return item
+
+
+def _prefill(item) -> dict:
+    account = item.account
+    platform = PLATFORM_OF_ACCOUNT.get(account.platform, account.platform)
+    return {
+        "category": Category.OFFICIAL_ACCOUNT_COMMENT,
+        "platform": platform if platform in Platform.values else Platform.OTHER,
+        "occurred_at": timezone.localtime(item.received_at).strftime("%Y-%m-%dT%H:%M"),
+        "location": item.link or account.url,
+        "description": f"{item.get_kind_display()} received on {account} at "
+        f"{timezone.localtime(item.received_at):%H:%M on %d %B %Y}: {item.summary}",
+        "official_account": account.pk,
+    }
+
+
 @login_required
 def report(request):
     organisation, choices = _reporting_organisation(request)
     staff = _staff_of(organisation)
-    form = ReportForm(request.POST or None, staff=staff)
+    item = _escalated_item(request, organisation)
+    accounts = OfficialAccount.objects.live().filter(
+        organisation_id__in=organisation.family_ids + organisation.reach_ids
+    )
+    form = ReportForm(request.POST or None, staff=staff, accounts=accounts, initial=_prefill(item) if item else None)
     files = EvidenceFormSet(request.POST or None, request.FILES or None, prefix="evidence")
     if request.method == "POST" and form.is_valid() and files.is_valid():
         data = form.cleaned_data
@@ -123,6 +158,8 @@ def report(request):
                 subjects=list(data["subjects"]),
                 affected=list(data["affected"]),
                 files=uploads,
+                official_account=data["official_account"] or (item.account if item else None),
+                response_item=item,
             )
         except IncidentError as exc:
             field = "category" if data["category"] in NO_UPLOAD_CATEGORIES else None
@@ -138,6 +175,7 @@ def report(request):
             "form": form,
             "files": files,
             "nude_imagery": Category.NUDE_IMAGERY,
+            "escalated_item": item,
         },
     )
 

@@ -80,3 +80,13 @@ def draft_request(school, requester, runners, **changes):
 def submitted_request(school, requester, runners, **changes):
     request = draft_request(school, requester, runners, **changes)
     return services.submit_request(account_request=request, actor=requester)
+
+
+@pytest.fixture
+def account(school, staff, runner, slt, smp):
+    """An approved account, pending creation, run by ``runner``."""
+    from approvals.models import OfficialAccount
+
+    make_ready(runner, smp)
+    services.decide(account_request=submitted_request(school, staff, [runner]), decider=slt, kind="approve")
+    return OfficialAccount.objects.get()

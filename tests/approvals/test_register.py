@@ -13,19 +13,11 @@ from approvals import reminders, services
 from approvals.crypto import CredentialsUnavailable
 from approvals.models import AccountStatus, ItemKind, OfficialAccount, ResponseItem, StoredCredentials
 from core.models import AuditEntry
-from tests.approvals.conftest import START, make_ready, submitted_request
+from tests.approvals.conftest import START, make_ready
 from tests.factories import member
 
 pytestmark = pytest.mark.django_db
 KEY = "yS6cfA3wO8O2V6Mr3W0Pqk8m1rT4Jt3nKcZ9m7p0u1E="
-
-
-@pytest.fixture
-def account(school, staff, runner, slt, smp) -> OfficialAccount:
-    make_ready(runner, smp)
-    request = submitted_request(school, staff, [runner])
-    services.decide(account_request=request, decider=slt, kind="approve")
-    return OfficialAccount.objects.get()
 
 
 COMPLETE = {

@@ -1,7 +1,7 @@
 import pytest
 
 from approvals import services
-from approvals.models import AccountRequest, OfficialAccount, RequestStatus, TrainingRecord
+from approvals.models import AccountRequest, RequestStatus, TrainingRecord
 from core.models import AuditEntry
 from tests.approvals.conftest import BUSINESS_CASE, make_ready, submitted_request
 from tests.factories import PASSWORD, member
@@ -70,13 +70,6 @@ def test_decisions_need_post(client, school, staff, runner, slt):
     request = submitted_request(school, staff, [runner])
     client.force_login(slt)
     assert client.get(f"/approvals/requests/{request.pk}/decide/").status_code == 405
-
-
-@pytest.fixture
-def account(school, staff, runner, slt, smp):
-    make_ready(runner, smp)
-    services.decide(account_request=submitted_request(school, staff, [runner]), decider=slt, kind="approve")
-    return OfficialAccount.objects.get()
 
 
 def test_revealing_credentials_asks_for_the_password_again(client, account, slt, runner, settings):
