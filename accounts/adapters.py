@@ -6,7 +6,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.contrib import messages
 from django.shortcuts import redirect
 
-from accounts.models import Organisation, User
+from accounts.models import User
 from accounts.permissions import access_for
 
 
@@ -30,18 +30,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin):
         return False
 
-    def is_email_verified(self, provider, email):
-        """Microsoft does not flag addresses as verified; an address on an
-        organisation's official domain is vouched for by that organisation's tenant."""
-        if super().is_email_verified(provider, email):
-            return True
-        if provider.id != "microsoft":
-            return False
-        domain = email.rpartition("@")[2].lower()
-        return any(domain in org.domains for org in Organisation.objects.exclude(email_domains=""))
-
     def pre_social_login(self, request, sociallogin):
-        """Connect a first Microsoft or Google sign-in to the staff record with the same verified address."""
+        """Connect a first Microsoft or Google sign-in to the staff record with the same verified address.
+
+        Google says whether it verified an address. Microsoft does not: its addresses
+        count only because the portal accepts a single tenant, the school's own
+        (MICROSOFT_TENANT), whose administrators issue them (settings, "verified_email").
+        """
         if sociallogin.is_existing:
             return
         verified = [

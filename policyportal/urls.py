@@ -18,3 +18,6 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
+if settings.PORTAL_BENCH:
+    # The benchmark's bare pages (bench/README.md); never on in a deployment.
+    urlpatterns.append(path("bench/", include("bench.urls")))

@@ -76,7 +76,8 @@ SOCIAL_PROVIDERS = {
     "microsoft": {
         "client_id": env_str("MICROSOFT_CLIENT_ID"),
         "secret": env_str("MICROSOFT_CLIENT_SECRET"),
-        "settings": {"tenant": env_str("MICROSOFT_TENANT", "organizations")},
+        # One tenant only, the organisation's own: its addresses are trusted as verified.
+        "settings": {"tenant": env_str("MICROSOFT_TENANT", ""), "verified_email": True},
     },
     "google": {
         "client_id": env_str("GOOGLE_CLIENT_ID"),
@@ -88,6 +89,15 @@ for _name, _app in SOCIAL_PROVIDERS.items():
     if bool(_app["client_id"]) != bool(_app["secret"]):
         raise ImproperlyConfigured(f"Set both {_name.upper()}_CLIENT_ID and {_name.upper()}_CLIENT_SECRET, or neither.")
 ENABLED_SOCIAL_PROVIDERS = [name for name, app in SOCIAL_PROVIDERS.items() if app["client_id"]]
+if "microsoft" in ENABLED_SOCIAL_PROVIDERS and SOCIAL_PROVIDERS["microsoft"]["settings"]["tenant"].lower() in (
+    "",
+    "common",
+    "organizations",
+    "consumers",
+):
+    raise ImproperlyConfigured(
+        "Set MICROSOFT_TENANT to your organisation's tenant ID: any other tenant could issue a staff member's address."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -338,3 +348,5 @@ if CREDENTIALS_ENCRYPTION_KEY:
 ADMIN_URL = env_str("ADMIN_URL", "django-admin/")
 # The public "report a concern" page: reports accepted per address per hour.
 INCIDENT_PUBLIC_REPORTS_PER_HOUR = env_int("INCIDENT_PUBLIC_REPORTS_PER_HOUR", 5, minimum=1)
+# The benchmark's bare pages under /bench/ (bench/README.md): for bench/run.py only.
+PORTAL_BENCH = env_bool("PORTAL_BENCH", False)

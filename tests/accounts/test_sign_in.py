@@ -197,10 +197,12 @@ def test_social_sign_in_refuses_an_unverified_address(staff):
     assert login.connected_to is None
 
 
-def test_microsoft_addresses_on_an_official_domain_count_as_verified(staff):
+def test_an_unverified_microsoft_address_is_refused_even_on_an_official_domain(staff):
+    """Another tenant can give anyone this address: only the school's own tenant's addresses are verified."""
     login = FakeSocialLogin("microsoft", [("staff@school.example", False)])
-    SocialAccountAdapter().pre_social_login(social_request(), login)
-    assert login.connected_to == staff
+    with pytest.raises(ImmediateHttpResponse):
+        SocialAccountAdapter().pre_social_login(social_request(), login)
+    assert login.connected_to is None
 
 
 def test_social_sign_in_refuses_people_who_are_not_staff(db, school):

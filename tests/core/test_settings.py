@@ -217,6 +217,12 @@ def test_it_stops_when_only_half_of_the_microsoft_app_is_set(production_env, giv
     assert_fails_naming(setup_django(production_env), "MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET")
 
 
+@pytest.mark.parametrize("tenant", ["", "organizations", "common"])
+def test_microsoft_sign_in_needs_the_organisations_own_tenant(production_env, tenant):
+    production_env.update(MICROSOFT_CLIENT_ID="id", MICROSOFT_CLIENT_SECRET="secret", MICROSOFT_TENANT=tenant)
+    assert_fails_naming(setup_django(production_env), "MICROSOFT_TENANT")
+
+
 def test_it_passes_the_deployment_checks_with_production_values(production_env):
     result = run(production_env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     output = result.stdout + result.stderr
