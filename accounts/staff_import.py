@@ -81,6 +81,7 @@ class StaffRow:
     start_date: dt.date | None
     leaving_date: dt.date | None
     roles: frozenset[str]
+    columns: frozenset[str] = frozenset()  # the fields the file has a column for
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int]) -> tuple[St
             start_date=start_date,
             leaving_date=leaving_date,
             roles=frozenset(roles),
+            columns=frozenset(columns),
         ),
         [],
     )
@@ -291,6 +293,9 @@ def import_staff(*, organisation: Organisation, data: bytes | str, actor=None, i
         return report
 
 
+COLUMN_OF = {"line_manager_id": "line_manager_email"}
+
+
 def _apply(organisation: Organisation, rows: list[StaffRow], actor) -> ImportReport:
     report = ImportReport()
     emails = {row.email for row in rows} | {row.line_manager_email for row in rows if row.line_manager_email}
@@ -308,7 +313,8 @@ def _apply(organisation: Organisation, rows: list[StaffRow], actor) -> ImportRep
             user = User.objects.create_user(row.email, first_name=row.first_name, last_name=row.last_name)
             users[row.email] = user
             report.new_users.append(user)
-        else:
+        elif not user.memberships.exclude(organisation_id__in=organisation.reach_ids + organisation.family_ids).exists():
+            # Names are this organisation's to correct only for people it alone employs.
             for name in ("first_name", "last_name"):
                 if getattr(user, name) != getattr(row, name):
                     changes[name] = [getattr(user, name), getattr(row, name)]
@@ -331,14 +337,17 @@ def _apply(organisation: Organisation, rows: list[StaffRow], actor) -> ImportRep
             membership = Membership.objects.create(user=user, organisation=organisation, **values)
             old_roles: frozenset[str] = frozenset()
         else:
-            changed = [name for name, value in values.items() if getattr(membership, name) != value]
+            # A column the file does not have leaves that field as it was: a basic export
+            # with names and emails must not clear leaving dates, managers or roles.
+            kept = {name: value for name, value in values.items() if COLUMN_OF.get(name, name) in row.columns}
+            changed = [name for name, value in kept.items() if getattr(membership, name) != value]
             for name in changed:
                 changes[name] = [str(getattr(membership, name) or ""), str(values[name] or "")]
                 setattr(membership, name, values[name])
             if changed:
                 membership.save(update_fields=[*changed, "updated_at"])
             old_roles = membership.roles
-        if old_roles != row.roles:
+        if (created or "roles" in row.columns) and old_roles != row.roles:
             set_roles(membership, row.roles)
             if not created:
                 changes["roles"] = [sorted(old_roles), sorted(row.roles)]

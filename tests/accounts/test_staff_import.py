@@ -163,3 +163,23 @@ def test_the_command_fails_on_bad_rows_and_changes_nothing(school, tmp_path, cap
 def test_the_command_names_an_unknown_organisation(tmp_path, db):
     with pytest.raises(CommandError, match="No organisation has the slug 'nowhere'"):
         call_command("import_staff", str(tmp_path / "x.csv"), organisation="nowhere")
+
+
+def test_a_file_without_some_columns_leaves_those_fields_as_they_were(school, time_machine):
+    time_machine.move_to(dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC))
+    run(school, GOOD)
+    report = run(school, "First name,Last name,Email\nAda,Lovelace,ada@school.example\nAlan,Turing,alan@school.example\n")
+    assert (report.updated, report.unchanged) == (0, 2)
+    assert Membership.objects.get(user__email="ada@school.example").roles == {Role.STAFF, Role.SLT, Role.LINE_MANAGER}
+    alan = Membership.objects.get(user__email="alan@school.example")
+    assert alan.leaving_date == dt.date(2025, 7, 18) and alan.line_manager.email == "ada@school.example"
+    assert not access_for(User.objects.get(email="alan@school.example")).has_access
+
+
+def test_an_import_does_not_rename_someone_another_organisation_employs(school, outside_school):
+    ada = member(outside_school, email="ada@school.example")
+    ada.first_name = "Augusta"
+    ada.save()
+    run(school, GOOD)
+    assert User.objects.get(email="ada@school.example").first_name == "Augusta"
+    assert Membership.objects.filter(user__email="ada@school.example", organisation=school).exists()
