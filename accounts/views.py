@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -21,14 +20,15 @@ def accept_invitation(request, uidb64, token):
         user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))), is_active=True)
     except (ValueError, TypeError, OverflowError, User.DoesNotExist):
         user = None
-    if user is None or not services.invitation_tokens.check_token(user, token):
+    # An invitation sets a first password only: someone who has one resets it through
+    # allauth, and everyone signs in through allauth, so two-factor sign-in always applies.
+    if user is None or user.has_usable_password() or not services.invitation_tokens.check_token(user, token):
         return render(request, "accounts/invitation_invalid.html", status=400)
     form = AcceptInvitationForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.accept_invitation(user=user, password=form.cleaned_data["new_password1"])
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Your password is set. Welcome to Policy Portal.")
-        return redirect("home")
+        messages.success(request, "Your password is set. Sign in with your email address and your new password.")
+        return redirect("account_login")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invitee": user})
 
 

@@ -154,11 +154,20 @@ def test_an_invitation_sets_a_password_once(
     path = link.removeprefix(settings.SITE_URL)
     assert client.get(path).status_code == 200
     response = client.post(path, {"new_password1": "a-long-pass-phrase", "new_password2": "a-long-pass-phrase"})
-    assert response.status_code == 302 and response["Location"] == "/"
-    assert client.get("/").status_code == 200
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    response = client.post("/accounts/login/", {"login": "new.teacher@school.example", "password": "a-long-pass-phrase"})
+    assert response["Location"] == "/" and client.get("/").status_code == 200
     assert AuditEntry.objects.filter(action="account.invitation_accepted").count() == 1
     client.post("/accounts/logout/")
     assert client.get(path).status_code == 400  # used once
+
+
+def test_an_invitation_link_cannot_replace_an_existing_password(client, staff):
+    """A resent invitation would otherwise let whoever reads the mailbox in without the second factor."""
+    from accounts.services import invitation_path
+
+    assert staff.has_usable_password()
+    assert client.get(invitation_path(staff)).status_code == 400
 
 
 def test_a_tampered_invitation_link_is_refused(client, staff):
