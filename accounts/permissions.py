@@ -160,6 +160,11 @@ def get_organisation_for(user, slug: str, action: str) -> Organisation:
     raise Http404
 
 
+def can_change_roles(user, membership) -> bool:
+    """Administrators set roles, but never their own: nobody grants themselves DSL or lead access."""
+    return membership.user_id != user.pk
+
+
 def can_edit_policy(user, policy) -> bool:
     """The policy's owner, or an administrator of the organisation that owns it."""
     return policy.owner_id == user.pk or can(user, Action.MANAGE_ORGANISATION, policy.organisation)

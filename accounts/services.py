@@ -6,7 +6,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Membership, Organisation, Role, RoleGrant, User
-from accounts.permissions import forget_access
+from accounts.permissions import can_change_roles, forget_access
 from core.audit import log_action
 
 
@@ -112,6 +112,8 @@ def update_membership(*, membership: Membership, actor, roles, **values) -> Memb
         locked = Membership.objects.select_for_update().prefetch_related("role_grants").get(pk=membership.pk)
         if values.get("line_manager") and values["line_manager"].pk == locked.user_id:
             raise StaffError("A person cannot be their own line manager.")
+        if not can_change_roles(actor, locked) and locked.roles != frozenset(roles) | {Role.STAFF.value}:
+            raise StaffError("You cannot change your own roles: ask another administrator.")
         changes = {}
         for name in MEMBERSHIP_FIELDS:
             if name in values and getattr(locked, name) != values[name]:

@@ -247,3 +247,14 @@ def test_unknown_pages_show_the_portal_404(client, staff, path):
     client.force_login(staff)
     response = client.get(path)
     assert response.status_code == 404 and "Page not found" in response.content.decode()
+
+
+def test_an_administrator_cannot_change_their_own_roles(client, school, school_admin):
+    membership = school_admin.memberships.get()
+    client.force_login(school_admin)
+    response = client.post(
+        staff_url(school, f"{membership.pk}/"),
+        {"staff_type": "employee", "job_title": "Admin", "roles": ["admin", "dsl"]},
+    )
+    assert "You cannot change your own roles" in response.content.decode()
+    assert membership.roles == {Role.STAFF, Role.ADMIN}
