@@ -1,6 +1,5 @@
 """A case's chronology for a referral or an inspection: CSV and PDF."""
 
-import csv
 import io
 from xml.sax.saxutils import escape
 
@@ -10,6 +9,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from core.csvfiles import SafeWriter
 
 CSV_HEADER = ["Entry", "When", "Action", "Details", "Their reference", "Corrects entry", "Recorded by", "Recorded at"]
 
@@ -60,7 +61,7 @@ def summary_rows(incident, named, evidence) -> list[tuple[str, str]]:
 def chronology_csv(incident, named, evidence, entries) -> str:
     out = io.StringIO()
     out.write("\ufeff")  # so Excel reads the file as UTF-8
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     for label, value in summary_rows(incident, named, evidence):
         writer.writerow([label, value])
     writer.writerow([])

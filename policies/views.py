@@ -1,5 +1,3 @@
-import csv
-
 from csp.constants import SELF
 from csp.decorators import csp_replace
 from django.contrib import messages
@@ -22,6 +20,7 @@ from accounts.permissions import (
     can_view_evidence,
     get_organisation_for,
 )
+from core.csvfiles import SafeWriter
 from core.middleware import client_ip
 from policies import compliance, documents, services
 from policies.documents import DocumentError
@@ -548,11 +547,11 @@ def _csv_row(row, today_):
     ]
 
 
-def _csv_response(filename: str) -> tuple[HttpResponse, csv.writer]:
+def _csv_response(filename: str) -> tuple[HttpResponse, SafeWriter]:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.write("\ufeff")  # so Excel reads the file as UTF-8
-    return response, csv.writer(response)
+    return response, SafeWriter(response)
 
 
 @login_required
