@@ -352,6 +352,19 @@ def acknowledge(*, user, version, ip_address=None, user_agent="") -> Acknowledge
     return acknowledgement
 
 
+def acknowledge_together(*, user, versions, ip_address=None, user_agent="") -> Acknowledgement:
+    """A trust's policy and the school's local addendum, read on one page, acknowledged
+    together or not at all. Returns the first version's acknowledgement."""
+    for version in versions:
+        if not has_passed_quiz(user, version):
+            raise PolicyError(f"Answer the questions about {version.policy.title} correctly before acknowledging it.")
+    with transaction.atomic():
+        acknowledgements = [
+            acknowledge(user=user, version=v, ip_address=ip_address, user_agent=user_agent) for v in versions
+        ]
+    return acknowledgements[0]
+
+
 def ask_owner(*, user, version, question: str) -> PolicyQuestion:
     from policies.tasks import send_policy_question
 

@@ -130,21 +130,14 @@ def acknowledge(request, pk):
     if not form.is_valid():
         messages.error(request, form.errors["confirm"][0])
         return redirect("policies:read", pk=policy.pk)
+    addenda = [v for a, v in _addenda_for(request.user, policy) if v and services.open_request(request.user, a)]
     try:
-        acknowledgement = services.acknowledge(
+        acknowledgement = services.acknowledge_together(
             user=request.user,
-            version=version,
+            versions=[version, *addenda],
             ip_address=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
-        for addendum, addendum_version in _addenda_for(request.user, policy):
-            if addendum_version and services.open_request(request.user, addendum):
-                services.acknowledge(
-                    user=request.user,
-                    version=addendum_version,
-                    ip_address=client_ip(request),
-                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                )
     except services.PolicyError as exc:
         messages.error(request, str(exc))
         return redirect("policies:read", pk=policy.pk)

@@ -337,3 +337,17 @@ def test_staff_of_a_member_school_acknowledge_the_trust_policy_with_their_addend
         trust_version.pk,
         addendum_version.pk,
     }
+
+
+def test_an_addendum_whose_questions_are_unanswered_stops_both_acknowledgements(client, now, trust, school):
+    trust_owner, local_owner, teacher = member(trust, Role.POLICY_OWNER), member(school, Role.POLICY_OWNER), member(school)
+    trust_policy = services.create_policy(organisation=trust, actor=trust_owner, title="Trust policy", owner=trust_owner)
+    trust_version = publish(trust_policy, trust_owner)
+    addendum = services.create_policy(organisation=school, actor=local_owner, title="Addendum", owner=local_owner, addendum_to=trust_policy)
+    draft = services.create_version(policy=addendum, actor=local_owner, text="# Local\n\nClosed blogs.", label="1", source_format="markdown")
+    services.add_question(version=draft, actor=local_owner, prompt="Blogs are?", choices=["Open", "Closed"], correct_choice=2)
+    services.publish_version(version=draft, actor=local_owner)
+    client.force_login(teacher)
+    response = client.post(f"/policies/versions/{trust_version.pk}/acknowledge/", {"confirm": "on"}, follow=True)
+    assert "Answer the questions" in response.content.decode()
+    assert not Acknowledgement.objects.filter(user=teacher).exists()
