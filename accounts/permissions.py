@@ -107,7 +107,10 @@ def _build_access(user) -> Access:
     if not user.is_authenticated or not user.is_active:
         return Access(user=user)
     memberships = list(
-        Membership.objects.current().filter(user=user).select_related("organisation").prefetch_related("role_grants")
+        Membership.objects.current()
+        .filter(user=user)
+        .select_related("organisation__parent")
+        .prefetch_related("role_grants")
     )
     roles_by_org: dict[int, set[str]] = {}
     organisations: dict[int, Organisation] = {}
@@ -116,7 +119,7 @@ def _build_access(user) -> Access:
         organisations[membership.organisation_id] = membership.organisation
     trust_roles = {m.organisation_id: m.roles for m in memberships if m.organisation.parent_id is None}
     if trust_roles:
-        for member in Organisation.objects.filter(parent_id__in=trust_roles):
+        for member in Organisation.objects.filter(parent_id__in=trust_roles).select_related("parent"):
             roles_by_org.setdefault(member.pk, set()).update(trust_roles[member.parent_id])
             organisations.setdefault(member.pk, member)
     return Access(

@@ -473,6 +473,8 @@ def record_check(
         locked = _locked_account(account)
         if locked.status != AccountStatus.ACTIVE:
             raise ApprovalError("Only an active account has a termly check.")
+        if locked.checks.filter(checked_on=today()).exists():
+            raise ApprovalError("The termly check was already recorded today.")
         check = AccountCheck.objects.create(
             account=locked,
             checked_by=actor,

@@ -39,7 +39,7 @@ class Figures:
         return self.outstanding - self.overdue
 
 
-def _counts(on: dt.date) -> dict:
+def count_expressions(on: dt.date) -> dict:
     return {
         "total": Count("pk"),
         "acknowledged": Count("pk", filter=Q(acknowledgement__isnull=False)),
@@ -69,7 +69,7 @@ def by_version(requests, on: dt.date | None = None) -> list[tuple[dict, Figures]
         requests.values(
             "version_id", "version__label", "version__policy_id", "version__policy__title", "version__due_date"
         )
-        .annotate(**_counts(on or today()))
+        .annotate(**count_expressions(on or today()))
         .order_by("version__policy__title")
     )
     return [
@@ -80,7 +80,7 @@ def by_version(requests, on: dt.date | None = None) -> list[tuple[dict, Figures]
 def breakdown(requests, by: str, on: dt.date | None = None) -> list[tuple[str, str, Figures]]:
     """Rows of (value, label shown, figures) grouped by organisation, department or staff type."""
     field, _ = BREAKDOWNS[by]
-    rows = requests.values(field).annotate(**_counts(on or today())).order_by(field)
+    rows = requests.values(field).annotate(**count_expressions(on or today())).order_by(field)
     result = []
     for row in rows:
         value = row[field] or ""
@@ -92,7 +92,7 @@ def breakdown(requests, by: str, on: dt.date | None = None) -> list[tuple[str, s
 
 
 def totals(requests, on: dt.date | None = None) -> Figures:
-    row = requests.aggregate(**_counts(on or today()))
+    row = requests.aggregate(**count_expressions(on or today()))
     return Figures(total=row["total"] or 0, acknowledged=row["acknowledged"] or 0, overdue=row["overdue"] or 0)
 
 

@@ -351,3 +351,19 @@ def test_an_addendum_whose_questions_are_unanswered_stops_both_acknowledgements(
     response = client.post(f"/policies/versions/{trust_version.pk}/acknowledge/", {"confirm": "on"}, follow=True)
     assert "Answer the questions" in response.content.decode()
     assert not Acknowledgement.objects.filter(user=teacher).exists()
+
+
+def test_a_trust_leaders_home_page_takes_the_same_queries_for_2_or_12_schools(client, now, trust, school, other_school):
+    from tests.factories import OrganisationFactory
+
+    trust_owner, trust_slt = member(trust, Role.POLICY_OWNER), member(trust, Role.SLT)
+    publish(services.create_policy(organisation=trust, actor=trust_owner, title="Trust policy", owner=trust_owner), trust_owner)
+    client.force_login(trust_slt)
+    few = query_count(client, "/")
+    for n in range(10):
+        bulk_staff(OrganisationFactory(name=f"Extra {n}", slug=f"extra-{n}", parent=trust, require_mfa=False), 2)
+    services.sync_requests()
+    many = query_count(client, "/")
+    assert many == few
+    page = client.get("/").content.decode()
+    assert "Oak Trust" in page and "Extra 9" in page
