@@ -16,7 +16,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Role
-from accounts.permissions import DSL_TEAM
+from accounts.permissions import DSL_TEAM, can_see_incident
 from core.emails import send_templated_email
 from incidents.models import TRIAGE_REMINDER_HOURS, Incident, IncidentReminder, Status
 from incidents.services import people_with_roles
@@ -63,11 +63,20 @@ def _send(incident, people, *, headline: str, message: str, deadline=None) -> in
     if not emails:
         log.warning("No one to tell about %s (%s)", incident.reference, headline)
         return 0
+    # The category alone can be sensitive ("nude or semi-nude images"): it is named only
+    # when every recipient may open the case.
+    show_category = all(can_see_incident(person, incident) for person in people)
     try:
         send_templated_email(
             "incidents/alert",
             to=emails,
-            context={"incident": incident, "headline": headline, "message": message, "deadline": deadline},
+            context={
+                "incident": incident,
+                "headline": headline,
+                "message": message,
+                "deadline": deadline,
+                "show_category": show_category,
+            },
         )
     except Exception:  # noqa: BLE001 - the stage is claimed; one failed send must not stop the sweep
         log.exception("Could not send %s for %s", headline, incident.reference)

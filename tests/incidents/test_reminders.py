@@ -149,3 +149,18 @@ def test_reminders_leave_out_named_people(now, time_machine, school, staff, dsl,
     report(school, staff, Category.ABUSE_OF_STAFF, affected=[deputy])
     at(time_machine, 20)
     assert inbox(dsl.email) and not inbox(deputy.email)
+
+
+def test_a_safeguarding_category_is_not_named_to_people_who_cannot_open_the_case(
+    now, time_machine, school, staff, dsl, slt, head
+):
+    report(school, staff, Category.NUDE_IMAGERY)
+    at(time_machine, 24)
+    (to_slt,) = inbox(slt.email)
+    assert "Nude" not in to_slt.body and "Category:" not in to_slt.body
+
+
+def test_the_dsl_team_is_told_the_category(now, time_machine, school, staff, dsl):
+    report(school, staff, Category.UNOFFICIAL_ACCOUNT)
+    at(time_machine, 20)
+    assert "Category: Unofficial account" in inbox(dsl.email)[0].body
