@@ -225,7 +225,9 @@ def can_see_request(user, account_request) -> bool:
 
 
 def account_role(user, account) -> str | None:
-    """'administrator' or 'moderator' when the person is on the account's team."""
+    """'administrator' or 'moderator' when the person is on the account's team (and still in post there)."""
+    if account.organisation not in access_for(user).organisations:
+        return None
     for member in account.members.all():
         if member.user_id == user.pk:
             return member.role

@@ -313,7 +313,9 @@ def _apply(organisation: Organisation, rows: list[StaffRow], actor) -> ImportRep
             user = User.objects.create_user(row.email, first_name=row.first_name, last_name=row.last_name)
             users[row.email] = user
             report.new_users.append(user)
-        elif not user.memberships.exclude(organisation_id__in=organisation.reach_ids + organisation.family_ids).exists():
+        elif not user.memberships.exclude(
+            organisation_id__in=organisation.reach_ids + organisation.family_ids
+        ).exists():
             # Names are this organisation's to correct only for people it alone employs.
             for name in ("first_name", "last_name"):
                 if getattr(user, name) != getattr(row, name):

@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from approvals.models import AccountRequest, AccountRole, DecisionKind, ItemKind, OfficialAccount
+from incidents.evidence import sniff
 
 
 def _helper(label: str, *, multipart: bool = False) -> FormHelper:
@@ -94,8 +95,13 @@ class TrainingForm(forms.Form):
 
     def clean_evidence(self):
         evidence = self.cleaned_data.get("evidence")
-        if evidence and evidence.size > 10 * 1024 * 1024:
-            raise forms.ValidationError("The file is larger than 10 MB.")
+        if evidence:
+            if evidence.size > 10 * 1024 * 1024:
+                raise forms.ValidationError("The file is larger than 10 MB.")
+            head = evidence.read(64)
+            evidence.seek(0)
+            if sniff(head) is None:  # decided by the content, never the name
+                raise forms.ValidationError("The certificate must be a PDF, PNG, JPEG or WebP file.")
         return evidence
 
 

@@ -29,8 +29,12 @@ def _send(to, subject, lines, path):
 
 
 def _administrators(account) -> list[str]:
-    return sorted(
-        {m.user.email for m in account.members.all() if m.role == AccountRole.ADMINISTRATOR and m.user.is_active}
+    """The account's administrators who are still in post (a leaver is not reminded)."""
+    return (
+        Membership.objects.current()
+        .reaching(account.organisation)
+        .filter(user__account_memberships__account=account, user__account_memberships__role=AccountRole.ADMINISTRATOR)
+        .emails()
     )
 
 

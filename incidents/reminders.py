@@ -105,7 +105,9 @@ def alert_new_incident(incident_id: int) -> int:
             deadline=incident.triage_due_at,
         )
     # 004 §4.7 (official accounts), §5.4 (pupil contact on a personal account), §5.5.
-    if incident.rules.tell_online_safety_coordinator and _claim(incident, ONLINE_SAFETY):
+    # Seed 004 §4.7, §5.4: the coordinator hears of pupil contact and of abuse on an official account.
+    on_official_account = incident.official_account_id is not None
+    if (incident.rules.tell_online_safety_coordinator or on_official_account) and _claim(incident, ONLINE_SAFETY):
         coordinators = [
             p
             for p in people_with_roles(incident.organisation, {Role.ONLINE_SAFETY}, exclude_ids=named)

@@ -74,3 +74,24 @@ def test_an_incident_can_name_an_official_account_without_a_log_item(client, sch
     client.force_login(staff)
     response = client.get(f"/incidents/report/?org={school.slug}")
     assert account in response.context["form"].fields["official_account"].queryset
+
+
+def test_abuse_on_an_official_account_tells_the_online_safety_coordinator(
+    school, account, staff, dsl, celery_eager, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from incidents.services import report_incident
+    from tests.factories import member
+
+    coordinator = member(school, "online_safety", email="osc@school.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        report_incident(
+            organisation=school,
+            reporter=staff,
+            category=Category.ABUSE_OF_STAFF,
+            occurred_at=START - dt.timedelta(hours=2),
+            description="Abusive replies under our post.",
+            official_account=account,
+        )
+    assert any(coordinator.email in m.to for m in mail.outbox)

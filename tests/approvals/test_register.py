@@ -279,8 +279,12 @@ def test_the_register_and_the_log_take_the_same_queries_for_few_or_many(client, 
 
 def test_a_double_click_records_the_termly_check_once(account, runner):
     services.update_checklist(account=account, actor=runner, **COMPLETE)
-    services.record_check(account=account, actor=runner, admins_confirmed=True, two_factor_still_on=True, checklist_still_true=True)
+    services.record_check(
+        account=account, actor=runner, admins_confirmed=True, two_factor_still_on=True, checklist_still_true=True
+    )
     with pytest.raises(services.ApprovalError, match="already recorded today"):
-        services.record_check(account=account, actor=runner, admins_confirmed=True, two_factor_still_on=True, checklist_still_true=True)
+        services.record_check(
+            account=account, actor=runner, admins_confirmed=True, two_factor_still_on=True, checklist_still_true=True
+        )
     account.refresh_from_db()
     assert (account.checks.count(), account.next_check_due) == (1, dt.date(2026, 7, 20))

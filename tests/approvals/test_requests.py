@@ -155,7 +155,9 @@ def test_a_request_that_is_not_submitted_cannot_be_decided(school, staff, runner
         services.decide(account_request=request, decider=slt, kind="reject", reason="No.")
 
 
-def test_the_requester_withdraws_before_a_decision_only(school, staff, runner, slt, celery_eager, django_capture_on_commit_callbacks):
+def test_the_requester_withdraws_before_a_decision_only(
+    school, staff, runner, slt, celery_eager, django_capture_on_commit_callbacks
+):
     request = submitted_request(school, staff, [runner])
     with pytest.raises(services.ApprovalError, match="Only the person who made the request"):
         services.withdraw_request(account_request=request, actor=slt)

@@ -144,3 +144,29 @@ def test_plain_staff_cannot_record_training_for_others(client, staff, slt):
         {"person": slt.pk, "course": "x", "completed_on": "2026-02-01", "expires_on": "2028-02-01"},
     )
     assert response.status_code == 200 and not TrainingRecord.objects.exists()
+
+
+def test_training_evidence_must_really_be_a_pdf_or_image(client, staff):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(staff)
+    fake = SimpleUploadedFile("certificate.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")
+    data = {
+        "person": staff.pk,
+        "course": "c",
+        "completed_on": "2026-02-01",
+        "expires_on": "2028-02-01",
+        "evidence": fake,
+    }
+    response = client.post("/approvals/training/", data)
+    assert "must be a PDF, PNG, JPEG or WebP" in response.content.decode()
+    assert not TrainingRecord.objects.exists()
+
+
+def test_a_leaver_loses_their_place_on_an_accounts_team(client, account, runner):
+    import datetime as dt
+
+    runner.memberships.update(leaving_date=dt.date.today() - dt.timedelta(days=1))
+    from accounts.permissions import account_role
+
+    assert account_role(runner, account) is None
