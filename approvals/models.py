@@ -157,6 +157,7 @@ class TrainingRecord(models.Model):
     evidence = models.FileField(upload_to=_training_path, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    expiry_reminded_at = models.DateTimeField(null=True, blank=True)
 
     objects = TrainingQuerySet.as_manager()
 

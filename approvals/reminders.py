@@ -8,10 +8,11 @@ import datetime as dt
 import logging
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Membership, Role, today
-from approvals.models import AccountReminder, AccountRole, AccountStatus, OfficialAccount, ResponseItem
+from approvals.models import AccountReminder, AccountRole, AccountStatus, OfficialAccount, ResponseItem, TrainingRecord
 from core.emails import send_templated_email
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,45 @@ def send_response_reminders(now: dt.datetime | None = None) -> dict:
             f"/approvals/accounts/{item.account_id}/log/",
         )
         sent["escalated"] += 1
+    return sent
+
+
+TRAINING_WARN_DAYS = 30
+
+
+def send_training_expiry_reminders(on: dt.date | None = None) -> int:
+    """People who run a live account: told once, 30 days before their training expires,
+    unless they already have a newer record."""
+    on = on or today()
+    newer = TrainingRecord.objects.filter(user=OuterRef("user"), expires_on__gt=OuterRef("expires_on"))
+    expiring = (
+        TrainingRecord.objects.filter(
+            expires_on__gte=on,
+            expires_on__lte=on + dt.timedelta(days=TRAINING_WARN_DAYS),
+            expiry_reminded_at__isnull=True,
+            user__account_memberships__account__status__in=[AccountStatus.ACTIVE, AccountStatus.PENDING_CREATION],
+            user__is_active=True,
+        )
+        .exclude(Exists(newer))
+        .select_related("user")
+        .distinct()
+    )
+    sent = 0
+    for record in expiring:
+        if not TrainingRecord.objects.filter(pk=record.pk, expiry_reminded_at__isnull=True).update(
+            expiry_reminded_at=timezone.now()
+        ):
+            continue
+        _send(
+            [record.user.email],
+            f"Your social-media training expires on {record.expires_on:%d %B %Y}",
+            [
+                f"Your {record.course} training expires on {record.expires_on:%d %B %Y}.",
+                "You help run an official account, so book a refresher and record it in Policy Portal.",
+            ],
+            "/approvals/training/",
+        )
+        sent += 1
     return sent
 
 

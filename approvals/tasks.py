@@ -20,4 +20,8 @@ def send_response_reminders() -> dict:
 
 @shared_task
 def daily_account_duties() -> dict:
-    return {"handovers": services.flag_handovers(), "checks": reminders.send_check_reminders()}
+    return {
+        "handovers": services.flag_handovers(),
+        "checks": reminders.send_check_reminders(),
+        "training": reminders.send_training_expiry_reminders(),
+    }

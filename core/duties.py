@@ -51,7 +51,7 @@ DUTIES: list[Duty] = [
         task="approvals.tasks.daily_account_duties",
         minute="45",
         hour="6",
-        description="Flags accounts whose lead has left; reminds administrators of the termly check.",
+        description="Flags accounts whose lead has left; reminds administrators of the termly check and runners of expiring training.",
     ),
     Duty(
         name="Incident triage and LADO reminders",

@@ -22,7 +22,9 @@ def home(request):
             "reviews": reviews_needing(request.user),
             "rates": leadership_rates(request.user),
             "to_decide": approvals.awaiting_decision(request.user),
-            "my_requests": approvals.own_requests(request.user).filter(status__in=["draft", "submitted", "changes_requested"]),
+            "my_requests": approvals.own_requests(request.user).filter(
+                status__in=["draft", "submitted", "changes_requested"]
+            ),
             "items_due": approvals.items_due_soonest(request.user),
             "accounts_attention": approvals.accounts_needing_attention(request.user),
             "incidents": incidents_needing(request.user),

@@ -288,3 +288,17 @@ def test_a_double_click_records_the_termly_check_once(account, runner):
         )
     account.refresh_from_db()
     assert (account.checks.count(), account.next_check_due) == (1, dt.date(2026, 7, 20))
+
+
+def test_account_runners_hear_once_that_their_training_expires(account, runner, time_machine):
+    runner.training_records.update(expires_on=dt.date(2026, 3, 25))
+    assert reminders.send_training_expiry_reminders() == 1
+    assert "expires on 25 March 2026" in mail.outbox[-1].subject and mail.outbox[-1].to == [runner.email]
+    assert reminders.send_training_expiry_reminders() == 0
+    from approvals.models import TrainingRecord
+
+    TrainingRecord.objects.create(
+        user=runner, course="Refresher", completed_on=START.date(), expires_on=dt.date(2028, 3, 1), recorded_by=runner
+    )
+    runner.training_records.update(expiry_reminded_at=None)
+    assert reminders.send_training_expiry_reminders() == 0  # a newer record is in date
