@@ -24,7 +24,6 @@ class Action:
     VIEW_STAFF = "view_staff"
     MANAGE_STAFF = "manage_staff"
     MANAGE_ORGANISATION = "manage_organisation"
-    VIEW_AUDIT = "view_audit"
     MANAGE_POLICIES = "manage_policies"
     VIEW_COMPLIANCE = "view_compliance"
     REQUEST_ACCOUNT = "request_account"
@@ -42,7 +41,6 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.VIEW_STAFF: frozenset({Role.ADMIN, Role.SLT, Role.LEAD}),
     Action.MANAGE_STAFF: frozenset({Role.ADMIN}),
     Action.MANAGE_ORGANISATION: frozenset({Role.ADMIN}),
-    Action.VIEW_AUDIT: frozenset({Role.ADMIN, Role.SLT, Role.LEAD}),
     Action.MANAGE_POLICIES: frozenset({Role.POLICY_OWNER, Role.ADMIN}),
     Action.VIEW_COMPLIANCE: COMPLIANCE_ALL_STAFF | {Role.LINE_MANAGER, Role.POLICY_OWNER},
     Action.REQUEST_ACCOUNT: frozenset(Role.values),

@@ -33,10 +33,6 @@ class PolicyQuerySet(models.QuerySet):
         """Policies an organisation's staff follow: its own and its trust's."""
         return self.filter(organisation_id__in=organisation.reach_ids)
 
-    def due_for_review(self, within_days: int = 60, on: dt.date | None = None):
-        on = on or today()
-        return self.filter(next_review_date__lte=on + dt.timedelta(days=within_days), retired_at__isnull=True)
-
 
 class Policy(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="policies")
@@ -219,9 +215,6 @@ class AcknowledgementRequestQuerySet(models.QuerySet):
 
     def overdue(self, on: dt.date | None = None):
         return self.outstanding().filter(due_date__lt=on or today())
-
-    def for_user(self, user):
-        return self.filter(user=user)
 
 
 class AcknowledgementRequest(models.Model):

@@ -145,7 +145,7 @@ def publish_version(*, version, actor, due_date: dt.date | None = None) -> Polic
         due_date = due_date or published_on + dt.timedelta(days=period)
         if due_date < published_on:
             raise PolicyError("The date to acknowledge by cannot be before the publication date.")
-        previous = policy.versions.filter(status=VersionStatus.PUBLISHED).first()
+        previous = policy.versions.published().first()
         if not locked.requires_acknowledgement and policy.acknowledgement_version_id is None:
             raise PolicyError("The first version staff see must ask them to acknowledge it.")
         if previous:
@@ -202,7 +202,7 @@ def retire_policy(*, policy, actor) -> Policy:
         locked = Policy.objects.select_for_update().get(pk=policy.pk)
         if locked.retired_at:
             raise PolicyError("This policy is already retired.")
-        current = locked.versions.filter(status=VersionStatus.PUBLISHED).first()
+        current = locked.versions.published().first()
         if current:
             current.status = VersionStatus.RETIRED
             current.save(update_fields=["status"])
@@ -386,7 +386,7 @@ def review_without_change(*, policy, actor, notes: str = "") -> PolicyReview:
     """The owner has reviewed the policy and it stands: a new next review date."""
     with transaction.atomic():
         locked = Policy.objects.select_for_update().get(pk=policy.pk)
-        if not locked.versions.filter(status=VersionStatus.PUBLISHED).exists():
+        if not locked.versions.published().exists():
             raise PolicyError("Only a published policy can be reviewed.")
         reviewed_on = today()
         previous_date = locked.next_review_date

@@ -79,13 +79,13 @@ def _addenda_for(user, policy):
     """Local addenda of the person's own organisations to a trust policy, as (policy, version) pairs."""
     orgs = [org.pk for org in access_for(user).organisations]
     addenda = policy.addenda.filter(organisation_id__in=orgs, retired_at__isnull=True)
-    return [(a, a.versions.filter(status=VersionStatus.PUBLISHED).first()) for a in addenda]
+    return [(a, a.versions.published().first()) for a in addenda]
 
 
 @login_required
 def read_policy(request, pk):
     policy = _policy_to_read(request.user, pk)
-    version = policy.versions.filter(status=VersionStatus.PUBLISHED).first()
+    version = policy.versions.published().first()
     if version is None:
         raise Http404("This policy has no published version.")
     open_request = services.open_request(request.user, policy)
