@@ -64,6 +64,9 @@ def retention_years(organisation, category: str) -> int:
     return period.years if period else CATEGORY_RULES[category].retention_years
 
 
+REPEAT_WINDOW = dt.timedelta(minutes=10)
+
+
 def _check_not_future(moment: dt.datetime, what: str) -> None:
     if moment > timezone.now() + dt.timedelta(minutes=5):  # five minutes for a clock a little fast
         raise IncidentError(f"{what} cannot be in the future.")
@@ -185,6 +188,17 @@ def report_incident(
     now = timezone.now()
     with transaction.atomic():
         reference = _next_reference(organisation, timezone.localtime(now).year)  # locks the organisation
+        # A double click or a resubmission of the same report returns the first one (and alerts once).
+        repeat = Incident.objects.filter(
+            organisation=organisation,
+            reported_by=reporter if reporter is not None and reporter.is_authenticated else None,
+            category=category,
+            occurred_at=occurred_at,
+            description=description,
+            reported_at__gte=now - REPEAT_WINDOW,
+        ).first()
+        if repeat is not None:
+            return repeat
         if response_item is not None and Incident.objects.filter(response_item=response_item).exists():
             raise IncidentError("That response-log item has already been escalated to an incident.")
         incident = Incident.objects.create(
@@ -392,6 +406,15 @@ def record_action(
             raise IncidentError("Triage the incident before recording actions.")
         if locked.status == Status.CLOSED and corrects is None:
             raise IncidentError("This incident is closed. Reopen it to add actions; corrections can still be added.")
+        repeat = locked.actions.filter(
+            kind=kind,
+            happened_at=happened_at,
+            text=text,
+            recorded_by=actor,
+            recorded_at__gte=timezone.now() - REPEAT_WINDOW,
+        ).first()
+        if repeat is not None:  # a double click: the entry is already in the chronology
+            return repeat
         entry = _chronicle(
             locked, kind, actor, text, happened_at=happened_at, external_reference=external_reference, corrects=corrects
         )

@@ -1,5 +1,6 @@
 import datetime as dt
 import io
+import itertools
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -79,10 +80,14 @@ def upload(name="screenshot.png", data=None, content_type="image/png") -> Simple
 SHOWN = dt.datetime(2026, 3, 1, 20, 15, tzinfo=dt.UTC)
 
 
+_reports = itertools.count(1)
+
+
 def report(organisation, reporter, category=Category.ABUSE_OF_STAFF, *, files=None, **fields):
+    """A report; each call describes a different event, as separate reports do."""
     defaults = {
         "occurred_at": dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.UTC),
-        "description": "A parent posted an abusive comment about a teacher.",
+        "description": f"A parent posted an abusive comment about a teacher (post {next(_reports)}).",
         "platform": "facebook",
         "location": "https://facebook.example/groups/parents/123",
     }

@@ -55,9 +55,9 @@ def test_the_spam_trap_stores_nothing_and_says_nothing(client, now, school):
 
 def test_it_is_rate_limited_per_address(client, now, school, settings):
     settings.INCIDENT_PUBLIC_REPORTS_PER_HOUR = 2
-    for _ in range(2):
-        assert client.post(URL, data(), REMOTE_ADDR="203.0.113.9").status_code == 302
-    response = client.post(URL, data(), REMOTE_ADDR="203.0.113.9")
+    for n in range(2):
+        assert client.post(URL, data(description=f"Concern {n}"), REMOTE_ADDR="203.0.113.9").status_code == 302
+    response = client.post(URL, data(description="Concern 3"), REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 429 and "Too many reports" in response.content.decode()
     assert Incident.objects.count() == 2
     assert client.post(URL, data(), REMOTE_ADDR="203.0.113.10").status_code == 302

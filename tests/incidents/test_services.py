@@ -256,3 +256,15 @@ def test_postgresql_itself_refuses_to_rewrite_the_chronology_or_the_evidence(now
     for sql in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
+
+
+def test_a_double_click_makes_one_incident_and_one_chronology_entry(now, school, staff, dsl):
+    fields = {"occurred_at": dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.UTC), "description": "Same report, sent twice."}
+    first = services.report_incident(organisation=school, reporter=staff, category=Category.ABUSE_OF_STAFF, **fields)
+    again = services.report_incident(organisation=school, reporter=staff, category=Category.ABUSE_OF_STAFF, **fields)
+    assert first == again and Incident.objects.count() == 1
+    triaged(first, dsl)
+    when = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+    one = services.record_action(incident=first, actor=dsl, kind="note", happened_at=when, text="Called the parent.")
+    two = services.record_action(incident=first, actor=dsl, kind="note", happened_at=when, text="Called the parent.")
+    assert one == two and first.actions.filter(kind="note").count() == 1
