@@ -63,37 +63,45 @@ def visible_requests(user, organisation: Organisation):
     )
 
 
-def by_version(requests, on: dt.date | None = None) -> list[tuple[dict, Figures]]:
-    """One row per policy version: its figures."""
-    rows = (
-        requests.values(
-            "version_id", "version__label", "version__policy_id", "version__policy__title", "version__due_date"
-        )
-        .annotate(**count_expressions(on or today()))
-        .order_by("version__policy__title")
-    )
-    return [
-        (row, Figures(total=row["total"], acknowledged=row["acknowledged"], overdue=row["overdue"])) for row in rows
-    ]
+def dashboard(requests, by: str, on: dt.date | None = None) -> tuple[Figures, list, list]:
+    """(``totals``, ``by_version``, ``breakdown``) from one grouped query.
 
-
-def breakdown(requests, by: str, on: dt.date | None = None) -> list[tuple[str, str, Figures]]:
-    """Rows of (value, label shown, figures) grouped by organisation, department or staff type."""
+    For a trust each pass reads every current request (hundreds of thousands of
+    rows), so the three figures share one pass rather than making three.
+    """
     field, _ = BREAKDOWNS[by]
-    rows = requests.values(field).annotate(**count_expressions(on or today())).order_by(field)
-    result = []
+    version_fields = (
+        "version_id",
+        "version__label",
+        "version__policy_id",
+        "version__policy__title",
+        "version__due_date",
+    )
+    rows = requests.values(*version_fields, field).annotate(**count_expressions(on or today())).order_by()
+    sums, versions, groups = [0, 0, 0], {}, {}
     for row in rows:
-        value = row[field] or ""
-        label = StaffType(value).label if by == "staff_type" and value else (value or "Not recorded")
-        result.append(
-            (value, label, Figures(total=row["total"], acknowledged=row["acknowledged"], overdue=row["overdue"]))
+        figures = (row["total"], row["acknowledged"], row["overdue"])
+        version = versions.setdefault(row["version_id"], ({k: row[k] for k in version_fields}, [0, 0, 0]))
+        group = groups.setdefault(row[field] or "", [0, 0, 0])
+        for i, n in enumerate(figures):
+            sums[i] += n
+            version[1][i] += n
+            group[i] += n
+    by_version_rows = [
+        (row, Figures(*n))
+        for row, n in sorted(
+            versions.values(), key=lambda pair: (pair[0]["version__policy__title"], pair[0]["version_id"])
         )
-    return result
-
-
-def totals(requests, on: dt.date | None = None) -> Figures:
-    row = requests.aggregate(**count_expressions(on or today()))
-    return Figures(total=row["total"] or 0, acknowledged=row["acknowledged"] or 0, overdue=row["overdue"] or 0)
+    ]
+    breakdown_rows = [
+        (
+            value,
+            StaffType(value).label if by == "staff_type" and value else (value or "Not recorded"),
+            Figures(*groups[value]),
+        )
+        for value in sorted(groups)
+    ]
+    return Figures(*sums), by_version_rows, breakdown_rows
 
 
 def people(

@@ -74,6 +74,9 @@ def send_acknowledgement_reminders(on: dt.date | None = None, batch_size: int = 
             break
         last_user = user_ids[-1]
         sent["staff"] += _remind_people(user_ids, on)
+    # A manager's digest lists a whole team's overdue requests: batches of managers a tenth
+    # the size keep the rows held at once (and the memory) about the same as for people.
+    manager_batch = max(1, batch_size // 10)
     last_manager = 0
     while True:
         manager_ids = list(
@@ -85,7 +88,7 @@ def send_acknowledgement_reminders(on: dt.date | None = None, batch_size: int = 
             )
             .order_by("membership__line_manager_id")
             .values_list("membership__line_manager_id", flat=True)
-            .distinct()[:batch_size]
+            .distinct()[:manager_batch]
         )
         if not manager_ids:
             break
@@ -102,10 +105,14 @@ def _remind_people(user_ids: list[int], on: dt.date) -> int:
             .select_for_update(skip_locked=True, of=("self",))
             .filter(user_id__in=user_ids, next_reminder_on__lte=on)
         )
+        # One UPDATE per (stage, next date): a batch holds a few dozen of them, where
+        # bulk_update's one CASE arm per row grows with the square of the batch.
+        moves = defaultdict(list)
         for request in claimed:
-            request.reminder_stage = max(request.reminder_stage + 1, stage_on(request.due_date, on))
-            request.next_reminder_on = next_stage_date(request.due_date, request.reminder_stage)
-        AcknowledgementRequest.objects.bulk_update(claimed, ["reminder_stage", "next_reminder_on"])
+            stage = max(request.reminder_stage + 1, stage_on(request.due_date, on))
+            moves[stage, next_stage_date(request.due_date, stage)].append(request.pk)
+        for (stage, next_on), pks in moves.items():
+            AcknowledgementRequest.objects.filter(pk__in=pks).update(reminder_stage=stage, next_reminder_on=next_on)
     reminded = {request.user_id for request in claimed}
     if not reminded:
         return 0
@@ -143,10 +150,9 @@ def _tell_managers(manager_ids: list[int], on: dt.date) -> int:
             )
             .select_related("user", "version__policy", "membership__line_manager")
         )
-        now = timezone.now()
-        for request in claimed:
-            request.manager_told_at = now
-        AcknowledgementRequest.objects.bulk_update(claimed, ["manager_told_at"])
+        AcknowledgementRequest.objects.filter(pk__in=[request.pk for request in claimed]).update(
+            manager_told_at=timezone.now()
+        )
     teams = defaultdict(list)
     for request in claimed:
         teams[request.membership.line_manager].append(request)

@@ -446,14 +446,15 @@ def dashboard(request, slug):
     by = request.GET.get("by", "organisation" if organisation.members.exists() else "department")
     if by not in compliance.BREAKDOWNS:
         by = "department"
+    totals, versions, breakdown = compliance.dashboard(requests, by)
     return render(
         request,
         "policies/dashboard.html",
         {
             "organisation": organisation,
-            "totals": compliance.totals(requests),
-            "versions": compliance.by_version(requests),
-            "breakdown": compliance.breakdown(requests, by),
+            "totals": totals,
+            "versions": versions,
+            "breakdown": breakdown,
             "by": by,
             "by_label": compliance.BREAKDOWNS[by][1],
             "breakdowns": {key: label for key, (_, label) in compliance.BREAKDOWNS.items()},

@@ -1,0 +1,652 @@
+"""Builds the benchmark trust: ``python bench/make_data.py --staff 25000``.
+
+One trust of 100 organisations (the trust and 99 schools) and ``--staff`` people
+with every role; 30 trust policies with two versions each (about 60% of the
+current versions acknowledged); official accounts with a response log; and
+incidents with their chronologies. ``--staff 250`` builds the same shape small:
+the same organisations, policies and roles, with fewer people, accounts, items
+and incidents.
+
+It drops and recreates its own database (``<name>_<staff>``), migrates it and
+fills it with bulk inserts; append-only tables cannot be emptied any other way.
+Every spread is taken from a seeded generator, so two builds are the same.
+"""
+
+import argparse
+import datetime as dt
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import DEFAULT_DATABASE_URL, database_url_for, django_env, is_sqlite, setup_django  # noqa: E402
+
+ORGANISATIONS = 100  # the trust and 99 schools
+POLICIES = 30
+FULL_STAFF = 25_000
+DEPARTMENTS = [
+    "Early Years",
+    "Key Stage 1",
+    "Key Stage 2",
+    "English",
+    "Maths",
+    "Science",
+    "Humanities",
+    "Support",
+    "Office",
+]
+STAFF_TYPES = [
+    ("employee", 75),
+    ("temporary", 8),
+    ("agency", 5),
+    ("contractor", 4),
+    ("volunteer", 4),
+    ("secondee", 1),
+    ("governor", 3),
+]
+BATCH = 5000
+DOMAIN = "bench.example"
+
+
+def recreate_database(url: str) -> None:
+    if is_sqlite(url):
+        path = Path(url.split("sqlite:///", 1)[1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg2
+
+    parts = urlsplit(url)
+    name = parts.path.strip("/")
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def database_exists(url: str, staff: int) -> bool:
+    """A complete build of this size is there (``--reuse``)."""
+    if is_sqlite(url):
+        path = Path(url.split("sqlite:///", 1)[1])
+        if not path.exists():
+            return False
+        import sqlite3
+
+        try:
+            row = sqlite3.connect(path).execute("SELECT staff FROM bench_build").fetchone()
+        except sqlite3.Error:
+            return False
+        return bool(row) and row[0] == staff
+    import psycopg2
+
+    try:
+        connection = psycopg2.connect(url)
+    except psycopg2.OperationalError:
+        return False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT staff FROM bench_build")
+            row = cursor.fetchone()
+            return bool(row) and row[0] == staff
+    except psycopg2.Error:
+        return False
+    finally:
+        connection.close()
+
+
+def role_slots(size: int) -> list[tuple[str, ...]]:
+    """Roles of a school's people by position: every role is held in every school, and
+    a small school stacks them on fewer people."""
+    slots = [
+        ("lead", "slt"),
+        ("slt",),
+        ("slt", "policy_owner"),
+        ("dsl",),
+        ("deputy_dsl",),
+        ("online_safety",),
+        ("admin",),
+    ]
+    slots += [("line_manager",)] * max(1, size // 10)
+    holders = max(1, min(len(slots), size - max(1, size // 3)))  # a third at least hold no role but "staff"
+    merged: list[set] = [set() for _ in range(holders)]
+    for i, roles in enumerate(slots):
+        merged[i % len(merged)].update(roles)
+    return [tuple(sorted(r)) for r in merged]
+
+
+class Builder:
+    def __init__(self, staff: int, seed: int = 2026):
+        from django.utils import timezone
+
+        self.staff = staff
+        self.scale = staff / FULL_STAFF
+        self.rng = random.Random(seed)
+        self.now = timezone.now()
+        self.today = timezone.localdate()
+        self.timings = {}
+
+    def step(self, name, fn):
+        started = time.perf_counter()
+        fn()
+        self.timings[name] = round(time.perf_counter() - started, 1)
+        print(f"  {name}: {self.timings[name]} s", flush=True)
+
+    def build(self):
+        self.step("people", self.people)
+        self.step("policies", self.policies)
+        self.step("acknowledgements", self.acknowledgements)
+        self.step("accounts", self.accounts)
+        self.step("incidents", self.incidents)
+        self.step("finish", self.finish)
+
+    # People ---------------------------------------------------------------------------
+    def people(self):
+        from allauth.mfa.models import Authenticator
+        from django.contrib.auth.hashers import make_password
+
+        from accounts.models import Membership, Organisation, OrganisationKind, RoleGrant, User
+
+        trust = Organisation.objects.create(
+            name="Bench Learning Trust", slug="bench-trust", kind=OrganisationKind.TRUST, email_domains=DOMAIN
+        )
+        schools = Organisation.objects.bulk_create(
+            [
+                Organisation(
+                    name=f"Bench School {i:03d}",
+                    slug=f"school-{i:03d}",
+                    parent=trust,
+                    nation=["ENG", "ENG", "ENG", "WLS", "SCT", "NIR"][i % 6],
+                    email_domains=DOMAIN,
+                )
+                for i in range(1, ORGANISATIONS)
+            ]
+        )
+        if not schools[0].pk:  # SQLite before RETURNING: read them back
+            schools = list(Organisation.objects.filter(parent=trust).order_by("slug"))
+        self.trust, self.schools = trust, schools
+        password = make_password("bench-password-not-for-use")  # one hash for everyone: sign-in is not measured
+
+        # The trust's own people first, then the schools' staff spread evenly.
+        trust_people = [
+            ("trust.lead", ("lead", "slt", "dsl", "admin")),
+            ("trust.owner", ("policy_owner", "slt")),
+            ("trust.dsl", ("dsl",)),
+        ]
+        school_staff = self.staff - len(trust_people)
+        sizes = [
+            school_staff // len(schools) + (1 if i < school_staff % len(schools) else 0) for i in range(len(schools))
+        ]
+        types = [t for t, w in STAFF_TYPES for _ in range(w)]
+        users, placements = [], []  # placements: (org, staff_type, department, roles, position)
+        for local, roles in trust_people:
+            users.append(
+                User(
+                    email=f"{local}@{DOMAIN}",
+                    first_name=local.split(".")[1].title(),
+                    last_name="Trust",
+                    password=password,
+                )
+            )
+            placements.append((trust, "employee", "Central team", roles, 0))
+        for school, size in zip(schools, sizes, strict=True):
+            slots = role_slots(size)
+            for position in range(size):
+                users.append(
+                    User(
+                        email=f"{school.slug}.{position:04d}@{DOMAIN}",
+                        first_name=f"P{position}",
+                        last_name=f"{school.slug.title()}",
+                        password=password,
+                    )
+                )
+                roles = slots[position] if position < len(slots) else ()
+                staff_type = "employee" if roles else types[self.rng.randrange(len(types))]
+                placements.append((school, staff_type, DEPARTMENTS[position % len(DEPARTMENTS)], roles, position))
+        users = self._bulk(User, users)
+        self.users = users
+
+        # Line managers of each school, so staff can be given one.
+        managers_by_school = {}
+        for user, (org, _, _, roles, _) in zip(users, placements, strict=True):
+            if "line_manager" in roles:
+                managers_by_school.setdefault(org.pk, []).append(user.pk)
+        memberships = []
+        start_dates = []
+        for user, (org, staff_type, department, roles, position) in zip(users, placements, strict=True):
+            managers = managers_by_school.get(org.pk, [])
+            leaving = None
+            share = self.rng.random()
+            if not roles and share < 0.02:
+                leaving = self.today - dt.timedelta(days=self.rng.randint(1, 300))  # left: drops out of the figures
+            elif not roles and share < 0.03:
+                leaving = self.today + dt.timedelta(days=self.rng.randint(1, 60))  # leaving soon: still counts
+            start = self.today - dt.timedelta(days=self.rng.randint(400, 4000))
+            if not roles and 0.03 <= share < 0.05:
+                start = self.today - dt.timedelta(days=self.rng.randint(1, 20))  # a new starter
+            start_dates.append(start)
+            memberships.append(
+                Membership(
+                    user_id=user.pk,
+                    organisation=org,
+                    staff_type=staff_type,
+                    job_title="Teacher" if staff_type == "employee" else staff_type.title(),
+                    department=department,
+                    line_manager_id=managers[position % len(managers)] if managers and not roles else None,
+                    start_date=start,
+                    leaving_date=leaving,
+                )
+            )
+        memberships = self._bulk(Membership, memberships)
+        self.memberships = memberships
+        grants, authenticators = [], []
+        privileged = {"slt", "lead", "dsl", "deputy_dsl", "admin"}
+        for membership, (_, _, _, roles, _) in zip(memberships, placements, strict=True):
+            for role in {"staff", *roles}:
+                grants.append(RoleGrant(membership_id=membership.pk, role=role))
+            if privileged & set(roles):  # organisations require two-factor sign-in of these roles
+                authenticators.append(Authenticator(user_id=membership.user_id, type="totp", data={"secret": "bench"}))
+        self._bulk(RoleGrant, grants, returning=False)
+        self._bulk(Authenticator, authenticators, returning=False)
+        self.roles = {m.pk: set(p[3]) for m, p in zip(memberships, placements, strict=True)}
+
+    # Policies and acknowledgements ----------------------------------------------------
+    def policies(self):
+        from policies import documents
+        from policies.models import Category, Policy, PolicyVersion
+
+        owner = self.users[1]  # trust.owner
+        text = (Path(__file__).resolve().parent.parent / "policies/demo_texts/social_media_v2.md").read_text()
+        html = documents.render_markdown(text)  # once: every version shows the same text
+        sha = documents.text_sha256(html)
+        categories = Category.values
+        policies = []
+        for i in range(POLICIES):
+            audience = {}
+            if i == POLICIES - 2:
+                audience = {"audience_staff_types": ["employee", "temporary", "secondee"]}
+            elif i == POLICIES - 1:
+                audience = {"audience_roles": ["slt", "lead", "dsl", "deputy_dsl"]}
+            policies.append(
+                Policy(
+                    organisation=self.trust,
+                    title=f"Policy {i + 1:02d}: {categories[i % len(categories)].replace('_', ' ').title()}",
+                    category=categories[i % len(categories)],
+                    owner=owner,
+                    approval_body="Trust board",
+                    is_social_media_policy=(i == 0),
+                    next_review_date=self.today + dt.timedelta(days=30 + 11 * i),
+                    **audience,
+                )
+            )
+        policies = self._bulk(Policy, policies)
+        versions = []
+        for i, policy in enumerate(policies):
+            old = self.now - dt.timedelta(days=400 + i)
+            new = self.now - dt.timedelta(days=5 + 4 * i)  # the newest due in 9 days; the oldest long overdue
+            for label, status, published in (("1", "superseded", old), ("2", "published", new)):
+                versions.append(
+                    PolicyVersion(
+                        policy=policy,
+                        label=label,
+                        status=status,
+                        text=text,
+                        html=html,
+                        content_sha256=sha,
+                        approval_date=published.date(),
+                        effective_date=published.date(),
+                        approved_by="Trust board",
+                        published_at=published,
+                        published_by=owner,
+                        due_date=(published + dt.timedelta(days=14)).date(),
+                        created_by=owner,
+                    )
+                )
+        versions = self._bulk(PolicyVersion, versions)
+        for policy, (_, current) in zip(policies, zip(versions[::2], versions[1::2], strict=True), strict=True):
+            policy.acknowledgement_version = current
+        Policy.objects.bulk_update(policies, ["acknowledgement_version"])
+        self.policy_versions = list(zip(policies, versions[::2], versions[1::2], strict=True))
+
+    def acknowledgements(self):
+        """Everyone in each audience asked for both versions; 90% acknowledged the first, about 60% the current.
+
+        Each school has its own rate (40% to 80%), so the breakdowns differ.
+        """
+        from policies.models import Acknowledgement, AcknowledgementRequest
+
+        school_rate = {org.pk: 0.4 + 0.4 * (i / len(self.schools)) for i, org in enumerate(self.schools)}
+        school_rate[self.trust.pk] = 0.9
+        for policy, old, current in self.policy_versions:
+            audience = [
+                m
+                for m in self.memberships
+                if (not policy.audience_staff_types or m.staff_type in policy.audience_staff_types)
+                and (not policy.audience_roles or self.roles[m.pk] & set(policy.audience_roles))
+            ]
+            for version, rate_of in ((old, lambda m: 0.9), (current, lambda m: school_rate[m.organisation_id])):
+                published_on = version.published_at.date()
+                acks, rows = [], []
+                for m in audience:
+                    due = version.due_date
+                    if m.start_date > published_on:
+                        if version is old:
+                            continue  # joined after it was replaced
+                        due = m.start_date + dt.timedelta(days=14)
+                    done = self.rng.random() < rate_of(m)
+                    if done:
+                        when = version.published_at + dt.timedelta(hours=self.rng.randint(1, 24 * 20))
+                        acks.append(
+                            Acknowledgement(
+                                user_id=m.user_id,
+                                version=version,
+                                acknowledged_at=min(when, self.now),
+                                ip_address="192.0.2.10",
+                                user_agent="bench",
+                                content_sha256=version.content_sha256,
+                            )
+                        )
+                    rows.append((m, due, done))
+                acks = iter(self._bulk(Acknowledgement, acks))
+                requests = [
+                    AcknowledgementRequest(
+                        version=version,
+                        user_id=m.user_id,
+                        membership_id=m.pk,
+                        due_date=due,
+                        acknowledgement_id=next(acks).pk if done else None,
+                        # Every open request is due a reminder: the sweep does its largest run.
+                        reminder_stage=0,
+                        next_reminder_on=self.today,
+                    )
+                    for m, due, done in rows
+                ]
+                self._bulk(AcknowledgementRequest, requests, returning=False)
+
+    # Official accounts and their response log -----------------------------------------
+    def accounts(self):
+        from approvals.models import AccountMember, AccountRequest, OfficialAccount, ResponseItem
+        from core.workingdays import response_due
+
+        count = max(10, round(300 * self.scale))
+        items = max(200, round(20_000 * self.scale))
+        people_by_school = {}
+        for m in self.memberships:
+            if m.leaving_date is None:
+                people_by_school.setdefault(m.organisation_id, []).append(m.user_id)
+        platforms = ["facebook", "instagram", "x", "linkedin", "youtube", "tiktok", "blog"]
+        requests, accounts = [], []
+        for i in range(count):
+            school = self.schools[i % len(self.schools)]
+            lead = people_by_school[school.pk][0]
+            requests.append(
+                AccountRequest(
+                    organisation=school,
+                    requester_id=lead,
+                    platform=platforms[i % len(platforms)],
+                    proposed_name=f"{school.name} account {i}",
+                    official_email=f"office{i}@{DOMAIN}",
+                    aim="Celebrate pupils' work",
+                    audience="Parents",
+                    promotion="Newsletter",
+                    visibility="open",
+                    status="approved",
+                    submission=1,
+                    submitted_at=self.now - dt.timedelta(days=200),
+                    decided_at=self.now - dt.timedelta(days=199),
+                )
+            )
+        requests = self._bulk(AccountRequest, requests)
+        for i, request in enumerate(requests):
+            status = "active" if i % 10 else ["pending_creation", "handover_needed"][i // 10 % 2]
+            accounts.append(
+                OfficialAccount(
+                    request=request,
+                    organisation_id=request.organisation_id,
+                    name=request.proposed_name,
+                    platform=request.platform,
+                    url=f"https://social.example/{i}",
+                    official_email=request.official_email,
+                    lead_id=request.requester_id,
+                    status=status,
+                    linked_to_official_email=True,
+                    policy_link_in_about=True,
+                    official_branding=True,
+                    two_factor_on=True,
+                    shared_with_slt=True,
+                    credentials_location="The SLT safe",
+                    credentials_changed_on=self.today - dt.timedelta(days=30),
+                    activated_at=self.now - dt.timedelta(days=190) if status == "active" else None,
+                    next_check_due=self.today + dt.timedelta(days=(i % 120) - 20),
+                )
+            )
+        accounts = self._bulk(OfficialAccount, accounts)
+        members = []
+        for i, account in enumerate(accounts):
+            team = people_by_school[account.organisation_id]
+            members.append(AccountMember(account=account, user_id=account.lead_id, role="administrator"))
+            moderator = team[(1 + i) % len(team)]
+            if moderator != account.lead_id:
+                members.append(AccountMember(account=account, user_id=moderator, role="moderator"))
+        self._bulk(AccountMember, members, returning=False)
+        orgs = {org.pk: org for org in self.schools}
+        rows = []
+        for n in range(items):
+            account = accounts[n % len(accounts)]
+            received = self.now - dt.timedelta(minutes=self.rng.randint(10, 180 * 24 * 60))
+            due = response_due(received, orgs[account.organisation_id])
+            answered = None
+            if self.rng.random() < 0.93 or received < self.now - dt.timedelta(days=14):
+                answered = received + dt.timedelta(minutes=self.rng.randint(5, 30 * 60))
+                answered = min(answered, self.now)
+            rows.append(
+                ResponseItem(
+                    account=account,
+                    kind=["comment", "query", "complaint"][n % 3],
+                    received_at=received,
+                    due_at=due,
+                    summary=f"A parent asks about item {n}.",
+                    external_id=f"ext-{n}",
+                    logged_by_id=account.lead_id,
+                    answered_at=answered,
+                    answered_by_id=account.lead_id if answered else None,
+                    response="Thank you, we will reply by email." if answered else "",
+                )
+            )
+        self._bulk(ResponseItem, rows, returning=False)
+
+    # Incidents and their chronologies -------------------------------------------------
+    def incidents(self):
+        from incidents.models import (
+            CATEGORY_RULES,
+            ActionKind,
+            Category,
+            Incident,
+            IncidentAction,
+            NamedPerson,
+            Platform,
+            Severity,
+        )
+
+        count = max(50, round(3000 * self.scale))
+        people_by_school = {}
+        for m in self.memberships:
+            people_by_school.setdefault(m.organisation_id, []).append(m.user_id)
+        statuses = ["new"] * 1 + ["triaged"] * 2 + ["in_progress"] * 2 + ["referred"] * 1 + ["closed"] * 4
+        categories, platforms, severities = Category.values, Platform.values, Severity.values
+        incidents = []
+        for n in range(count):
+            school = self.schools[n % len(self.schools)]
+            reported = self.now - dt.timedelta(minutes=self.rng.randint(60, 365 * 24 * 60))
+            status = statuses[n % len(statuses)]
+            category = categories[n % len(categories)]
+            triaged = status != "new"
+            incidents.append(
+                Incident(
+                    organisation=school,
+                    reference=f"INC-{n:05d}",
+                    category=category,
+                    platform=platforms[n % len(platforms)],
+                    occurred_at=reported - dt.timedelta(hours=3),
+                    description="Something happened online.",
+                    reported_by_id=people_by_school[school.pk][-1],
+                    reported_at=reported,
+                    status=status,
+                    is_safeguarding=CATEGORY_RULES[category].safeguarding,
+                    triage_due_at=reported + dt.timedelta(hours=24),
+                    severity=severities[n % len(severities)] if triaged else "",
+                    triaged_at=reported + dt.timedelta(hours=self.rng.randint(1, 30)) if triaged else None,
+                    triaged_by_id=people_by_school[school.pk][min(3, len(people_by_school[school.pk]) - 1)]
+                    if triaged
+                    else None,
+                    first_assessment="Assessed." if triaged else "",
+                    assignee_id=people_by_school[school.pk][0] if triaged else None,
+                    outcome="resolved" if status == "closed" else "",
+                    closed_at=reported + dt.timedelta(days=5) if status == "closed" else None,
+                    retention_review_on=(reported + dt.timedelta(days=6 * 365)).date() if status == "closed" else None,
+                )
+            )
+        incidents = self._bulk(Incident, incidents)
+        actions, named = [], []
+        for n, incident in enumerate(incidents):
+            actions.append(
+                IncidentAction(
+                    incident=incident, kind=ActionKind.NOTE, happened_at=incident.reported_at, text="Reported."
+                )
+            )
+            if incident.triaged_at:
+                actions.append(
+                    IncidentAction(
+                        incident=incident,
+                        kind=ActionKind.TRIAGE,
+                        happened_at=incident.triaged_at,
+                        text="Triaged.",
+                        recorded_by_id=incident.triaged_by_id,
+                    )
+                )
+                actions.append(
+                    IncidentAction(
+                        incident=incident,
+                        kind=ActionKind.MEETING,
+                        happened_at=incident.triaged_at + dt.timedelta(hours=2),
+                        text="Met the member of staff.",
+                        recorded_by_id=incident.triaged_by_id,
+                    )
+                )
+            if incident.closed_at:
+                actions.append(
+                    IncidentAction(
+                        incident=incident,
+                        kind=ActionKind.STATUS,
+                        happened_at=incident.closed_at,
+                        text="Closed.",
+                        recorded_by_id=incident.triaged_by_id,
+                    )
+                )
+            if incident.category == Category.STAFF_BREACH:
+                team = people_by_school[incident.organisation_id]
+                named.append(NamedPerson(incident=incident, user_id=team[n % len(team)], involvement="subject"))
+        self._bulk(IncidentAction, actions, returning=False)
+        self._bulk(NamedPerson, named, returning=False)
+
+    def finish(self):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, user_id bigint NOT NULL, created_at timestamptz NOT NULL)"
+                )
+            else:
+                cursor.execute(
+                    "CREATE TABLE bench_insert (id integer PRIMARY KEY AUTOINCREMENT, user_id bigint NOT NULL, created_at datetime NOT NULL)"
+                )
+            cursor.execute("CREATE TABLE bench_build (staff integer NOT NULL, built_at varchar(40) NOT NULL)")
+            cursor.execute("INSERT INTO bench_build VALUES (%s, %s)", [self.staff, self.now.isoformat()])
+        if connection.vendor == "postgresql":
+            # Fresh statistics, as a live database's autovacuum would have.
+            connection.ensure_connection()
+            raw = connection.connection
+            old = raw.autocommit
+            raw.autocommit = True
+            with raw.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
+            raw.autocommit = old
+
+    def _bulk(self, model, objects, returning=True):
+        """Bulk insert in batches; returns the saved objects (with primary keys where the database gives them)."""
+        saved = []
+        for start in range(0, len(objects), BATCH):
+            chunk = objects[start : start + BATCH]
+            model.objects.bulk_create(chunk)
+            if returning:
+                saved.extend(chunk)
+        return saved
+
+
+def counts() -> dict:
+    from accounts.models import Membership, User
+    from approvals.models import OfficialAccount, ResponseItem
+    from incidents.models import Incident, IncidentAction
+    from policies.models import Acknowledgement, AcknowledgementRequest, PolicyVersion
+
+    return {
+        "users": User.objects.count(),
+        "memberships": Membership.objects.count(),
+        "policy_versions": PolicyVersion.objects.count(),
+        "acknowledgement_requests": AcknowledgementRequest.objects.count(),
+        "acknowledgements": Acknowledgement.objects.count(),
+        "official_accounts": OfficialAccount.objects.count(),
+        "response_items": ResponseItem.objects.count(),
+        "incidents": Incident.objects.count(),
+        "chronology_entries": IncidentAction.objects.count(),
+    }
+
+
+def build(url: str, staff: int) -> dict:
+    """Recreate, migrate and fill the database at ``url`` (this process's settings must point at it)."""
+    started = time.perf_counter()
+    recreate_database(url)
+    setup_django()
+    from django.core.management import call_command
+
+    print(f"Building {staff} staff in {url}", flush=True)
+    call_command("migrate", verbosity=0)
+    builder = Builder(staff)
+    builder.build()
+    figures = {
+        "staff": staff,
+        "seconds": round(time.perf_counter() - started, 1),
+        "steps": builder.timings,
+        "rows": counts(),
+    }
+    print(f"  built in {figures['seconds']} s: {figures['rows']}", flush=True)
+    return figures
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--staff", type=int, default=FULL_STAFF)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="the server and base name; the size is appended (default %(default)s)",
+    )
+    parser.add_argument("--exact-url", action="store_true", help="use --database-url as it is, without the size")
+    args = parser.parse_args(argv)
+    url = args.database_url if args.exact_url else database_url_for(args.database_url, args.staff)
+    os.environ.update(django_env(url))
+    import json
+
+    print(json.dumps(build(url, args.staff)))
+
+
+if __name__ == "__main__":
+    main()

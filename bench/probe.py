@@ -1,0 +1,222 @@
+"""The in-process measurements of a run, each in a fresh interpreter started by ``run.py``.
+
+    probe.py prepare --load-users N   sessions for the pages' viewers and the load's users
+    probe.py queries                  queries per page (the test client, counted)
+    probe.py sweep [--reset]          one acknowledgement reminder sweep: time, queries, emails, memory
+    probe.py check --since ISO        acknowledgements made by the load: duplicates and strays
+
+Each prints one JSON object as its last line.
+"""
+
+import argparse
+import datetime as dt
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import setup_django  # noqa: E402
+
+DOMAIN = "bench.example"
+CSRF_TOKEN = "benchcsrftoken0123456789abcdefAB"  # a 32-character secret, sent as cookie and field
+
+
+def rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def viewers() -> dict:
+    """Who opens which page: the same people and pages at every size."""
+    from accounts.models import Membership
+    from approvals.models import OfficialAccount
+
+    trust_lead = f"trust.lead@{DOMAIN}"
+    school_members = Membership.objects.current().filter(organisation__slug="school-001").select_related("user")
+    school_leader = school_members.filter(role_grants__role="lead").order_by("user__email").first().user.email
+    # A member of staff: the school's last person still in post, with no role but "staff" where the school has one.
+    plain = [m for m in school_members.prefetch_related("role_grants").order_by("-user__email") if m.roles == {"staff"}]
+    staff = (plain[0] if plain else school_members.order_by("-user__email").first()).user.email
+    account = OfficialAccount.objects.filter(status="active").order_by("pk").select_related("lead").first()
+    return {
+        "viewers": {
+            "trust_lead": trust_lead,
+            "school_leader": school_leader,
+            "staff": staff,
+            "account_admin": account.lead.email,
+        },
+        "pages": [
+            # name, viewer, path
+            ("bare page (floor)", "staff", "/bench/"),
+            ("compliance: trust", "trust_lead", "/organisations/bench-trust/compliance/"),
+            ("compliance: one school", "school_leader", "/organisations/school-001/compliance/"),
+            ("my policies", "staff", "/policies/"),
+            ("incidents dashboard", "trust_lead", "/organisations/bench-trust/incidents/dashboard/"),
+            ("account register", "trust_lead", "/organisations/bench-trust/accounts/"),
+            ("response log", "account_admin", f"/approvals/accounts/{account.pk}/log/"),
+            ("home: staff", "staff", "/"),
+            ("home: trust lead", "trust_lead", "/"),
+        ],
+    }
+
+
+def mint_sessions(users) -> dict:
+    """Signed-in sessions written straight to the session table (sign-in itself is not measured)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    expires = timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    store = SessionStore()
+    keys, rows = {}, []
+    for user in users:
+        key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+        data = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expires))
+        keys[user.pk] = key
+    Session.objects.bulk_create(rows, batch_size=2000)
+    return keys
+
+
+def prepare(load_users: int) -> dict:
+    from django.db.models import F
+
+    from accounts.models import User
+    from policies.models import AcknowledgementRequest
+
+    shape = viewers()
+    by_email = {u.email: u for u in User.objects.filter(email__in=shape["viewers"].values())}
+    page_users = {name: by_email[email] for name, email in shape["viewers"].items()}
+    # The load's people: staff with no other role, in post, with acknowledgements outstanding.
+    open_requests = (
+        AcknowledgementRequest.objects.current()
+        .outstanding()
+        .filter(version_id=F("version__policy__acknowledgement_version_id"), membership__role_grants__role="staff")
+        .exclude(
+            membership__role_grants__role__in=[
+                "lead",
+                "slt",
+                "dsl",
+                "deputy_dsl",
+                "admin",
+                "line_manager",
+                "policy_owner",
+                "online_safety",
+            ]
+        )
+        .exclude(user__email__in=shape["viewers"].values())
+        .order_by("user_id", "version_id")
+        .values_list("user_id", "version_id")
+    )
+    versions: dict[int, list[int]] = {}
+    for user_id, version_id in open_requests.iterator(chunk_size=5000):
+        if user_id not in versions and len(versions) >= load_users:
+            break
+        versions.setdefault(user_id, []).append(version_id)
+    users = list(User.objects.filter(pk__in=versions)) + list(page_users.values())
+    keys = mint_sessions(users)
+    return {
+        "csrf": CSRF_TOKEN,
+        "pages": [(name, keys[page_users[viewer].pk], path) for name, viewer, path in shape["pages"]],
+        "load": [{"session": keys[user_id], "versions": v} for user_id, v in versions.items()],
+    }
+
+
+def queries() -> dict:
+    """Queries each page makes, counted on its second request (the first fills per-process caches)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+
+    shape = viewers()
+    result = {}
+    for name, viewer, path in shape["pages"]:
+        client = Client()
+        client.force_login(User.objects.get(email=shape["viewers"][viewer]))
+        client.get(path)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{name}: {path} answered {response.status_code}")
+        result[name] = len(captured)
+    return result
+
+
+def sweep(reset: bool) -> dict:
+    from django.db import connection
+    from django.utils import timezone
+
+    from bench.mail import CountingBackend
+    from policies.models import AcknowledgementRequest
+    from policies.reminders import send_acknowledgement_reminders
+
+    if reset:  # a reused database: every open request due a reminder again, as when it was built
+        AcknowledgementRequest.objects.filter(acknowledgement__isnull=True).update(
+            reminder_stage=0, next_reminder_on=timezone.localdate(), manager_told_at=None
+        )
+    outstanding = AcknowledgementRequest.objects.outstanding().count()
+    baseline = rss_mb()
+    count = [0]
+
+    def counter(execute, sql, params, many, context):
+        count[0] += 1
+        return execute(sql, params, many, context)
+
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        sent = send_acknowledgement_reminders()
+    return {
+        "outstanding": outstanding,
+        "seconds": round(time.perf_counter() - started, 2),
+        "queries": count[0],
+        "emails": CountingBackend.sent,
+        "digests": sent,
+        "baseline_rss_mb": baseline,
+        "peak_rss_mb": rss_mb(),
+    }
+
+
+def check(since: str) -> dict:
+    """The load's acknowledgements: none twice for one person and version, each answering its request."""
+    from django.db.models import Count
+
+    from policies.models import Acknowledgement, AcknowledgementRequest
+
+    made = Acknowledgement.objects.filter(acknowledged_at__gte=dt.datetime.fromisoformat(since))
+    duplicates = Acknowledgement.objects.values("user_id", "version_id").annotate(n=Count("pk")).filter(n__gt=1).count()
+    linked = AcknowledgementRequest.objects.filter(acknowledgement__in=made).count()
+    return {"acknowledgements": made.count(), "duplicates": duplicates, "not_linked_to_request": made.count() - linked}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command", choices=["prepare", "queries", "sweep", "check"])
+    parser.add_argument("--load-users", type=int, default=2000)
+    parser.add_argument("--reset", action="store_true")
+    parser.add_argument("--since", default="")
+    args = parser.parse_args()
+    setup_django()
+    if args.command == "prepare":
+        result = prepare(args.load_users)
+    elif args.command == "queries":
+        result = queries()
+    elif args.command == "sweep":
+        result = sweep(args.reset)
+    else:
+        result = check(args.since)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The scale benchmark's fast version (bench/README.md): the whole pipeline, small, so it cannot rot.
+
+It builds two small trusts in databases of its own (named after the test
+database's server and name, never the test database itself), runs the sweep,
+counts queries, serves the portal with gunicorn and puts a short load on it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def bench_database_url(tmp_path) -> str:
+    """The bench's base URL: beside the suite's PostgreSQL database, or a SQLite file in ``tmp_path``."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(path=f"/{parts.path.strip('/')}_benchsmoke"))
+    return f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+
+
+def drop_databases(url: str, *sizes: int) -> None:
+    if not url.startswith("postgres"):
+        return
+    import psycopg2
+
+    from bench.common import database_url_for
+
+    parts = urlsplit(url)
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        for size in sizes:
+            name = urlsplit(database_url_for(url, size)).path.strip("/")
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def test_the_benchmark_runs_end_to_end_with_equal_query_counts(tmp_path):
+    url = bench_database_url(tmp_path)
+    output = tmp_path / "results.json"
+    command = [sys.executable, "bench/run.py", "--staff", "500", "--small", "250", "--database-url", url]
+    command += ["--rounds", "3", "--users", "4", "--seconds", "2", "--output", str(output)]
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    finally:
+        drop_databases(url, 500, 250)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(output.read_text())
+
+    assert results["queries"]["main"] == results["queries"]["small"]
+    assert all(figures["errors"] == 0 and figures["n"] == 3 for figures in results["pages"].values())
+    assert results["sweep"]["first"]["emails"] > 0
+    assert results["sweep"]["second"]["emails"] == 0
+    load = results["load"]
+    assert load["acknowledge"]["posts"] > 0 and load["bare"]["posts"] > 0
+    assert load["acknowledge"]["errors"] == load["bare"]["errors"] == 0
+    assert load["check"] == {
+        "acknowledgements": load["acknowledge"]["posts"],
+        "duplicates": 0,
+        "not_linked_to_request": 0,
+    }
+    assert results["memory"]["web_workers_mb"] > 0
