@@ -196,9 +196,21 @@ def can_read_policy(user, policy) -> bool:
     return policy.organisation_id in reachable
 
 
-def can_view_evidence(user, policy) -> bool:
-    """The evidence pack (who acknowledged what, when): the policy's editors and the leaders it applies to."""
-    return can_edit_policy(user, policy) or bool(access_for(user).roles_in(policy.organisation) & COMPLIANCE_ALL_STAFF)
+def evidence_scope(user, policy) -> list[int] | None:
+    """Whose acknowledgements of ``policy`` the person may download as evidence.
+
+    ``None``: everyone's (the policy's editors and the leaders of its organisation).
+    Otherwise the ids of the member schools the person leads, for a trust's policy
+    (an inspector asks a school for its own staff); an empty list means none.
+    """
+    access = access_for(user)
+    if can_edit_policy(user, policy) or access.roles_in(policy.organisation) & COMPLIANCE_ALL_STAFF:
+        return None
+    return [
+        org.pk
+        for org in access.organisations
+        if org.parent_id == policy.organisation_id and access.roles_in(org) & COMPLIANCE_ALL_STAFF
+    ]
 
 
 # Approvals: account requests, the register, credentials and the response log

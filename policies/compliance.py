@@ -126,10 +126,11 @@ def people(
     ).order_by("membership__user__last_name", "membership__user__first_name", "version__policy__title", "pk")
 
 
-def evidence(policy: Policy):
-    """Every acknowledgement of every version of the policy, for inspection."""
-    return (
-        AcknowledgementRequest.objects.filter(version__policy=policy, acknowledgement__isnull=False)
-        .select_related("user", "membership__organisation", "acknowledgement__version")
-        .order_by("acknowledgement__acknowledged_at", "pk")
+def evidence(policy: Policy, organisation_ids: list[int] | None = None):
+    """Every acknowledgement of every version of the policy (of these organisations' staff), for inspection."""
+    rows = AcknowledgementRequest.objects.filter(version__policy=policy, acknowledgement__isnull=False)
+    if organisation_ids is not None:
+        rows = rows.filter(membership__organisation_id__in=organisation_ids)
+    return rows.select_related("user", "membership__organisation", "acknowledgement__version").order_by(
+        "acknowledgement__acknowledged_at", "pk"
     )

@@ -13,7 +13,7 @@ from policies import compliance
 from policies.models import VersionStatus
 
 
-def evidence_pack_pdf(policy) -> bytes:
+def evidence_pack_pdf(policy, organisation_ids: list[int] | None = None) -> bytes:
     styles = getSampleStyleSheet()
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
@@ -50,7 +50,7 @@ def evidence_pack_pdf(policy) -> bytes:
         )
     story += [_table(versions), Spacer(1, 6 * mm), Paragraph("Acknowledgements", styles["Heading2"])]
     rows = [["Name", "Email", "Organisation", "Version", "Acknowledged at"]]
-    for row in compliance.evidence(policy).iterator(chunk_size=2000):
+    for row in compliance.evidence(policy, organisation_ids).iterator(chunk_size=2000):
         ack = row.acknowledgement
         rows.append(
             [

@@ -17,7 +17,7 @@ from accounts.permissions import (
     access_for,
     can_edit_policy,
     can_read_policy,
-    can_view_evidence,
+    evidence_scope,
     get_organisation_for,
 )
 from core.csvfiles import SafeWriter
@@ -559,21 +559,22 @@ def export_csv(request, slug):
     return response
 
 
-def _policy_for_evidence(user, pk) -> Policy:
+def _policy_for_evidence(user, pk) -> tuple[Policy, list[int] | None]:
     policy = _policy_to_read(user, pk)
-    if not can_view_evidence(user, policy):
+    scope = evidence_scope(user, policy)
+    if scope == []:
         raise PermissionDenied
-    return policy
+    return policy, scope
 
 
 @login_required
 def evidence_csv(request, pk):
-    policy = _policy_for_evidence(request.user, pk)
+    policy, scope = _policy_for_evidence(request.user, pk)
     response, writer = _csv_response(f"evidence-{policy.pk}-{timezone.localdate()}.csv")
     writer.writerow(
         ["Name", "Email", "Organisation", "Version", "Acknowledged at", "SHA-256 of the text shown", "IP address"]
     )
-    for row in compliance.evidence(policy).iterator(chunk_size=2000):
+    for row in compliance.evidence(policy, scope).iterator(chunk_size=2000):
         ack = row.acknowledgement
         writer.writerow(
             [
@@ -593,8 +594,8 @@ def evidence_csv(request, pk):
 def evidence_pdf(request, pk):
     from policies.evidence import evidence_pack_pdf
 
-    policy = _policy_for_evidence(request.user, pk)
-    response = HttpResponse(evidence_pack_pdf(policy), content_type="application/pdf")
+    policy, scope = _policy_for_evidence(request.user, pk)
+    response = HttpResponse(evidence_pack_pdf(policy, scope), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="evidence-{policy.pk}-{timezone.localdate()}.pdf"'
     return response
 

@@ -340,12 +340,24 @@ def test_staff_of_a_member_school_acknowledge_the_trust_policy_with_their_addend
 
 
 def test_an_addendum_whose_questions_are_unanswered_stops_both_acknowledgements(client, now, trust, school):
-    trust_owner, local_owner, teacher = member(trust, Role.POLICY_OWNER), member(school, Role.POLICY_OWNER), member(school)
-    trust_policy = services.create_policy(organisation=trust, actor=trust_owner, title="Trust policy", owner=trust_owner)
+    trust_owner, local_owner, teacher = (
+        member(trust, Role.POLICY_OWNER),
+        member(school, Role.POLICY_OWNER),
+        member(school),
+    )
+    trust_policy = services.create_policy(
+        organisation=trust, actor=trust_owner, title="Trust policy", owner=trust_owner
+    )
     trust_version = publish(trust_policy, trust_owner)
-    addendum = services.create_policy(organisation=school, actor=local_owner, title="Addendum", owner=local_owner, addendum_to=trust_policy)
-    draft = services.create_version(policy=addendum, actor=local_owner, text="# Local\n\nClosed blogs.", label="1", source_format="markdown")
-    services.add_question(version=draft, actor=local_owner, prompt="Blogs are?", choices=["Open", "Closed"], correct_choice=2)
+    addendum = services.create_policy(
+        organisation=school, actor=local_owner, title="Addendum", owner=local_owner, addendum_to=trust_policy
+    )
+    draft = services.create_version(
+        policy=addendum, actor=local_owner, text="# Local\n\nClosed blogs.", label="1", source_format="markdown"
+    )
+    services.add_question(
+        version=draft, actor=local_owner, prompt="Blogs are?", choices=["Open", "Closed"], correct_choice=2
+    )
     services.publish_version(version=draft, actor=local_owner)
     client.force_login(teacher)
     response = client.post(f"/policies/versions/{trust_version.pk}/acknowledge/", {"confirm": "on"}, follow=True)
@@ -357,7 +369,10 @@ def test_a_trust_leaders_home_page_takes_the_same_queries_for_2_or_12_schools(cl
     from tests.factories import OrganisationFactory
 
     trust_owner, trust_slt = member(trust, Role.POLICY_OWNER), member(trust, Role.SLT)
-    publish(services.create_policy(organisation=trust, actor=trust_owner, title="Trust policy", owner=trust_owner), trust_owner)
+    publish(
+        services.create_policy(organisation=trust, actor=trust_owner, title="Trust policy", owner=trust_owner),
+        trust_owner,
+    )
     client.force_login(trust_slt)
     few = query_count(client, "/")
     for n in range(10):
@@ -367,3 +382,29 @@ def test_a_trust_leaders_home_page_takes_the_same_queries_for_2_or_12_schools(cl
     assert many == few
     page = client.get("/").content.decode()
     assert "Oak Trust" in page and "Extra 9" in page
+
+
+def test_a_school_leader_downloads_the_evidence_of_a_trust_policy_for_their_own_staff(
+    client, now, trust, school, other_school
+):
+    trust_owner = member(trust, Role.POLICY_OWNER)
+    head = member(school, Role.LEAD)
+    here, there = member(school, email="here@school.example"), member(other_school, email="there@school.example")
+    policy = services.create_policy(
+        organisation=trust, actor=trust_owner, title="Trust Social Media Policy", owner=trust_owner
+    )
+    version = publish(policy, trust_owner)
+    for person in (here, there):
+        services.acknowledge(user=person, version=version)
+    client.force_login(head)
+    assert (
+        f"/policies/{policy.pk}/evidence.csv"
+        in client.get(f"/organisations/{school.slug}/compliance/").content.decode()
+    )
+    rows = client.get(f"/policies/{policy.pk}/evidence.csv").content.decode("utf-8-sig")
+    assert "here@school.example" in rows and "there@school.example" not in rows
+    client.force_login(trust_owner)
+    rows = client.get(f"/policies/{policy.pk}/evidence.csv").content.decode("utf-8-sig")
+    assert "here@school.example" in rows and "there@school.example" in rows
+    client.force_login(member(school, Role.LINE_MANAGER))
+    assert client.get(f"/policies/{policy.pk}/evidence.csv").status_code == 403
