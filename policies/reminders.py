@@ -182,7 +182,11 @@ def send_review_reminders(on: dt.date | None = None) -> int:
         days_left = (policy.next_review_date - on).days
         if days_left >= 0:
             stage = str(min(s for s in REVIEW_STAGES if s >= days_left))
-            recipients = [policy.owner.email]
+            # An owner who has left cannot review it: the leaders hear instead.
+            owner_in_post = (
+                Membership.objects.current().reaching(policy.organisation).filter(user=policy.owner).exists()
+            )
+            recipients = [policy.owner.email] if owner_in_post else _slt_emails(policy.organisation)
             template = "policies/review_due"
         else:
             stage = f"overdue-week-{(-days_left - 1) // 7}"

@@ -213,3 +213,11 @@ def test_the_stage_arithmetic():
     assert reminders.stage_on(due, dt.date(2026, 3, 23)) == reminders.FIRST_OVERDUE
     assert reminders.next_stage_date(due, reminders.ASKED) == dt.date(2026, 3, 13)
     assert reminders.next_stage_date(due, reminders.DUE_TODAY) == dt.date(2026, 3, 23)
+
+
+def test_when_the_owner_has_left_the_leaders_hear_of_the_review(now, time_machine, school, policy, owner, slt):
+    time_machine.move_to(day(0), tick=False)
+    publish(policy, owner)
+    owner.memberships.update(leaving_date=dt.date(2026, 6, 30))
+    review_sweep(time_machine, dt.date(2027, 3, 2) - dt.timedelta(days=60))
+    assert sorted(address for m in mail.outbox for address in m.to) == [slt.email]
