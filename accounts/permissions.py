@@ -188,6 +188,17 @@ def compliance_filter(user, organisation) -> Q | None:
     return scope if roles & {Role.LINE_MANAGER, Role.POLICY_OWNER} else None
 
 
+def compliance_scope_label(user, organisation) -> str:
+    """In words, whose acknowledgements ``compliance_filter`` shows the person."""
+    roles = access_for(user).roles_in(organisation)
+    if roles & COMPLIANCE_ALL_STAFF:
+        return "all staff"
+    parts = (["your team"] if Role.LINE_MANAGER in roles else []) + (
+        ["the policies you own"] if Role.POLICY_OWNER in roles else []
+    )
+    return " and ".join(parts)
+
+
 def can_read_policy(user, policy) -> bool:
     """Staff read the policies of their organisations and of their trust."""
     reachable = set()
@@ -311,6 +322,11 @@ def incident_filter(user) -> Q:
         | Q(organisation_id__in=slt, routed_to_lead=False, is_safeguarding=False)
     )
     return scope & _not_named(user)
+
+
+def incident_handler_roles(incident) -> frozenset[str]:
+    """Roles that may handle a case: the lead alone for an allegation about a DSL."""
+    return INCIDENT_LEADS if incident.routed_to_lead else DSL_TEAM | {Role.LEAD, Role.SLT}
 
 
 def incident_triage_filter(user) -> Q:

@@ -61,7 +61,7 @@ def _account_for(user, pk) -> OfficialAccount:
     return account
 
 
-def _refused(request, exc: services.ApprovalError):
+def _refused(request, exc: Exception):
     if isinstance(exc, services.ApprovalRefused):
         messages.error(request, "Approval refused. " + " ".join(exc.gaps))
     else:
@@ -305,32 +305,34 @@ def _account_action(request, pk, permission, action, success):
     if not permission(request.user, account):
         raise PermissionDenied
     try:
-        result = action(account)
+        action(account)
     except (services.ApprovalError, CredentialsUnavailable) as exc:
-        _refused(request, exc) if isinstance(exc, services.ApprovalError) else messages.error(request, str(exc))
+        _refused(request, exc)
     else:
-        if result is not False:
-            messages.success(request, success)
+        messages.success(request, success)
     return redirect("approvals:account", pk=account.pk)
 
 
 @login_required
 @require_POST
 def account_checklist(request, pk):
-    def save(account):
-        form = ChecklistForm(request.POST, instance=OfficialAccount.objects.get(pk=account.pk))
-        if not form.is_valid():
-            messages.error(
-                request, "Check the checklist: " + "; ".join(e for errors in form.errors.values() for e in errors)
-            )
-            return False
+    account = _account_for(request.user, pk)
+    if not can_administer_account(request.user, account):
+        raise PermissionDenied
+    form = ChecklistForm(request.POST, instance=OfficialAccount.objects.get(pk=account.pk))
+    if not form.is_valid():
+        messages.error(
+            request, "Check the checklist: " + "; ".join(e for errors in form.errors.values() for e in errors)
+        )
+        return redirect("approvals:account", pk=account.pk)
+    try:
         updated = services.update_checklist(account=account, actor=request.user, **form.cleaned_data)
-        if updated.status == AccountStatus.ACTIVE and account.status == AccountStatus.PENDING_CREATION:
-            messages.success(request, "Checklist complete: the account is now active.")
-            return False
-        return True
-
-    return _account_action(request, pk, can_administer_account, save, "Checklist saved.")
+    except services.ApprovalError as exc:
+        messages.error(request, str(exc))
+    else:
+        activated = account.status == AccountStatus.PENDING_CREATION and updated.status == AccountStatus.ACTIVE
+        messages.success(request, "Checklist complete: the account is now active." if activated else "Checklist saved.")
+    return redirect("approvals:account", pk=account.pk)
 
 
 @login_required

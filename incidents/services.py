@@ -14,8 +14,14 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Membership, Organisation, today
-from accounts.permissions import DSL_TEAM, can_see_incident, can_triage_incident, is_incident_reporter
+from accounts.models import Membership, Organisation, User, today
+from accounts.permissions import (
+    DSL_TEAM,
+    can_see_incident,
+    can_triage_incident,
+    incident_handler_roles,
+    is_incident_reporter,
+)
 from core.audit import log_action
 from core.workingdays import end_of_working_days
 from incidents import evidence as evidence_files
@@ -129,19 +135,13 @@ def _next_reference(organisation: Organisation, year: int) -> str:
 
 
 def _current_members(organisation, users) -> set[int]:
-    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
     return set(
-        Membership.objects.current()
-        .filter(organisation_id__in=org_ids, user__in=users)
-        .values_list("user_id", flat=True)
+        Membership.objects.current().reaching(organisation).filter(user__in=users).values_list("user_id", flat=True)
     )
 
 
 def _holds_dsl_role(organisation, users) -> bool:
-    org_ids = [organisation.pk] + ([organisation.parent_id] if organisation.parent_id else [])
-    return (
-        Membership.objects.current().filter(organisation_id__in=org_ids, user__in=users).with_role(*DSL_TEAM).exists()
-    )
+    return Membership.objects.current().reaching(organisation).filter(user__in=users).with_role(*DSL_TEAM).exists()
 
 
 def report_incident(
@@ -716,9 +716,22 @@ def _destroy(incident: Incident) -> None:
     transaction.on_commit(remove_files)
 
 
+def possible_assignees(incident):
+    """Who may be assigned the case: people whose roles would let them handle it, named people left out."""
+    return (
+        User.objects.filter(
+            memberships__in=Membership.objects.current()
+            .reaching(incident.organisation)
+            .with_role(*incident_handler_roles(incident))
+        )
+        .exclude(pk__in=incident.named_people.values("user_id"))
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+
+
 def people_with_roles(organisation, roles, *, exclude_ids=()) -> list:
     """Current members of the organisation holding any of ``roles``; the trust's if the organisation has none."""
-    from accounts.models import User
 
     def _of(org_ids):
         return list(

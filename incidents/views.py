@@ -10,9 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership, Organisation, Role, User
+from accounts.models import Membership, Organisation, User
 from accounts.permissions import (
-    DSL_TEAM,
     Action,
     access_for,
     can,
@@ -234,23 +233,6 @@ def add_evidence(request, pk):
 # ------------------------------------------------------------------------------
 
 
-def _handlers_for(incident):
-    """Who may be assigned: people who could see the case (the service checks again), named people left out."""
-    org_ids = [incident.organisation_id] + (
-        [incident.organisation.parent_id] if incident.organisation.parent_id else []
-    )
-    roles = {Role.LEAD} if incident.routed_to_lead else DSL_TEAM | {Role.LEAD, Role.SLT}
-    named = incident.named_people.values("user_id")
-    return (
-        User.objects.filter(
-            memberships__in=Membership.objects.current().filter(organisation_id__in=org_ids).with_role(*roles)
-        )
-        .exclude(pk__in=named)
-        .distinct()
-        .order_by("last_name", "first_name")
-    )
-
-
 def _breach_versions(incident):
     from policies.models import Policy, PolicyVersion, VersionStatus
 
@@ -294,7 +276,7 @@ def _render_detail(request, incident, status=200, **forms):
             "assignee": incident.assignee_id or (request.user.pk if not incident.assignee_id else None),
             "first_assessment": incident.first_assessment,
         }
-        forms["triage_form"] = TriageForm(initial=initial, handlers=_handlers_for(incident))
+        forms["triage_form"] = TriageForm(initial=initial, handlers=services.possible_assignees(incident))
     if incident.status not in (Status.NEW, Status.CLOSED):
         forms.setdefault("action_form", ActionForm())
         forms.setdefault("close_form", CloseForm())
@@ -333,7 +315,7 @@ def _refused(request, incident, exc):
 @require_POST
 def triage(request, pk):
     incident = _incident_for(request.user, pk, triage=True)
-    form = TriageForm(request.POST, handlers=_handlers_for(incident))
+    form = TriageForm(request.POST, handlers=services.possible_assignees(incident))
     if not form.is_valid():
         return _render_detail(request, incident, status=400, triage_form=form)
     try:

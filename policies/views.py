@@ -17,6 +17,7 @@ from accounts.permissions import (
     access_for,
     can_edit_policy,
     can_read_policy,
+    compliance_scope_label,
     evidence_scope,
     get_organisation_for,
 )
@@ -458,21 +459,9 @@ def dashboard(request, slug):
             "by": by,
             "by_label": compliance.BREAKDOWNS[by][1],
             "breakdowns": {key: label for key, (_, label) in compliance.BREAKDOWNS.items()},
-            "scope": _scope_label(request.user, organisation),
+            "scope": compliance_scope_label(request.user, organisation),
         },
     )
-
-
-def _scope_label(user, organisation) -> str:
-    roles = access_for(user).roles_in(organisation)
-    if roles & {Role.SLT, Role.LEAD, Role.ADMIN}:
-        return "all staff"
-    parts = []
-    if Role.LINE_MANAGER in roles:
-        parts.append("your team")
-    if Role.POLICY_OWNER in roles:
-        parts.append("the policies you own")
-    return " and ".join(parts)
 
 
 def _drilldown_rows(request, organisation):
