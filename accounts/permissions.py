@@ -171,15 +171,20 @@ def can_edit_policy(user, policy) -> bool:
     return policy.owner_id == user.pk or can(user, Action.MANAGE_ORGANISATION, policy.organisation)
 
 
+def sees_all_staff(user, organisation) -> bool:
+    """Leaders see every member of staff's acknowledgements in the organisation (and its members)."""
+    return bool(access_for(user).roles_in(organisation) & COMPLIANCE_ALL_STAFF)
+
+
 def compliance_filter(user, organisation) -> Q | None:
     """Which acknowledgement requests in ``organisation`` the person may see, as a filter.
 
     ``None`` when they may see none. Leaders see every member of staff; line
     managers their own team; policy owners the requests of their policies.
     """
-    roles = access_for(user).roles_in(organisation)
-    if roles & COMPLIANCE_ALL_STAFF:
+    if sees_all_staff(user, organisation):
         return Q()
+    roles = access_for(user).roles_in(organisation)
     scope = Q(pk__in=[])
     if Role.LINE_MANAGER in roles:
         scope |= Q(membership__line_manager=user)

@@ -7,16 +7,19 @@ whatever the number of staff: the counting happens in the database.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 
 from accounts.models import Organisation, StaffType, today
-from accounts.permissions import compliance_filter
-from policies.models import AcknowledgementRequest, Policy
+from accounts.permissions import compliance_filter, sees_all_staff
+from policies import tallies
+from policies.models import AcknowledgementRequest, AcknowledgementTally, Policy
 
+# Each breakdown: the field that names its groups on a request, on a tally, and its label.
 BREAKDOWNS = {
-    "organisation": ("membership__organisation__name", "Organisation"),
-    "department": ("membership__department", "Department"),
-    "staff_type": ("membership__staff_type", "Staff type"),
+    "organisation": ("membership__organisation__name", "organisation__name", "Organisation"),
+    "department": ("membership__department", "department", "Department"),
+    "staff_type": ("membership__staff_type", "staff_type", "Staff type"),
 }
 
 
@@ -40,11 +43,31 @@ class Figures:
 
 
 def count_expressions(on: dt.date) -> dict:
+    """Figures counted from requests."""
     return {
         "total": Count("pk"),
         "acknowledged": Count("pk", filter=Q(acknowledgement__isnull=False)),
         "overdue": Count("pk", filter=Q(acknowledgement__isnull=True, due_date__lt=on)),
     }
+
+
+def tally_expressions(on: dt.date) -> dict:
+    """The same figures added up from tallies."""
+    return {
+        "total": Coalesce(Sum("asked"), 0),
+        "acknowledged": Coalesce(Sum("acknowledged_count"), 0),
+        "overdue": Coalesce(Sum(F("asked") - F("acknowledged_count"), filter=Q(due_date__lt=on)), 0),
+    }
+
+
+def current_tallies(organisation_ids, on: dt.date | None = None):
+    """Tallies of the versions that currently count, of people in post on ``on``, in these organisations."""
+    on = on or today()
+    return AcknowledgementTally.objects.filter(
+        Q(leaving_date__isnull=True) | Q(leaving_date__gte=on),
+        organisation_id__in=organisation_ids,
+        version_id=F("version__policy__acknowledgement_version_id"),
+    )
 
 
 def visible_requests(user, organisation: Organisation):
@@ -55,34 +78,50 @@ def visible_requests(user, organisation: Organisation):
     scope = compliance_filter(user, organisation)
     if scope is None:
         return AcknowledgementRequest.objects.none()
-    org_ids = [organisation.pk, *organisation.members.values_list("pk", flat=True)]
     return (
         AcknowledgementRequest.objects.current()
-        .filter(membership__organisation_id__in=org_ids, version_id=F("version__policy__acknowledgement_version_id"))
+        .filter(
+            membership__organisation_id__in=organisation.family_ids,
+            version_id=F("version__policy__acknowledgement_version_id"),
+        )
         .filter(scope)
     )
 
 
-def dashboard(requests, by: str, on: dt.date | None = None) -> tuple[Figures, list, list]:
-    """(``totals``, ``by_version``, ``breakdown``) from one grouped query.
+VERSION_FIELDS = ("version_id", "version__label", "version__policy_id", "version__policy__title", "version__due_date")
 
-    For a trust each pass reads every current request (hundreds of thousands of
-    rows), so the three figures share one pass rather than making three.
+
+def dashboard(user, organisation: Organisation, by: str, on: dt.date | None = None) -> tuple[Figures, list, list]:
+    """(``totals``, ``by_version``, ``breakdown``) of what ``user`` may see in ``organisation``, from one query.
+
+    Leaders see every member of staff: their figures add up the tallies (a few
+    thousand rows for the largest trust). A line manager's team or a policy
+    owner's policies are counted from the requests themselves, as is
+    everything where the database keeps no tallies.
     """
-    field, _ = BREAKDOWNS[by]
-    version_fields = (
-        "version_id",
-        "version__label",
-        "version__policy_id",
-        "version__policy__title",
-        "version__due_date",
-    )
-    rows = requests.values(*version_fields, field).annotate(**count_expressions(on or today())).order_by()
+    on = on or today()
+    request_field, tally_field, _ = BREAKDOWNS[by]
+    if sees_all_staff(user, organisation) and tallies.kept():
+        rows = (
+            current_tallies(organisation.family_ids, on)
+            .values(*VERSION_FIELDS, group=F(tally_field))
+            .annotate(**tally_expressions(on))
+            .order_by()
+        )
+    else:
+        rows = (
+            visible_requests(user, organisation)
+            .values(*VERSION_FIELDS, group=F(request_field))
+            .annotate(**count_expressions(on))
+            .order_by()
+        )
     sums, versions, groups = [0, 0, 0], {}, {}
     for row in rows:
         figures = (row["total"], row["acknowledged"], row["overdue"])
-        version = versions.setdefault(row["version_id"], ({k: row[k] for k in version_fields}, [0, 0, 0]))
-        group = groups.setdefault(row[field] or "", [0, 0, 0])
+        if not figures[0]:
+            continue  # a group whose people have all left or moved
+        version = versions.setdefault(row["version_id"], ({k: row[k] for k in VERSION_FIELDS}, [0, 0, 0]))
+        group = groups.setdefault(row["group"] or "", [0, 0, 0])
         for i, n in enumerate(figures):
             sums[i] += n
             version[1][i] += n
@@ -104,6 +143,30 @@ def dashboard(requests, by: str, on: dt.date | None = None) -> tuple[Figures, li
     return Figures(*sums), by_version_rows, breakdown_rows
 
 
+def rates_by_organisation(organisation_ids, on: dt.date | None = None) -> dict[int, Figures]:
+    """All staff's figures in each of these organisations (for leaders), from one query."""
+    on = on or today()
+    if tallies.kept():
+        rows = (
+            current_tallies(organisation_ids, on)
+            .values(org=F("organisation_id"))
+            .annotate(**tally_expressions(on))
+            .order_by()
+        )
+    else:
+        rows = (
+            AcknowledgementRequest.objects.current(on)
+            .filter(
+                version_id=F("version__policy__acknowledgement_version_id"),
+                membership__organisation_id__in=organisation_ids,
+            )
+            .values(org=F("membership__organisation_id"))
+            .annotate(**count_expressions(on))
+            .order_by()
+        )
+    return {row["org"]: Figures(row["total"], row["acknowledged"], row["overdue"]) for row in rows}
+
+
 def people(
     requests, *, status: str = "", version: int | None = None, filters: dict | None = None, on: dt.date | None = None
 ):
@@ -113,7 +176,7 @@ def people(
     if version:
         rows = rows.filter(version_id=version)
     for by, value in (filters or {}).items():
-        field, _ = BREAKDOWNS[by]
+        field = BREAKDOWNS[by][0]
         rows = rows.filter(**{field: value})
     if status == "acknowledged":
         rows = rows.filter(acknowledgement__isnull=False)

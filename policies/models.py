@@ -259,6 +259,41 @@ class AcknowledgementRequest(models.Model):
         return self.acknowledgement_id is None and self.due_date < (on or today())
 
 
+class AcknowledgementTally(models.Model):
+    """How many current requests there are, and how many are acknowledged, per group of staff.
+
+    A denormalised counter behind the leaders' compliance figures, so that a
+    trust's dashboard adds up a few thousand tallies instead of counting
+    hundreds of thousands of requests. One row per (version, organisation,
+    department, staff type, due date, leaving date) of active people; the two
+    dates stay in the key so that "overdue" and "still in post" remain
+    questions of today's date. On PostgreSQL, triggers (``policies/tallies.py``)
+    keep the rows right in the same transaction as every write that moves a
+    request between tallies; nothing in Python writes them.
+    """
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    department = models.CharField(max_length=150)
+    staff_type = models.CharField(max_length=20, choices=StaffType.choices)
+    due_date = models.DateField()
+    leaving_date = models.DateField(null=True)
+    asked = models.IntegerField(help_text="Requests in the group.")
+    acknowledged_count = models.IntegerField(help_text="Of those, how many are acknowledged.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "organisation", "department", "staff_type", "due_date", "leaving_date"],
+                name="one_tally_per_group",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.acknowledged_count}/{self.asked} of {self.version} in {self.organisation_id}"
+
+
 class Acknowledgement(AppendOnlyModel):
     """A person's confirmation that they have read and understood one version. Never edited or deleted."""
 

@@ -45,23 +45,14 @@ def leadership_rates(user):
     One grouped query whatever the number of schools: a trust's figures add up its members'.
     """
     from accounts.permissions import COMPLIANCE_ALL_STAFF, access_for
-    from policies.compliance import Figures, count_expressions
+    from policies.compliance import Figures, rates_by_organisation
 
     access = access_for(user)
     led = [org for org in access.organisations if access.roles_in(org) & COMPLIANCE_ALL_STAFF]
     if not led:
         return []
     family = {org.pk: {org.pk} | {o.pk for o in access.organisations if o.parent_id == org.pk} for org in led}
-    rows = (
-        AcknowledgementRequest.objects.current()
-        .filter(
-            version_id=F("version__policy__acknowledgement_version_id"),
-            membership__organisation_id__in=set().union(*family.values()),
-        )
-        .values("membership__organisation_id")
-        .annotate(**count_expressions(today()))
-    )
-    by_org = {row["membership__organisation_id"]: row for row in rows}
+    by_org = rates_by_organisation(set().union(*family.values()))
     rates = []
     for org in led:
         members = [by_org[i] for i in family[org.pk] if i in by_org]
@@ -69,9 +60,9 @@ def leadership_rates(user):
             (
                 org,
                 Figures(
-                    total=sum(r["total"] for r in members),
-                    acknowledged=sum(r["acknowledged"] for r in members),
-                    overdue=sum(r["overdue"] for r in members),
+                    total=sum(f.total for f in members),
+                    acknowledged=sum(f.acknowledged for f in members),
+                    overdue=sum(f.overdue for f in members),
                 ),
             )
         )

@@ -443,11 +443,10 @@ def retire(request, pk):
 @login_required
 def dashboard(request, slug):
     organisation = get_organisation_for(request.user, slug, Action.VIEW_COMPLIANCE)
-    requests = compliance.visible_requests(request.user, organisation)
     by = request.GET.get("by", "organisation" if organisation.members.exists() else "department")
     if by not in compliance.BREAKDOWNS:
         by = "department"
-    totals, versions, breakdown = compliance.dashboard(requests, by)
+    totals, versions, breakdown = compliance.dashboard(request.user, organisation, by)
     return render(
         request,
         "policies/dashboard.html",
@@ -457,8 +456,8 @@ def dashboard(request, slug):
             "versions": versions,
             "breakdown": breakdown,
             "by": by,
-            "by_label": compliance.BREAKDOWNS[by][1],
-            "breakdowns": {key: label for key, (_, label) in compliance.BREAKDOWNS.items()},
+            "by_label": compliance.BREAKDOWNS[by][-1],
+            "breakdowns": {key: names[-1] for key, names in compliance.BREAKDOWNS.items()},
             "scope": compliance_scope_label(request.user, organisation),
         },
     )
