@@ -34,6 +34,13 @@ DUTIES: list[Duty] = [
         description="One digest per person with policies to acknowledge; line managers told after 7 days overdue.",
     ),
     Duty(
+        name="Fold the acknowledgement tallies",
+        task="policies.tasks.fold_tallies",
+        minute="5",
+        hour="0",
+        description="Keeps the compliance counters few: past due dates fold together, people who have left go.",
+    ),
+    Duty(
         name="Policy review reminders",
         task="policies.tasks.send_review_reminders",
         minute="30",

@@ -13,13 +13,13 @@ from django.db.models.functions import Coalesce
 from accounts.models import Organisation, StaffType, today
 from accounts.permissions import compliance_filter, sees_all_staff
 from policies import tallies
-from policies.models import AcknowledgementRequest, AcknowledgementTally, Policy
+from policies.models import AcknowledgementRequest, AcknowledgementTally, Policy, PolicyVersion
 
 # Each breakdown: the field that names its groups on a request, on a tally, and its label.
 BREAKDOWNS = {
     "organisation": ("membership__organisation__name", "organisation__name", "Organisation"),
-    "department": ("membership__department", "department", "Department"),
-    "staff_type": ("membership__staff_type", "staff_type", "Staff type"),
+    "department": ("membership__department", "name", "Department"),
+    "staff_type": ("membership__staff_type", "name", "Staff type"),
 }
 
 
@@ -60,11 +60,13 @@ def tally_expressions(on: dt.date) -> dict:
     }
 
 
-def current_tallies(organisation_ids, on: dt.date | None = None):
-    """Tallies of the versions that currently count, of people in post on ``on``, in these organisations."""
+def current_tallies(organisation_ids, by: str, on: dt.date | None = None):
+    """Tallies of the versions that currently count, of people in post on ``on``, in these organisations,
+    in the breakdown ``by``."""
     on = on or today()
     return AcknowledgementTally.objects.filter(
         Q(leaving_date__isnull=True) | Q(leaving_date__gte=on),
+        breakdown=by,
         organisation_id__in=organisation_ids,
         version_id=F("version__policy__acknowledgement_version_id"),
     )
@@ -88,50 +90,55 @@ def visible_requests(user, organisation: Organisation):
     )
 
 
-VERSION_FIELDS = ("version_id", "version__label", "version__policy_id", "version__policy__title", "version__due_date")
-
-
-def dashboard(user, organisation: Organisation, by: str, on: dt.date | None = None) -> tuple[Figures, list, list]:
-    """(``totals``, ``by_version``, ``breakdown``) of what ``user`` may see in ``organisation``, from one query.
-
-    Leaders see every member of staff: their figures add up the tallies (a few
-    thousand rows for the largest trust). A line manager's team or a policy
-    owner's policies are counted from the requests themselves, as is
-    everything where the database keeps no tallies.
-    """
-    on = on or today()
-    request_field, tally_field, _ = BREAKDOWNS[by]
+def _figure_rows(user, organisation: Organisation, by: str, on: dt.date):
+    """(version id, group, total, acknowledged, overdue) rows; the group of the organisation breakdown
+    is the organisation's id."""
     if sees_all_staff(user, organisation) and tallies.kept():
-        rows = (
-            current_tallies(organisation.family_ids, on)
-            .values(*VERSION_FIELDS, group=F(tally_field))
+        return (
+            current_tallies(organisation.family_ids, by, on)
+            .values_list("version_id", "organisation_id" if by == "organisation" else "name")
             .annotate(**tally_expressions(on))
             .order_by()
         )
-    else:
-        rows = (
-            visible_requests(user, organisation)
-            .values(*VERSION_FIELDS, group=F(request_field))
-            .annotate(**count_expressions(on))
-            .order_by()
-        )
+    field = "membership__organisation_id" if by == "organisation" else BREAKDOWNS[by][0]
+    return (
+        visible_requests(user, organisation)
+        .values_list("version_id", field)
+        .annotate(**count_expressions(on))
+        .order_by()
+    )
+
+
+def dashboard(user, organisation: Organisation, by: str, on: dt.date | None = None) -> tuple[Figures, list, list]:
+    """(``totals``, ``by_version``, ``breakdown``) of what ``user`` may see in ``organisation``.
+
+    ``by_version``: (version, figures) pairs; ``breakdown``: (value, label, figures).
+
+    One grouped query on ids, then the versions (and organisations) named. Leaders see
+    every member of staff: their figures add up the tallies (a few thousand rows for
+    the largest trust). A line manager's team or a policy owner's policies are counted
+    from the requests themselves, as is everything where the database keeps no tallies.
+    """
+    on = on or today()
     sums, versions, groups = [0, 0, 0], {}, {}
-    for row in rows:
-        figures = (row["total"], row["acknowledged"], row["overdue"])
+    for version_id, group, *figures in _figure_rows(user, organisation, by, on):
         if not figures[0]:
             continue  # a group whose people have all left or moved
-        version = versions.setdefault(row["version_id"], ({k: row[k] for k in VERSION_FIELDS}, [0, 0, 0]))
-        group = groups.setdefault(row["group"] or "", [0, 0, 0])
+        version = versions.setdefault(version_id, [0, 0, 0])
+        group = groups.setdefault(group or "", [0, 0, 0])
         for i, n in enumerate(figures):
             sums[i] += n
-            version[1][i] += n
+            version[i] += n
             group[i] += n
-    by_version_rows = [
-        (row, Figures(*n))
-        for row, n in sorted(
-            versions.values(), key=lambda pair: (pair[0]["version__policy__title"], pair[0]["version_id"])
-        )
-    ]
+    named = (
+        {v.pk: v for v in PolicyVersion.objects.filter(pk__in=versions).select_related("policy")} if versions else {}
+    )
+    by_version_rows = sorted(
+        ((named[pk], Figures(*n)) for pk, n in versions.items()), key=lambda pair: (pair[0].policy.title, pair[0].pk)
+    )
+    if by == "organisation":
+        names = dict(Organisation.objects.filter(pk__in=groups).values_list("pk", "name")) if groups else {}
+        groups = {names[pk]: n for pk, n in groups.items()}
     breakdown_rows = [
         (
             value,
@@ -148,7 +155,7 @@ def rates_by_organisation(organisation_ids, on: dt.date | None = None) -> dict[i
     on = on or today()
     if tallies.kept():
         rows = (
-            current_tallies(organisation_ids, on)
+            current_tallies(organisation_ids, "organisation", on)
             .values(org=F("organisation_id"))
             .annotate(**tally_expressions(on))
             .order_by()

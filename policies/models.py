@@ -264,18 +264,21 @@ class AcknowledgementTally(models.Model):
 
     A denormalised counter behind the leaders' compliance figures, so that a
     trust's dashboard adds up a few thousand tallies instead of counting
-    hundreds of thousands of requests. One row per (version, organisation,
-    department, staff type, due date, leaving date) of active people; the two
-    dates stay in the key so that "overdue" and "still in post" remain
-    questions of today's date. On PostgreSQL, triggers (``policies/tallies.py``)
+    hundreds of thousands of requests. Each request of an active person counts
+    once in each breakdown the dashboards offer: in its organisation's row
+    (``name`` empty), in its department's and in its staff type's, each row
+    also keyed by due date and leaving date, so that "overdue" and "still in
+    post" remain questions of today's date. A dashboard reads only the rows of
+    the breakdown it shows. On PostgreSQL, triggers (``policies/tallies.py``)
     keep the rows right in the same transaction as every write that moves a
     request between tallies; nothing in Python writes them.
     """
 
-    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="+")
+    # The unique index below leads with the version, then the breakdown: a dashboard's rows.
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="+", db_index=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    department = models.CharField(max_length=150)
-    staff_type = models.CharField(max_length=20, choices=StaffType.choices)
+    breakdown = models.CharField(max_length=20, help_text="organisation, department or staff_type")
+    name = models.CharField(max_length=150, help_text="The department or staff type; empty for the organisation.")
     due_date = models.DateField()
     leaving_date = models.DateField(null=True)
     asked = models.IntegerField(help_text="Requests in the group.")
@@ -284,7 +287,7 @@ class AcknowledgementTally(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["version", "organisation", "department", "staff_type", "due_date", "leaving_date"],
+                fields=["version", "breakdown", "organisation", "name", "due_date", "leaving_date"],
                 name="one_tally_per_group",
                 nulls_distinct=False,
             )

@@ -20,10 +20,11 @@ count the requests themselves (``kept()`` says which).
 
 from django.db import connection, transaction
 
+from accounts.models import today
 from policies.models import AcknowledgementTally
 
 TALLY = AcknowledgementTally._meta.db_table
-KEY = "version_id, organisation_id, department, staff_type, due_date, leaving_date"
+KEY = "version_id, organisation_id, breakdown, name, due_date, leaving_date"
 
 # Rows of (key..., total, acknowledged) deltas from ``{source}``, added into the tallies.
 _UPSERT = f"""
@@ -35,16 +36,35 @@ _UPSERT = f"""
 """
 
 
-def _contribution(requests: str, sign: str) -> str:
-    """What the rows of ``requests`` (a table, or a row as a subquery) add to the tallies, as a SELECT."""
+def _contribution(tables: str, sign: str, where: str) -> str:
+    """What requests ``r`` of memberships ``m`` of people ``u`` (from ``tables``, where ``where``) add to
+    the tallies, as a SELECT: each request counts once in each breakdown."""
     return f"""
-        SELECT r.version_id, m.organisation_id, m.department, m.staff_type, r.due_date, m.leaving_date,
-               {sign} * 1 AS total, {sign} * (r.acknowledgement_id IS NOT NULL)::int AS acknowledged
-        FROM {requests} r
-        JOIN accounts_membership m ON m.id = r.membership_id
-        JOIN accounts_user u ON u.id = m.user_id
-        WHERE u.is_active
+        SELECT r.version_id, m.organisation_id, b.breakdown, b.name, r.due_date, m.leaving_date,
+               {sign} AS total, {sign} * (r.acknowledgement_id IS NOT NULL)::int AS acknowledged
+        FROM {tables},
+             LATERAL (VALUES ('organisation', ''), ('department', m.department), ('staff_type', m.staff_type))
+                 AS b (breakdown, name)
+        WHERE {where}
     """
+
+
+def _of_requests(requests: str, sign: str) -> str:
+    """The contribution of the requests in ``requests`` (a table, or one row as a subquery)."""
+    return _contribution(
+        f"{requests} r, accounts_membership m, accounts_user u",
+        sign,
+        "m.id = r.membership_id AND u.id = m.user_id AND u.is_active",
+    )
+
+
+def _of_membership(row: str, sign: str) -> str:
+    """The contribution of every request of the membership ``row`` (OLD or NEW)."""
+    return _contribution(
+        f"policies_acknowledgementrequest r, (SELECT {row}.*) m, accounts_user u",
+        sign,
+        f"r.membership_id = {row}.id AND u.id = {row}.user_id AND u.is_active",
+    )
 
 
 def _function(name: str, body: str) -> str:
@@ -60,45 +80,29 @@ def _function(name: str, body: str) -> str:
 
 INSTALL = [
     # Requests inserted or deleted: a statement at a time, from its transition table.
-    _function("portal_tally_requests_inserted", _UPSERT.format(source=_contribution("new_rows", "1"))),
-    _function("portal_tally_requests_deleted", _UPSERT.format(source=_contribution("old_rows", "-1"))),
+    _function("portal_tally_requests_inserted", _UPSERT.format(source=_of_requests("new_rows", "1"))),
+    _function("portal_tally_requests_deleted", _UPSERT.format(source=_of_requests("old_rows", "-1"))),
     # One request acknowledged, or moved to another version, membership or due date.
     _function(
         "portal_tally_request_changed",
         _UPSERT.format(
-            source=_contribution("(SELECT OLD.*) AS", "-1")
-            + " UNION ALL "
-            + _contribution("(SELECT NEW.*) AS", "1")
+            source=_of_requests("(SELECT OLD.*)", "-1") + " UNION ALL " + _of_requests("(SELECT NEW.*)", "1")
         ),
     ),
-    # A membership's key columns changed: all of its requests move from the old group to the new.
+    # A membership's key columns changed: all of its requests move from the old groups to the new.
     _function(
         "portal_tally_membership_changed",
-        _UPSERT.format(
-            source=f"""
-                SELECT r.version_id, o.organisation_id, o.department, o.staff_type, r.due_date, o.leaving_date,
-                       -1 AS total, -(r.acknowledgement_id IS NOT NULL)::int AS acknowledged
-                FROM policies_acknowledgementrequest r, (SELECT OLD.*) AS o, accounts_user u
-                WHERE r.membership_id = OLD.id AND u.id = OLD.user_id AND u.is_active
-                UNION ALL
-                SELECT r.version_id, n.organisation_id, n.department, n.staff_type, r.due_date, n.leaving_date,
-                       1, (r.acknowledgement_id IS NOT NULL)::int
-                FROM policies_acknowledgementrequest r, (SELECT NEW.*) AS n, accounts_user u
-                WHERE r.membership_id = NEW.id AND u.id = NEW.user_id AND u.is_active
-            """
-        ),
+        _UPSERT.format(source=_of_membership("OLD", "-1") + " UNION ALL " + _of_membership("NEW", "1")),
     ),
     # A person deactivated (their requests leave the figures) or reactivated (they come back).
     _function(
         "portal_tally_user_changed",
         _UPSERT.format(
-            source=f"""
-                SELECT r.version_id, m.organisation_id, m.department, m.staff_type, r.due_date, m.leaving_date,
-                       CASE WHEN NEW.is_active THEN 1 ELSE -1 END AS total,
-                       CASE WHEN NEW.is_active THEN 1 ELSE -1 END * (r.acknowledgement_id IS NOT NULL)::int AS acknowledged
-                FROM policies_acknowledgementrequest r JOIN accounts_membership m ON m.id = r.membership_id
-                WHERE m.user_id = NEW.id
-            """
+            source=_contribution(
+                "policies_acknowledgementrequest r, accounts_membership m",
+                "CASE WHEN NEW.is_active THEN 1 ELSE -1 END",
+                "m.id = r.membership_id AND m.user_id = NEW.id",
+            )
         ),
     ),
     """
@@ -150,7 +154,7 @@ UNINSTALL = """
 # Every tally, counted afresh from the requests.
 _LIVE = f"""
     SELECT {KEY}, sum(total) AS total, sum(acknowledged) AS acknowledged
-    FROM ({_contribution("policies_acknowledgementrequest", "1")}) AS rows
+    FROM ({_of_requests("policies_acknowledgementrequest", "1")}) AS rows
     GROUP BY {KEY}
 """
 
@@ -170,7 +174,8 @@ def uninstall(cursor) -> None:
 
 
 def rebuild(cursor=None) -> int:
-    """Count every tally afresh (after a bulk load with triggers off, or a repair). Returns the rows."""
+    """Count every tally afresh (after a bulk load with triggers off, or a repair), then fold them.
+    Returns the rows counted."""
     if cursor is None:
         with transaction.atomic(), connection.cursor() as cursor:
             return rebuild(cursor)
@@ -178,21 +183,70 @@ def rebuild(cursor=None) -> int:
     cursor.execute(f"LOCK TABLE {TALLY} IN EXCLUSIVE MODE")
     cursor.execute(f"DELETE FROM {TALLY}")
     cursor.execute(f"INSERT INTO {TALLY} ({KEY}, asked, acknowledged_count) {_LIVE} ORDER BY {KEY}")
-    return cursor.rowcount
+    counted = cursor.rowcount
+    fold(cursor)
+    return counted
 
 
-def differences() -> list[tuple]:
-    """Where the tallies differ from a fresh count: ("kept", key..., total, acknowledged) rows that
-    the count lacks and ("counted", ...) rows that the tallies lack. Empty when they agree; a group
-    that has come to nothing compares as absent."""
-    kept_rows = f"SELECT {KEY}, asked, acknowledged_count FROM {TALLY} WHERE asked <> 0 OR acknowledged_count <> 0"
+# Every past due date means the same ("overdue"), so past-due groups fold into one row dated this.
+FOLDED_DUE_DATE = "1970-01-01"
+
+
+def fold(cursor=None, on=None) -> dict:
+    """Keep the tallies few as the days pass; a daily duty. Figures for ``on`` or later do not change.
+
+    - Groups of people who have left (leaving date before ``on``) never count again, whatever
+      changes later (a corrected leaving date moves their requests by trigger into a group of its
+      own), so their rows go.
+    - Groups whose due date has passed differ only in that date: they fold into one row per group
+      with ``FOLDED_DUE_DATE``.
+    - Groups that have come to nothing go.
+    """
+    if cursor is None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            return fold(cursor, on)
+    on = on or today()
+    cursor.execute(f"DELETE FROM {TALLY} WHERE leaving_date < %s OR (asked = 0 AND acknowledged_count = 0)", [on])
+    left = cursor.rowcount
+    cursor.execute(
+        f"WITH past_due AS (DELETE FROM {TALLY} WHERE due_date < %s AND due_date <> DATE '{FOLDED_DUE_DATE}' RETURNING *)"
+        + _UPSERT.format(
+            source=f"""
+                SELECT version_id, organisation_id, breakdown, name, DATE '{FOLDED_DUE_DATE}' AS due_date, leaving_date,
+                       asked AS total, acknowledged_count AS acknowledged
+                FROM past_due
+            """
+        ),
+        [on],
+    )
+    return {"removed": left, "folded": cursor.rowcount}
+
+
+def differences(on=None) -> list[tuple]:
+    """Where the tallies differ from a fresh count, for the figures of ``on`` (today): ("kept", key...,
+    total, acknowledged) rows that the count lacks and ("counted", ...) rows that the tallies lack.
+    Empty when they agree. Both sides are compared as the figures read them: people who have left
+    leave out, past due dates count as one, groups that have come to nothing are absent."""
+    on = on or today()
+    key = KEY.replace("due_date", f"CASE WHEN due_date < %(on)s THEN DATE '{FOLDED_DUE_DATE}' ELSE due_date END")
+
+    def normalised(rows: str) -> str:
+        return f"""
+            SELECT {key}, sum(total), sum(acknowledged) FROM ({rows}) AS r
+            WHERE leaving_date IS NULL OR leaving_date >= %(on)s
+            GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(total) <> 0 OR sum(acknowledged) <> 0
+        """
+
+    kept_rows = normalised(f"SELECT {KEY}, asked AS total, acknowledged_count AS acknowledged FROM {TALLY}")
+    live_rows = normalised(_LIVE)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            (SELECT 'kept', * FROM ({kept_rows} EXCEPT {_LIVE}) AS extra)
+            (SELECT 'kept', * FROM ({kept_rows} EXCEPT {live_rows}) AS extra)
             UNION ALL
-            (SELECT 'counted', * FROM ({_LIVE} EXCEPT {kept_rows}) AS missing)
+            (SELECT 'counted', * FROM ({live_rows} EXCEPT {kept_rows}) AS missing)
             ORDER BY 2, 3, 4, 5, 6, 1
-            """
+            """,
+            {"on": on},
         )
         return cursor.fetchall()

@@ -28,3 +28,10 @@ def send_policy_question(question_id: int) -> None:
         context={"question": question},
         reply_to=[question.asked_by.email],
     )
+
+
+@shared_task
+def fold_tallies() -> dict:
+    from policies import tallies
+
+    return tallies.fold() if tallies.kept() else {}

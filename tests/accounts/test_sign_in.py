@@ -155,7 +155,9 @@ def test_an_invitation_sets_a_password_once(
     assert client.get(path).status_code == 200
     response = client.post(path, {"new_password1": "a-long-pass-phrase", "new_password2": "a-long-pass-phrase"})
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
-    response = client.post("/accounts/login/", {"login": "new.teacher@school.example", "password": "a-long-pass-phrase"})
+    response = client.post(
+        "/accounts/login/", {"login": "new.teacher@school.example", "password": "a-long-pass-phrase"}
+    )
     assert response["Location"] == "/" and client.get("/").status_code == 200
     assert AuditEntry.objects.filter(action="account.invitation_accepted").count() == 1
     client.post("/accounts/logout/")

@@ -168,7 +168,9 @@ def test_the_command_names_an_unknown_organisation(tmp_path, db):
 def test_a_file_without_some_columns_leaves_those_fields_as_they_were(school, time_machine):
     time_machine.move_to(dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC))
     run(school, GOOD)
-    report = run(school, "First name,Last name,Email\nAda,Lovelace,ada@school.example\nAlan,Turing,alan@school.example\n")
+    report = run(
+        school, "First name,Last name,Email\nAda,Lovelace,ada@school.example\nAlan,Turing,alan@school.example\n"
+    )
     assert (report.updated, report.unchanged) == (0, 2)
     assert Membership.objects.get(user__email="ada@school.example").roles == {Role.STAFF, Role.SLT, Role.LINE_MANAGER}
     alan = Membership.objects.get(user__email="alan@school.example")

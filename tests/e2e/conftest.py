@@ -55,7 +55,9 @@ def _new_page(browser, viewport):
     page = context.new_page()
     page.on(
         "console",
-        lambda msg: msg.type == "error" and page_errors(page).append(f"console: {msg.text} ({msg.location.get('url')})"),
+        lambda msg: (
+            msg.type == "error" and page_errors(page).append(f"console: {msg.text} ({msg.location.get('url')})")
+        ),
     )
     page.on("pageerror", lambda exc: page_errors(page).append(f"pageerror: {exc}"))
     return context, page

@@ -41,7 +41,9 @@ def _accounts_menu(page, item: str) -> None:
     nav.get_by_role("link", name=item).click()
 
 
-def test_request_refused_until_trained_then_approved_set_up_and_a_comment_answered(live_server, demo_data, open_browser, sign_in):
+def test_request_refused_until_trained_then_approved_set_up_and_a_comment_answered(
+    live_server, demo_data, open_browser, sign_in
+):
     from approvals.models import OfficialAccount
 
     # (1) A teacher asks for an account run by a colleague who has read the policy but has no training.

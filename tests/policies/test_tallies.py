@@ -89,7 +89,7 @@ def test_a_new_major_version_counts_only_its_own_requests(staffed, trust, school
     services.acknowledge(user=staffed[0], version=first)
     publish(trust_policy, trust_lead, label="2", text="# Rules\n\nBe kinder online.")
     totals, versions, _ = compliance.dashboard(trust_lead, trust, "organisation")
-    assert totals.acknowledged == 0 and [row["version__label"] for row, _ in versions] == ["2"]
+    assert totals.acknowledged == 0 and [version.label for version, _ in versions] == ["2"]
     assert_right(trust_lead, [trust, school])
 
 
@@ -158,7 +158,10 @@ def test_a_failed_transaction_leaves_the_tallies_as_they_were(staffed, trust, tr
         AcknowledgementRequest.objects.filter(user=staffed[0]).update(due_date=dt.date(2026, 1, 1))
         request = AcknowledgementRequest.objects.get(user=staffed[1], version=version)
         AcknowledgementRequest.objects.create(  # a second request for the same person and version
-            version=version, user=staffed[1], membership=request.membership, due_date=request.due_date,
+            version=version,
+            user=staffed[1],
+            membership=request.membership,
+            due_date=request.due_date,
             next_reminder_on=request.next_reminder_on,
         )
     assert list(AcknowledgementTally.objects.values_list("pk", "asked", "acknowledged_count").order_by("pk")) == before
@@ -190,3 +193,34 @@ def test_line_managers_still_see_only_their_team(staffed, school, trust_policy, 
     publish(trust_policy, trust_lead)
     totals, _, _ = compliance.dashboard(manager, school, "department")
     assert totals.total == Membership.objects.filter(user__in=staffed[:3], organisation=school).count()
+
+
+def test_folding_keeps_the_figures_and_later_moves_stay_right(
+    staffed, trust, school, other_school, trust_policy, trust_lead, now
+):
+    version = publish(trust_policy, trust_lead)
+    services.acknowledge(user=staffed[1], version=version)
+    now.move_to(dt.datetime(2026, 4, 20, 9, tzinfo=dt.UTC), tick=False)  # past the due date; one has left
+    before = {by: compliance.dashboard(trust_lead, trust, by) for by in compliance.BREAKDOWNS}
+    rows = AcknowledgementTally.objects.count()
+    past_due = AcknowledgementTally.objects.filter(due_date__lt=dt.date(2026, 4, 20), leaving_date__isnull=True)
+    folded_groups = past_due.values("version", "organisation", "breakdown", "name").distinct().count()
+    # The leaver's three rows (organisation, department, staff type) go; past-due rows fold.
+    assert tallies.fold() == {"removed": 3, "folded": folded_groups}
+    assert AcknowledgementTally.objects.count() < rows
+    assert {by: compliance.dashboard(trust_lead, trust, by) for by in compliance.BREAKDOWNS} == before
+    assert_right(trust_lead, [trust, school, other_school])
+    # Moves after the fold: an acknowledgement, a leaver who comes back, a change of department.
+    services.acknowledge(user=staffed[2], version=version)
+    Membership.objects.filter(user=staffed[5]).update(leaving_date=None)
+    Membership.objects.filter(user=staffed[7]).update(department="Art")
+    assert_right(trust_lead, [trust, school, other_school])
+
+
+def test_the_daily_duty_folds_the_tallies(celery_eager, staffed, trust_policy, trust_lead, now):
+    from policies.tasks import fold_tallies
+
+    publish(trust_policy, trust_lead)
+    now.move_to(dt.datetime(2026, 4, 20, 9, tzinfo=dt.UTC), tick=False)
+    assert fold_tallies.delay().get()["folded"] > 0
+    assert tallies.differences() == []
