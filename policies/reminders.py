@@ -9,10 +9,11 @@ Work is done in batches of people, so memory stays bounded for a trust of any si
 import datetime as dt
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts.models import Membership, Organisation, Role, today
 from core.emails import send_templated_email
@@ -56,11 +57,8 @@ def _open_requests():
     )
 
 
-def send_acknowledgement_reminders(on: dt.date | None = None, batch_size: int = 500) -> dict:
-    """One digest per person with reminders due, listing everything they have outstanding."""
-    on = on or today()
-    sync_requests()
-    sent = {"staff": 0, "managers": 0}
+def people_batches(on: dt.date, batch_size: int = 500):
+    """The people with a reminder due on ``on``, in batches of ids (by id, so each is read once)."""
     last_user = 0
     while True:
         user_ids = list(
@@ -71,12 +69,18 @@ def send_acknowledgement_reminders(on: dt.date | None = None, batch_size: int = 
             .distinct()[:batch_size]
         )
         if not user_ids:
-            break
+            return
         last_user = user_ids[-1]
-        sent["staff"] += _remind_people(user_ids, on)
-    # A manager's digest lists a whole team's overdue requests: batches of managers a tenth
-    # the size keep the rows held at once (and the memory) about the same as for people.
-    manager_batch = max(1, batch_size // 10)
+        yield user_ids
+
+
+def manager_batches(on: dt.date, batch_size: int = 500):
+    """Line managers with overdue requests in their team not yet told about, in batches of ids.
+
+    A manager's digest lists a whole team's overdue requests: batches a tenth the size of
+    people's keep the rows held at once (and the memory) about the same.
+    """
+    size = max(1, batch_size // 10)
     last_manager = 0
     while True:
         manager_ids = list(
@@ -88,32 +92,48 @@ def send_acknowledgement_reminders(on: dt.date | None = None, batch_size: int = 
             )
             .order_by("membership__line_manager_id")
             .values_list("membership__line_manager_id", flat=True)
-            .distinct()[:manager_batch]
+            .distinct()[:size]
         )
         if not manager_ids:
-            break
+            return
         last_manager = manager_ids[-1]
-        sent["managers"] += _tell_managers(manager_ids, on)
-    return sent
+        yield manager_ids
 
 
-def _remind_people(user_ids: list[int], on: dt.date) -> int:
+def send_acknowledgement_reminders(on: dt.date | None = None, batch_size: int = 500) -> dict:
+    """The whole sweep in this process: one digest per person with reminders due, listing
+    everything they have outstanding, then the line managers.
+
+    The daily duty (``policies.tasks.send_acknowledgement_reminders``) sends the same
+    batches as separate tasks instead, so that every worker process shares the work.
+    """
+    on = on or today()
+    sync_requests()
+    return {
+        "staff": sum(remind_people(user_ids, on) for user_ids in people_batches(on, batch_size)),
+        "managers": sum(tell_managers(manager_ids, on) for manager_ids in manager_batches(on, batch_size)),
+    }
+
+
+def remind_people(user_ids: list[int], on: dt.date) -> int:
+    """Claim the due stage of these people's open requests, then send each one digest. Returns digests sent."""
     with transaction.atomic():
         # Another sweep holding some of these rows is sending them: skip, never wait.
         claimed = list(
             _open_requests()
             .select_for_update(skip_locked=True, of=("self",))
             .filter(user_id__in=user_ids, next_reminder_on__lte=on)
+            .values_list("pk", "user_id", "reminder_stage", "due_date")
         )
         # One UPDATE per (stage, next date): a batch holds a few dozen of them, where
         # bulk_update's one CASE arm per row grows with the square of the batch.
         moves = defaultdict(list)
-        for request in claimed:
-            stage = max(request.reminder_stage + 1, stage_on(request.due_date, on))
-            moves[stage, next_stage_date(request.due_date, stage)].append(request.pk)
+        for pk, _, reminder_stage, due_date in claimed:
+            stage = max(reminder_stage + 1, stage_on(due_date, on))
+            moves[stage, next_stage_date(due_date, stage)].append(pk)
         for (stage, next_on), pks in moves.items():
             AcknowledgementRequest.objects.filter(pk__in=pks).update(reminder_stage=stage, next_reminder_on=next_on)
-    reminded = {request.user_id for request in claimed}
+    reminded = {user_id for _, user_id, _, _ in claimed}
     if not reminded:
         return 0
     digests = defaultdict(list)
@@ -121,6 +141,14 @@ def _remind_people(user_ids: list[int], on: dt.date) -> int:
         _open_requests()
         .filter(user_id__in=reminded)
         .select_related("user", "version__policy")
+        .only(
+            "due_date",
+            "user__email",
+            "user__first_name",
+            "version__label",
+            "version__policy_id",
+            "version__policy__title",
+        )
         .order_by("user_id", "due_date", "version__policy__title")
     ):
         digests[request.user].append(request)
@@ -130,15 +158,36 @@ def _remind_people(user_ids: list[int], on: dt.date) -> int:
             to=[user.email],
             context={
                 "person": user,
-                "requests": requests,
-                "today": on,
-                "overdue": [r for r in requests if r.due_date < on],
+                "requests": [_Item.of(request, on) for request in requests],
+                "overdue": any(request.due_date < on for request in requests),
             },
         )
     return len(digests)
 
 
-def _tell_managers(manager_ids: list[int], on: dt.date) -> int:
+@dataclass(frozen=True)
+class _Item:
+    """One line of a reminder: what the text and HTML templates both show, worked out once."""
+
+    title: str
+    label: str
+    policy_id: int
+    due: str
+    overdue: bool
+
+    @classmethod
+    def of(cls, request, on: dt.date) -> "_Item":
+        return cls(
+            title=request.version.policy.title,
+            label=request.version.label,
+            policy_id=request.version.policy_id,
+            due=formats.date_format(request.due_date, "j F Y"),
+            overdue=request.due_date < on,
+        )
+
+
+def tell_managers(manager_ids: list[int], on: dt.date) -> int:
+    """Claim these managers' teams' overdue requests not yet told about, then tell each manager once."""
     with transaction.atomic():
         claimed = list(
             _open_requests()

@@ -1,13 +1,38 @@
+import datetime as dt
+
 from celery import shared_task
 
+from accounts.models import today
 from core.emails import send_templated_email
 from policies import reminders
 from policies.models import PolicyQuestion
+from policies.services import sync_requests
 
 
 @shared_task
-def send_acknowledgement_reminders() -> dict:
-    return reminders.send_acknowledgement_reminders()
+def send_acknowledgement_reminders(batch_size: int = 500) -> dict:
+    """The daily duty: asks anyone not yet asked, then one task per batch of people and of
+    line managers, so that every worker process renders and sends digests at once and no
+    task runs long. Each batch claims its rows before sending: a batch run twice sends nothing twice."""
+    on = today()
+    sync_requests()
+    people = list(reminders.people_batches(on, batch_size))
+    managers = list(reminders.manager_batches(on, batch_size))
+    for user_ids in people:
+        remind_people.delay(user_ids, on.isoformat())
+    for manager_ids in managers:
+        tell_managers.delay(manager_ids, on.isoformat())
+    return {"people_batches": len(people), "manager_batches": len(managers)}
+
+
+@shared_task
+def remind_people(user_ids: list[int], on: str) -> int:
+    return reminders.remind_people(user_ids, dt.date.fromisoformat(on))
+
+
+@shared_task
+def tell_managers(manager_ids: list[int], on: str) -> int:
+    return reminders.tell_managers(manager_ids, dt.date.fromisoformat(on))
 
 
 @shared_task

@@ -1,5 +1,6 @@
 import datetime as dt
 import threading
+import time
 
 import pytest
 from django.core import mail
@@ -221,3 +222,36 @@ def test_when_the_owner_has_left_the_leaders_hear_of_the_review(now, time_machin
     owner.memberships.update(leaving_date=dt.date(2026, 6, 30))
     review_sweep(time_machine, dt.date(2027, 3, 2) - dt.timedelta(days=60))
     assert sorted(address for m in mail.outbox for address in m.to) == [slt.email]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_daily_duty_shares_the_batches_among_workers_and_sends_each_digest_once(
+    now, school, policy, owner, team, django_db_blocker
+):
+    """The duty queues one task per batch; a real worker sends them; the same duty again, or a batch
+    delivered twice, sends nothing more."""
+    from celery.contrib.testing.worker import start_worker
+
+    from policies.tasks import remind_people, send_acknowledgement_reminders
+    from policyportal.celery import app as celery_app
+    from tests.core.test_celery import wait_for
+
+    manager, _ = team
+    for i in range(5):
+        member(school, email=f"staff{i}@school.example", line_manager=manager)
+    publish(policy, owner)
+    people = AcknowledgementRequest.objects.values("user").distinct().count()
+    celery_app.control.purge()
+    mail.outbox.clear()
+    with django_db_blocker.unblock(), start_worker(celery_app, perform_ping_check=False, loglevel="WARNING"):
+        queued = send_acknowledgement_reminders.delay(batch_size=2)
+        assert wait_for(lambda: len(mail.outbox) == people), f"{len(mail.outbox)} of {people} digests"
+        first_batch = sorted(AcknowledgementRequest.objects.values_list("user_id", flat=True))[:2]
+        send_acknowledgement_reminders.delay(batch_size=2)
+        remind_people.delay(first_batch, day(0).date().isoformat())
+        time.sleep(2)
+    assert queued.id and len(mail.outbox) == people
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        AcknowledgementRequest.objects.values_list("user__email", flat=True)
+    )
