@@ -3,7 +3,7 @@
 import statistics
 from collections import defaultdict
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, FilteredRelation, OuterRef, Prefetch, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -39,15 +39,19 @@ def own_requests(user):
 
 
 def register(organisation):
-    """The organisation's accounts (a trust's register includes its members'), with open-item counts."""
-    org_ids = [organisation.pk, *organisation.members.values_list("pk", flat=True)]
+    """The organisation's accounts (a trust's register includes its members'), with open-item counts.
+
+    Only unanswered items are joined (``FilteredRelation``), so the counts cost the same however
+    long the accounts' answered history grows.
+    """
     now = timezone.now()
     return (
-        OfficialAccount.objects.filter(organisation_id__in=org_ids)
+        OfficialAccount.objects.filter(organisation_id__in=organisation.family_ids)
         .select_related("organisation", "lead")
+        .annotate(open_item=FilteredRelation("items", condition=Q(items__answered_at__isnull=True)))
         .annotate(
-            open_items=Count("items", filter=Q(items__answered_at__isnull=True)),
-            overdue_items=Count("items", filter=Q(items__answered_at__isnull=True, items__due_at__lt=now)),
+            open_items=Count("open_item"),
+            overdue_items=Count("open_item", filter=Q(open_item__due_at__lt=now)),
         )
         .order_by("status", "name")
     )
@@ -57,7 +61,8 @@ def administered_accounts(user):
     """Accounts the person runs, or administers as the organisation's administrator."""
     access = access_for(user)
     admin_orgs = [org.pk for org in access.organisations if access.has_role(org, Role.ADMIN)]
-    return OfficialAccount.objects.live().filter(Q(members__user=user) | Q(organisation_id__in=admin_orgs)).distinct()
+    on_team = AccountMember.objects.filter(account=OuterRef("pk"), user=user)
+    return OfficialAccount.objects.live().filter(Exists(on_team) | Q(organisation_id__in=admin_orgs))
 
 
 def items_due_soonest(user, limit=5):

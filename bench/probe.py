@@ -2,7 +2,9 @@
 
     probe.py prepare --load-users N   sessions for the pages' viewers and the load's users
     probe.py queries                  queries per page (the test client, counted)
-    probe.py sweep [--reset]          one acknowledgement reminder sweep: time, queries, emails, memory
+    probe.py sweep [--reset] [--workers]
+                                      one acknowledgement reminder sweep: time, queries, emails, memory;
+                                      in this process, or queued to the running Celery worker
     probe.py check --since ISO        acknowledgements made by the load: duplicates and strays
 
 Each prints one JSON object as its last line.
@@ -153,18 +155,27 @@ def queries() -> dict:
     return result
 
 
-def sweep(reset: bool) -> dict:
-    from django.db import connection
+def reset_reminders() -> None:
+    """A reused database: every open request due a reminder again, as when it was built."""
     from django.utils import timezone
+
+    from policies.models import AcknowledgementRequest
+
+    AcknowledgementRequest.objects.filter(acknowledgement__isnull=True).update(
+        reminder_stage=0, next_reminder_on=timezone.localdate(), manager_told_at=None
+    )
+
+
+def sweep(reset: bool) -> dict:
+    """The sweep in this process (``policies.reminders.send_acknowledgement_reminders``)."""
+    from django.db import connection
 
     from bench.mail import CountingBackend
     from policies.models import AcknowledgementRequest
     from policies.reminders import send_acknowledgement_reminders
 
-    if reset:  # a reused database: every open request due a reminder again, as when it was built
-        AcknowledgementRequest.objects.filter(acknowledgement__isnull=True).update(
-            reminder_stage=0, next_reminder_on=timezone.localdate(), manager_told_at=None
-        )
+    if reset:
+        reset_reminders()
     outstanding = AcknowledgementRequest.objects.outstanding().count()
     baseline = rss_mb()
     count = [0]
@@ -177,14 +188,62 @@ def sweep(reset: bool) -> dict:
     with connection.execute_wrapper(counter):
         sent = send_acknowledgement_reminders()
     return {
+        "mode": "in one process",
         "outstanding": outstanding,
         "seconds": round(time.perf_counter() - started, 2),
         "queries": count[0],
         "emails": CountingBackend.sent,
-        "digests": sent,
+        "digests": sent["staff"] + sent["managers"],
         "baseline_rss_mb": baseline,
         "peak_rss_mb": rss_mb(),
     }
+
+
+def sweep_through_workers(reset: bool, timeout: float = 1800) -> dict:
+    """The daily duty queued as beat queues it, run by the Celery worker ``run.py`` started
+    (``bench/worker.py``); timed from queuing until every task it queued has finished."""
+    from bench.worker import STATS_DIR
+    from policies.models import AcknowledgementRequest
+    from policies.tasks import send_acknowledgement_reminders
+
+    if reset:
+        reset_reminders()
+    outstanding = AcknowledgementRequest.objects.outstanding().count()
+    keys = ("tasks", "duties", "queued", "queries", "emails", "digests", "failed")
+
+    def read() -> tuple[dict, list]:
+        """The worker processes' counters so far (each process counts from its start)."""
+        figures = []
+        for path in STATS_DIR.glob("*.json"):
+            try:
+                figures.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                pass  # being replaced: read it next time
+        return {key: sum(f[key] for f in figures) for key in keys}, figures
+
+    before, _ = read()
+    started = time.perf_counter()
+    send_acknowledgement_reminders.delay()
+    totals: dict = {}
+    while time.perf_counter() - started < timeout:
+        now, figures = read()
+        totals = {key: now[key] - before[key] for key in keys}
+        # Done when the duty has queued its batches and every one of them has run.
+        if totals["duties"] and totals["tasks"] >= totals["duties"] + totals["queued"]:
+            return {
+                "mode": f"through {len(figures)} worker processes",
+                "outstanding": outstanding,
+                "seconds": round(time.perf_counter() - started, 2),
+                "tasks": totals["tasks"],
+                "failed_tasks": totals["failed"],
+                "queries": totals["queries"],
+                "emails": totals["emails"],
+                "digests": totals["digests"],
+                "baseline_rss_mb": None,
+                "peak_rss_mb": max(f["peak_rss_mb"] for f in figures),
+            }
+        time.sleep(0.05)
+    raise SystemExit(f"the sweep's tasks did not finish within {timeout:.0f} s: {totals}")
 
 
 def check(since: str) -> dict:
@@ -204,6 +263,7 @@ def main():
     parser.add_argument("command", choices=["prepare", "queries", "sweep", "check"])
     parser.add_argument("--load-users", type=int, default=2000)
     parser.add_argument("--reset", action="store_true")
+    parser.add_argument("--workers", action="store_true", help="sweep: through the running Celery worker")
     parser.add_argument("--since", default="")
     args = parser.parse_args()
     setup_django()
@@ -212,7 +272,7 @@ def main():
     elif args.command == "queries":
         result = queries()
     elif args.command == "sweep":
-        result = sweep(args.reset)
+        result = sweep_through_workers(args.reset) if args.workers else sweep(args.reset)
     else:
         result = check(args.since)
     print(json.dumps(result))

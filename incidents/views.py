@@ -584,14 +584,15 @@ def dashboard(request, slug):
     organisation = get_organisation_for(request.user, slug, Action.VIEW_INCIDENTS)
     incidents = figures.scoped(request.user, organisation)
     now = timezone.now()
+    deadlines = figures.deadlines(incidents, now)
     return render(
         request,
         "incidents/dashboard.html",
         {
             "organisation": organisation,
             "grid": figures.open_grid(incidents),
-            "deadlines": figures.deadlines(incidents, now),
-            "median": figures.median_hours_to_triage(incidents, now),
+            "deadlines": deadlines,
+            "median": deadlines["median_hours"],
             "trends": figures.trends(incidents, now),
             "rollup": figures.trust_rollup(incidents, organisation, now),
             "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),

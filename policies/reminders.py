@@ -7,6 +7,7 @@ Work is done in batches of people, so memory stays bounded for a trust of any si
 """
 
 import datetime as dt
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -118,11 +119,14 @@ def send_acknowledgement_reminders(on: dt.date | None = None, batch_size: int = 
 def remind_people(user_ids: list[int], on: dt.date) -> int:
     """Claim the due stage of these people's open requests, then send each one digest. Returns digests sent."""
     with transaction.atomic():
-        # Another sweep holding some of these rows is sending them: skip, never wait.
+        # Rows another claim holds (a managers' batch running at the same time, another sweep,
+        # a person acknowledging) are waited for, then read again: a row that has moved on is
+        # not claimed twice, and none is left out. Locked in id order, so claims never deadlock.
         claimed = list(
             _open_requests()
-            .select_for_update(skip_locked=True, of=("self",))
+            .select_for_update(of=("self",))
             .filter(user_id__in=user_ids, next_reminder_on__lte=on)
+            .order_by("pk")
             .values_list("pk", "user_id", "reminder_stage", "due_date")
         )
         # One UPDATE per (stage, next date): a batch holds a few dozen of them, where
@@ -165,6 +169,12 @@ def remind_people(user_ids: list[int], on: dt.date) -> int:
     return len(digests)
 
 
+@functools.lru_cache(maxsize=512)
+def _long_date(day: dt.date) -> str:
+    """"5 March 2026": a batch's requests share a few due dates, each formatted once."""
+    return formats.date_format(day, "j F Y")
+
+
 @dataclass(frozen=True)
 class _Item:
     """One line of a reminder: what the text and HTML templates both show, worked out once."""
@@ -181,7 +191,7 @@ class _Item:
             title=request.version.policy.title,
             label=request.version.label,
             policy_id=request.version.policy_id,
-            due=formats.date_format(request.due_date, "j F Y"),
+            due=_long_date(request.due_date),
             overdue=request.due_date < on,
         )
 
@@ -189,15 +199,17 @@ class _Item:
 def tell_managers(manager_ids: list[int], on: dt.date) -> int:
     """Claim these managers' teams' overdue requests not yet told about, then tell each manager once."""
     with transaction.atomic():
+        # As in remind_people: held rows are waited for and read again, locked in id order.
         claimed = list(
             _open_requests()
-            .select_for_update(skip_locked=True, of=("self",))
+            .select_for_update(of=("self",))
             .filter(
                 membership__line_manager_id__in=manager_ids,
                 manager_told_at__isnull=True,
                 due_date__lte=on - dt.timedelta(days=MANAGER_AFTER_DAYS),
             )
             .select_related("user", "version__policy", "membership__line_manager")
+            .order_by("pk")
         )
         AcknowledgementRequest.objects.filter(pk__in=[request.pk for request in claimed]).update(
             manager_told_at=timezone.now()

@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Role
 from core.models import AuditEntry
@@ -291,6 +292,31 @@ def test_the_dashboard_shows_figures_and_the_trust_rollup_suppresses_small_numbe
     page = client.get("/organisations/oak-trust/incidents/dashboard/").content.decode()
     assert "Across the trust" in page and "&lt;5" in page and ">6<" in page
     assert "Incidents reported each month" in page
+
+
+def test_the_dashboard_median_time_to_triage_is_the_middle_value_or_the_mean_of_the_middle_two(
+    now, school, staff, dsl
+):
+    from incidents import dashboard as figures
+
+    def median_hours():
+        incidents = figures.scoped(dsl, school)
+        in_one_pass = figures.deadlines(incidents, timezone.now())["median_hours"]
+        assert in_one_pass == figures.median_hours_to_triage(incidents, timezone.now())
+        return in_one_pass
+
+    assert median_hours() is None
+    for minutes in (60, 150, 195):
+        incident = report(school, staff)
+        Incident.objects.filter(pk=incident.pk).update(
+            status=Status.TRIAGED, triaged_at=incident.reported_at + dt.timedelta(minutes=minutes)
+        )
+    assert median_hours() == 2.5
+    incident = report(school, staff)
+    Incident.objects.filter(pk=incident.pk).update(
+        status=Status.TRIAGED, triaged_at=incident.reported_at + dt.timedelta(hours=30)
+    )
+    assert median_hours() == 2.9  # (2.5 h + 3.25 h) / 2
 
 
 def test_the_records_page_lists_what_is_due_and_saves_retention_periods(client, now, time_machine, school, staff, dsl):

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from accounts.models import Role
+from accounts.models import Role, today
 from policies import reminders, services
 from policies.models import AcknowledgementRequest
 from tests.factories import member
@@ -160,6 +160,37 @@ def test_two_sweeps_at_once_send_each_reminder_once(school, owner):
     assert errors == []
     assert sorted(len(inbox(p.email)) for p in people) == [1] * 40
     assert len(mail.outbox) == 41  # the 40 and the owner
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waits_for_rows_another_claim_holds_and_leaves_nobody_out(school, owner, team):
+    """A managers' batch and a people's batch run at once on the same rows: the second waits, then sends."""
+    from django.db import transaction
+
+    _, teacher = team
+    policy = services.create_policy(organisation=school, actor=owner, title="Social Media Policy", owner=owner)
+    publish(policy, owner)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                list(AcknowledgementRequest.objects.select_for_update().filter(user=teacher))
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(10)
+    threading.Timer(0.5, release.set).start()
+    mail.outbox.clear()
+    assert reminders.remind_people([teacher.pk], today()) == 1
+    holder.join(10)
+    assert len(inbox(teacher.email)) == 1
+    assert reminders.remind_people([teacher.pk], today()) == 0
 
 
 # Annual review
