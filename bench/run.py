@@ -193,8 +193,8 @@ def redis_reachable(redis_url: str) -> bool:
 def sweep_twice(url: str, redis_url: str, concurrency: int) -> dict:
     """The daily duty through a real Celery worker on Redis (one task per batch, shared by the
     worker's processes); in one process where no Redis answers."""
-    if not redis_reachable(redis_url):
-        print(f"No Redis at {redis_url}: sweeping in one process instead of through a worker")
+    if not redis_url or not redis_reachable(redis_url):
+        print(f"No Redis at {redis_url or '(none given)'}: sweeping in one process instead of through a worker")
         first = run_json(["bench/probe.py", "sweep", "--reset"], url, 1800)
         return {"first": first, "second": run_json(["bench/probe.py", "sweep"], url, 1800)}
     worker = CeleryWorker(url, redis_url, concurrency)
@@ -517,7 +517,7 @@ def main(argv=None):
     parser.add_argument(
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"),
-        help="the sweep's broker: a Redis database of the benchmark's own (it is emptied)",
+        help="the sweep's broker: a Redis database of the benchmark's own (it is emptied); '' sweeps in one process",
     )
     parser.add_argument("--sweep-workers", type=int, default=os.cpu_count() or 2, help="the Celery worker's processes")
     parser.add_argument("--output", default=str(BENCH_DIR / "results.json"))
