@@ -194,23 +194,48 @@ def tell_managers(manager_ids: list[int], on: dt.date) -> int:
                 manager_told_at__isnull=True,
                 due_date__lte=on - dt.timedelta(days=MANAGER_AFTER_DAYS),
             )
-            .select_related("user", "version__policy", "membership__line_manager")
             .order_by("pk")
-        )
-        AcknowledgementRequest.objects.filter(pk__in=[request.pk for request in claimed]).update(
-            manager_told_at=timezone.now()
-        )
-    teams = defaultdict(list)
-    for request in claimed:
-        teams[request.membership.line_manager].append(request)
-    for manager, requests in teams.items():
-        if manager.is_active:
-            _send(
-                "policies/manager_overdue",
-                to=[manager.email],
-                context={"manager": manager, "requests": requests, "today": on},
+            .values_list(
+                "pk",
+                "membership__line_manager_id",
+                "membership__line_manager__email",
+                "membership__line_manager__first_name",
+                "membership__line_manager__is_active",
+                "user__first_name",
+                "user__last_name",
+                "version__policy__title",
+                "version__label",
+                "due_date",
             )
-    return len(teams)
+        )
+        AcknowledgementRequest.objects.filter(pk__in=[row[0] for row in claimed]).update(manager_told_at=timezone.now())
+    # One line per late person (a manager reads who, how many and since when), built here:
+    # a team's first digest can hold hundreds of requests.
+    managers, late = {}, defaultdict(lambda: defaultdict(list))
+    for _, manager_id, email, first_name, active, person_first, person_last, title, label, due_date in claimed:
+        managers[manager_id] = (email, first_name, active)
+        late[manager_id][person_last, person_first].append((due_date, f"{title} (version {label})"))
+    for manager_id, people in late.items():
+        email, first_name, active = managers[manager_id]
+        if not active:
+            continue
+        lines = []
+        for (last, first), overdue in sorted(people.items()):
+            overdue.sort()
+            lines.append(
+                {
+                    "person": f"{first} {last}".strip(),
+                    "count": len(overdue),
+                    "since": _long_date(overdue[0][0]),
+                    "policies": "; ".join(policy for _, policy in overdue),
+                }
+            )
+        _send(
+            "policies/manager_overdue",
+            to=[email],
+            context={"manager": {"first_name": first_name}, "people": lines},
+        )
+    return len(late)
 
 
 REVIEW_STAGES = (60, 30, 7, 0)

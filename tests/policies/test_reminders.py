@@ -83,6 +83,32 @@ def test_the_manager_email_names_the_late_member_of_staff(now, time_machine, pol
     assert teacher.full_name in message.body and "Social Media Policy" in message.body
 
 
+def test_the_manager_reads_one_line_per_late_person(now, time_machine, school, policy, owner, team):
+    manager, teacher = team
+    other = member(school, email="other@school.example", line_manager=manager)
+    second = services.create_policy(organisation=school, actor=owner, title="Acceptable Use Policy", owner=owner)
+    time_machine.move_to(day(0), tick=False)
+    publish(policy, owner)
+    services.acknowledge(user=other, version=publish(second, owner))
+    sweep(time_machine, 21)
+    (message,) = [m for m in inbox(manager.email) if m.subject.startswith("Your team")]
+    lines = [line for line in message.body.splitlines() if line.startswith("- ")]
+    assert lines == [
+        f"- {name}: {n}, due since 16 March 2026: {policies}"
+        for _, name, n, policies in sorted(
+            [
+                (
+                    (teacher.last_name, teacher.first_name),
+                    teacher.full_name,
+                    "2 policies",
+                    "Acceptable Use Policy (version 1); Social Media Policy (version 1)",
+                ),
+                ((other.last_name, other.first_name), other.full_name, "1 policy", "Social Media Policy (version 1)"),
+            ]
+        )
+    ]
+
+
 def test_missed_sweeps_catch_up_with_one_email(now, time_machine, policy, owner, team):
     _, teacher = team
     time_machine.move_to(day(0), tick=False)
