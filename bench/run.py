@@ -1,7 +1,7 @@
 """The scale benchmark in one command: ``python bench/run.py --staff 25000``.
 
 Builds the data (``make_data.py``; ``--reuse`` keeps a complete build), then in one run:
-the reminder sweep twice, queries per page at ``--staff`` and at ``--small`` staff,
+the reminder sweep twice through a real Celery worker, queries per page at ``--staff`` and at ``--small`` staff,
 page times through gunicorn over HTTP on loopback beside the bare page, the load
 (acknowledging, then the bare insert, measured the same way), the web workers' peak
 memory and the load's duplicates. Prints a table and writes ``--output`` (JSON).
