@@ -53,6 +53,17 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 }
 
 
+# A menu lists at most this many organisations; past it, the top of each family (a trust,
+# whose pages roll up its schools) and a link to the page listing them all.
+MENU_LIMIT = 8
+
+
+@dataclass(frozen=True)
+class Menu:
+    organisations: list[Organisation]
+    more: int = 0  # reached, but only listed on the organisations page
+
+
 @dataclass
 class Access:
     """A person's effective roles in every organisation they can reach (built once per request)."""
@@ -83,6 +94,12 @@ class Access:
     def where(self) -> dict[str, list[Organisation]]:
         """For navigation: ``{% for org in access.where.manage_staff %}`` in a template."""
         return {action: self.organisations_where(action) for action in ACTION_ROLES}
+
+    @cached_property
+    def menus(self) -> dict[str, Menu]:
+        """For navigation: ``access.menus.view_compliance.organisations``. A trust's leaders reach
+        every school: their menus show the trust, not a hundred schools."""
+        return {action: menu_of(orgs) for action, orgs in self.where.items()}
 
     @property
     def has_access(self) -> bool:
@@ -169,6 +186,15 @@ def can_change_roles(user, membership) -> bool:
 def can_edit_policy(user, policy) -> bool:
     """The policy's owner, or an administrator of the organisation that owns it."""
     return policy.owner_id == user.pk or can(user, Action.MANAGE_ORGANISATION, policy.organisation)
+
+
+def menu_of(organisations: list[Organisation]) -> Menu:
+    """All of ``organisations`` up to ``MENU_LIMIT``; past it, those not inside another of them."""
+    if len(organisations) <= MENU_LIMIT:
+        return Menu(organisations)
+    listed = {org.pk for org in organisations}
+    top = [org for org in organisations if org.parent_id not in listed]
+    return Menu(top, len(organisations) - len(top))
 
 
 def sees_all_staff(user, organisation) -> bool:

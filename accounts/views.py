@@ -148,3 +148,26 @@ def organisation_settings(request, slug):
         messages.success(request, "Settings saved.")
         return redirect("accounts:organisation_settings", slug=organisation.slug)
     return render(request, "accounts/organisation_settings.html", {"organisation": organisation, "form": form})
+
+
+@login_required
+def organisations(request):
+    """Every organisation the person reaches, each with the pages their roles open there: the
+    navigation's menus list a trust rather than its hundred schools, and link here for the rest."""
+    access = access_for(request.user)
+    rows = [
+        (org, access.role_labels(org), [action for action in ORGANISATION_PAGES if access.can(action, org)])
+        for org in sorted(access.organisations, key=lambda o: (o.parent_id is not None, o.name))
+    ]
+    return render(request, "accounts/organisations.html", {"rows": rows})
+
+
+# The pages of an organisation, in the order the navigation shows them.
+ORGANISATION_PAGES = (
+    Action.VIEW_COMPLIANCE,
+    Action.MANAGE_POLICIES,
+    Action.VIEW_REGISTER,
+    Action.VIEW_INCIDENTS,
+    Action.VIEW_STAFF,
+    Action.MANAGE_ORGANISATION,
+)

@@ -571,6 +571,9 @@ class Builder:
             cursor.execute("CREATE TABLE bench_build (staff integer NOT NULL, built_at varchar(40) NOT NULL)")
             cursor.execute("INSERT INTO bench_build VALUES (%s, %s)", [self.staff, self.now.isoformat()])
         if connection.vendor == "postgresql":
+            from policies import tallies
+
+            tallies.fold()  # as the nightly duty would have by now
             # Fresh statistics, as a live database's autovacuum would have.
             connection.ensure_connection()
             raw = connection.connection

@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.permissions import access_for
+from accounts.permissions import access_for, menu_of
 from approvals import queries as approvals
 from incidents.queries import incidents_needing
 from policies.queries import leadership_rates, my_requests, reviews_needing
@@ -12,12 +12,14 @@ from policies.queries import leadership_rates, my_requests, reviews_needing
 def home(request):
     """The person's organisations and roles, and what needs them now."""
     access = access_for(request.user)
+    listed = menu_of(access.organisations)  # a trust's leaders: the trust, and a link to its schools
     outstanding, _ = my_requests(request.user)
     return render(
         request,
         "core/home.html",
         {
-            "organisations": [(org, access.role_labels(org)) for org in access.organisations],
+            "organisations": [(org, access.role_labels(org)) for org in listed.organisations],
+            "more_organisations": listed.more,
             "to_acknowledge": outstanding,
             "reviews": reviews_needing(request.user),
             "rates": leadership_rates(request.user),

@@ -8,7 +8,7 @@ import statistics
 from collections import Counter
 
 from dateutil.relativedelta import relativedelta
-from django.db import connection
+from django.db import connections
 from django.db.models import Aggregate, Count, DurationField, F, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -59,7 +59,7 @@ def deadlines(incidents, now: dt.datetime) -> dict:
         ),
         "lado_late": Count("pk", filter=Q(lado_referred_at__gt=F("lado_due_at"), lado_referred_at__gte=since)),
     }
-    if connection.vendor != "postgresql":
+    if connections[incidents.db].vendor != "postgresql":
         return incidents.aggregate(**figures) | {"median_hours": median_hours_to_triage(incidents, now)}
     # On PostgreSQL the median is one more aggregate in the same pass, not a row per triaged incident.
     result = incidents.aggregate(

@@ -125,3 +125,13 @@ def test_an_anonymous_visitor_has_no_access(school):
     from django.contrib.auth.models import AnonymousUser
 
     assert not can(AnonymousUser(), Action.VIEW_STAFF, school)
+
+
+def test_menus_list_up_to_eight_organisations_then_the_top_of_each_family(trust, school):
+    from accounts.permissions import MENU_LIMIT, menu_of
+    from tests.factories import OrganisationFactory
+
+    few = [school, trust]
+    assert menu_of(few).organisations == few and menu_of(few).more == 0
+    many = [trust, *(OrganisationFactory(parent=trust) for _ in range(MENU_LIMIT))]
+    assert menu_of(many).organisations == [trust] and menu_of(many).more == MENU_LIMIT

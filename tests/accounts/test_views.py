@@ -258,3 +258,49 @@ def test_an_administrator_cannot_change_their_own_roles(client, school, school_a
     )
     assert "You cannot change your own roles" in response.content.decode()
     assert membership.roles == {Role.STAFF, Role.ADMIN}
+
+
+@pytest.fixture
+def large_trust(trust):
+    """A trust of ten schools (past the menus' limit) and a lead who reaches them all."""
+    from tests.factories import OrganisationFactory
+
+    schools = [
+        OrganisationFactory(name=f"School {i:02}", slug=f"school-{i:02}", parent=trust, require_mfa=False)
+        for i in range(10)
+    ]
+    return trust, schools, member(trust, Role.LEAD, Role.ADMIN, email="trust.lead@school.example")
+
+
+def test_a_trust_lead_s_menus_list_the_trust_and_link_to_every_school(client, large_trust):
+    trust, schools, lead = large_trust
+    client.force_login(lead)
+    page = client.get("/").content.decode()
+    menu = page[page.index('id="main-nav"') : page.index("</nav>")]
+    assert f"/organisations/{trust.slug}/compliance/" in menu
+    assert "/organisations/school-00/compliance/" not in menu
+    reached = 1 + trust.members.count()  # the trust and its schools (Oak Primary and Ash Academy too)
+    assert f"All {reached} organisations…" in menu
+    # The home page shows the trust's card and links to the rest.
+    assert f"All {reached} organisations you reach, with their pages" in page
+    assert 'id="org-' + str(schools[0].pk) + '"' not in page
+
+
+def test_the_organisations_page_lists_every_organisation_with_the_pages_roles_open(client, large_trust, school):
+    trust, schools, lead = large_trust
+    staff = member(school)
+    client.force_login(lead)
+    page = client.get("/organisations/").content.decode()
+    for org in [trust, *schools]:
+        assert f'href="/organisations/{org.slug}/compliance/"' in page
+        assert f'href="/organisations/{org.slug}/settings/"' in page
+    client.force_login(staff)
+    page = client.get("/organisations/").content.decode()
+    assert "Oak Primary" in page and "/compliance/" not in page and "/settings/" not in page
+
+
+def test_a_school_s_staff_see_every_organisation_in_the_menus(client, school, other_school):
+    person = member(school, Role.ADMIN)
+    client.force_login(person)
+    menu = client.get("/").content.decode()
+    assert f"/organisations/{school.slug}/staff/" in menu and "organisations…" not in menu

@@ -245,6 +245,22 @@ def test_monthly_figures_count_on_time_and_the_median(account, runner, time_mach
     assert (march["answered"], march["on_time"], march["median_minutes"]) == (3, 2, 90)
 
 
+def test_the_register_counts_open_and_overdue_items_and_not_answered_ones(now, school, account, runner):
+    from approvals.queries import register
+
+    (row,) = register(school)
+    assert (row.open_items, row.overdue_items) == (0, 0)
+    items = [
+        services.log_item(
+            account=account, actor=runner, kind=ItemKind.QUERY, received_at=START - dt.timedelta(days=days), summary="q"
+        )[0]
+        for days in (0, 3, 4)
+    ]
+    services.answer_item(item=items[2], actor=runner, response="ok")
+    (row,) = register(school)
+    assert (row.open_items, row.overdue_items) == (2, 1)
+
+
 def _queries(client, url):
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200

@@ -94,6 +94,7 @@ def test_admin_opens_the_staff_list_from_the_menu(live_server, demo_data, page, 
     [
         ("/organisations/northfield-primary/staff/import/", "Import staff", "staff-import"),
         ("/organisations/northfield-trust/settings/", "Settings", "trust-settings"),
+        ("/organisations/", "Your organisations", "organisations"),
     ],
 )
 def test_admin_pages_are_accessible(live_server, demo_data, page, sign_in, path, heading, shot):

@@ -294,9 +294,7 @@ def test_the_dashboard_shows_figures_and_the_trust_rollup_suppresses_small_numbe
     assert "Incidents reported each month" in page
 
 
-def test_the_dashboard_median_time_to_triage_is_the_middle_value_or_the_mean_of_the_middle_two(
-    now, school, staff, dsl
-):
+def test_the_dashboard_median_time_to_triage_is_the_middle_value_or_the_mean_of_the_middle_two(now, school, staff, dsl):
     from incidents import dashboard as figures
 
     def median_hours():
