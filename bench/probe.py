@@ -168,8 +168,8 @@ def reset_reminders() -> None:
 
 
 def vacuum(table: str) -> None:
-    """What autovacuum does after a mass update, done now: the sweep then meets the table as a day's
-    work leaves it, not with a dead copy of every row it is about to update."""
+    """What autovacuum does after a mass update, done now (``table`` empty: every table): the next
+    phase meets the tables as a day's work leaves them, not with a dead copy of every row updated."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -179,7 +179,7 @@ def vacuum(table: str) -> None:
     autocommit, raw.autocommit = raw.autocommit, True
     try:
         with raw.cursor() as cursor:
-            cursor.execute(f"VACUUM ANALYZE {table}")
+            cursor.execute(f"VACUUM ANALYZE {table}".strip())
     finally:
         raw.autocommit = autocommit
 
@@ -264,6 +264,21 @@ def sweep_through_workers(reset: bool, timeout: float = 1800) -> dict:
     raise SystemExit(f"the sweep's tasks did not finish within {timeout:.0f} s: {totals}")
 
 
+def vacuum_all() -> dict:
+    """VACUUM ANALYZE the database, as autovacuum would after the morning's sweep (the figures
+    say whether this server runs autovacuum at all)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {"vacuumed": False}
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        autovacuum = cursor.fetchone()[0]
+    started = time.perf_counter()
+    vacuum("")
+    return {"vacuumed": True, "seconds": round(time.perf_counter() - started, 1), "server_autovacuum": autovacuum}
+
+
 def check(since: str) -> dict:
     """The load's acknowledgements: none twice for one person and version, each answering its request."""
     from django.db.models import Count
@@ -278,7 +293,7 @@ def check(since: str) -> dict:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["prepare", "queries", "sweep", "check"])
+    parser.add_argument("command", choices=["prepare", "queries", "sweep", "check", "vacuum"])
     parser.add_argument("--load-users", type=int, default=2000)
     parser.add_argument("--reset", action="store_true")
     parser.add_argument("--workers", action="store_true", help="sweep: through the running Celery worker")
@@ -291,6 +306,8 @@ def main():
         result = queries()
     elif args.command == "sweep":
         result = sweep_through_workers(args.reset) if args.workers else sweep(args.reset)
+    elif args.command == "vacuum":
+        result = vacuum_all()
     else:
         result = check(args.since)
     print(json.dumps(result))
