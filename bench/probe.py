@@ -52,6 +52,9 @@ def viewers() -> dict:
         "pages": [
             # name, viewer, path
             ("bare page (floor)", "staff", "/bench/"),
+            # The same floor for the trust's lead: working out what a person may do in a hundred
+            # organisations is part of every page they open.
+            ("bare page (trust lead)", "trust_lead", "/bench/"),
             ("compliance: trust", "trust_lead", "/organisations/bench-trust/compliance/"),
             ("compliance: one school", "school_leader", "/organisations/school-001/compliance/"),
             ("my policies", "staff", "/policies/"),
@@ -134,7 +137,8 @@ def prepare(load_users: int) -> dict:
 
 
 def queries() -> dict:
-    """Queries each page makes, counted on its second request (the first fills per-process caches)."""
+    """Queries each page makes, counted on its second request (the first fills per-process caches),
+    and the median time of ten more, in this process: the same measure at every size."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -142,7 +146,7 @@ def queries() -> dict:
     from accounts.models import User
 
     shape = viewers()
-    result = {}
+    result, medians = {}, {}
     for name, viewer, path in shape["pages"]:
         client = Client()
         client.force_login(User.objects.get(email=shape["viewers"][viewer]))
@@ -152,7 +156,13 @@ def queries() -> dict:
         if response.status_code != 200:
             raise SystemExit(f"{name}: {path} answered {response.status_code}")
         result[name] = len(captured)
-    return result
+        times = []
+        for _ in range(10):
+            started = time.perf_counter()
+            client.get(path)
+            times.append(time.perf_counter() - started)
+        medians[name] = round(sorted(times)[5] * 1000, 1)
+    return {"queries": result, "median_ms": medians, "viewers": {name: viewer for name, viewer, _ in shape["pages"]}}
 
 
 def reset_reminders() -> None:

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from accounts.permissions import access_for, menu_of
 from approvals import queries as approvals
-from incidents.queries import incidents_needing
+from incidents.queries import HOME_LIMIT, incidents_needing
 from policies.queries import leadership_rates, my_requests, reviews_needing
 
 
@@ -28,7 +28,10 @@ def home(request):
                 status__in=["draft", "submitted", "changes_requested"]
             ),
             "items_due": approvals.items_due_soonest(request.user),
-            "accounts_attention": approvals.accounts_needing_attention(request.user),
+            # A trust's leaders could see hundreds: the first few, and the register for the rest.
+            "accounts_attention": list(approvals.accounts_needing_attention(request.user)[: HOME_LIMIT + 1]),
+            "home_limit": HOME_LIMIT,
+            "registers": access.menus["view_register"].organisations,
             "incidents": incidents_needing(request.user),
             "now": timezone.now(),
             "today": timezone.localdate(),

@@ -41,6 +41,15 @@ class Figures:
     def on_time_outstanding(self) -> int:
         return self.outstanding - self.overdue
 
+    @property
+    def bar(self) -> dict:
+        """Where a stacked bar 100 wide ends each part: acknowledged, then outstanding on time
+        (overdue fills the rest). Rounded as ``{% widthratio %}`` rounds."""
+        if not self.total:
+            return {"ack": 0, "open_end": 0}
+        ack = round(100 * self.acknowledged / self.total)
+        return {"ack": ack, "open_end": ack + round(100 * self.on_time_outstanding / self.total)}
+
 
 def count_expressions(on: dt.date) -> dict:
     """Figures counted from requests."""

@@ -5,6 +5,17 @@ from django.db.models import F
 from accounts.models import today
 from policies.models import AcknowledgementRequest
 
+# A version's text and HTML run to tens of kilobytes: lists of requests leave them in the database.
+WITHOUT_TEXTS = (
+    "version__text",
+    "version__html",
+    "version__summary_of_changes",
+    "acknowledgement__version__text",
+    "acknowledgement__version__html",
+    "acknowledgement__version__summary_of_changes",
+    "acknowledgement__user_agent",
+)
+
 
 def my_requests(user):
     """(outstanding, acknowledged) requests of the person, overdue first."""
@@ -12,12 +23,14 @@ def my_requests(user):
         AcknowledgementRequest.objects.current()
         .filter(user=user, version_id=F("version__policy__acknowledgement_version_id"))
         .select_related("version__policy", "acknowledgement__version")
+        .defer(*WITHOUT_TEXTS)
         .order_by("due_date", "version__policy__title")
     )
     earlier = list(
         AcknowledgementRequest.objects.filter(user=user, acknowledgement__isnull=False)
         .exclude(version_id=F("version__policy__acknowledgement_version_id"))
         .select_related("version__policy", "acknowledgement__version")
+        .defer(*WITHOUT_TEXTS)
         .order_by("-acknowledgement__acknowledged_at")
     )
     outstanding = [r for r in rows if r.acknowledgement_id is None]

@@ -318,3 +318,26 @@ def test_account_runners_hear_once_that_their_training_expires(account, runner, 
     )
     runner.training_records.update(expiry_reminded_at=None)
     assert reminders.send_training_expiry_reminders() == 0  # a newer record is in date
+
+
+def test_the_home_page_lists_the_first_accounts_needing_attention_and_points_to_the_register(
+    client, school, staff, runner, slt, smp, monkeypatch
+):
+    """A trust's leaders can have hundreds of accounts to look at: the home page lists a few."""
+    from tests.approvals.conftest import submitted_request
+
+    make_ready(runner, smp)
+    for name, email in (("Oak News", "news@school.example"), ("Oak Sport", "sport@school.example")):
+        request = submitted_request(school, staff, [runner], proposed_name=name, official_email=email)
+        services.decide(account_request=request, decider=slt, kind="approve")
+    monkeypatch.setattr("core.views.HOME_LIMIT", 1)
+    school.require_mfa = False
+    school.save()
+    client.force_login(slt)
+    page = client.get("/").content.decode()
+    section = page[page.index("Official accounts needing attention") :]
+    assert section.count("set-up checklist not finished") == 1
+    assert f'href="/organisations/{school.slug}/accounts/">the account register</a>' in section
+    monkeypatch.setattr("core.views.HOME_LIMIT", 10)
+    page = client.get("/").content.decode()
+    assert page.count("set-up checklist not finished") == 2 and "More need attention" not in page
