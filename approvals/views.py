@@ -4,6 +4,7 @@ from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -266,10 +267,14 @@ def training_evidence(request, pk):
 
 @login_required
 def register(request, slug):
+    """The register, 50 accounts a page (a trust's runs to hundreds), searchable by name."""
     organisation = get_organisation_for(request.user, slug, Action.VIEW_REGISTER)
-    return render(
-        request, "approvals/register.html", {"organisation": organisation, "accounts": queries.register(organisation)}
-    )
+    query = request.GET.get("q", "").strip()
+    accounts = queries.register(organisation)
+    if query:
+        accounts = accounts.filter(Q(name__icontains=query) | Q(organisation__name__icontains=query))
+    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
+    return render(request, "approvals/register.html", {"organisation": organisation, "page": page, "query": query})
 
 
 @login_required

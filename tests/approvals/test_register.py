@@ -341,3 +341,35 @@ def test_the_home_page_lists_the_first_accounts_needing_attention_and_points_to_
     monkeypatch.setattr("core.views.HOME_LIMIT", 10)
     page = client.get("/").content.decode()
     assert page.count("set-up checklist not finished") == 2 and "More need attention" not in page
+
+
+def test_the_register_pages_fifty_accounts_and_finds_one_by_name(client, school, account, slt):
+    """A trust's register runs to hundreds of accounts: fifty a page, and a search."""
+    from approvals.models import AccountRequest
+
+    request = AccountRequest.objects.get()
+    copies = []
+    for n in range(54):
+        copy = OfficialAccount.objects.get(pk=account.pk)
+        copy.pk, copy.name = None, f"Oak Club {n:02}"
+        copy.request = AccountRequest.objects.create(
+            **{
+                f.attname: getattr(request, f.attname)
+                for f in AccountRequest._meta.concrete_fields
+                if not f.primary_key
+            }
+        )
+        copies.append(copy)
+    OfficialAccount.objects.bulk_create(copies)
+    school.require_mfa = False
+    school.save()
+    client.force_login(slt)
+    url = f"/organisations/{school.slug}/accounts/"
+    first = client.get(url).content.decode()
+    assert "55 accounts." in first and first.count('href="/approvals/accounts/') == 2 * 50
+    assert "Page 1 of 2" in first
+    second = client.get(url, {"page": 2}).content.decode()
+    assert second.count('href="/approvals/accounts/') == 2 * 5
+    found = client.get(url, {"q": "club 07"}).content.decode()
+    assert "1 matching account." in found and "Oak Club 07" in found and "Oak Club 08" not in found
+    assert "No account matches" in client.get(url, {"q": "nothing like it"}).content.decode()
