@@ -224,3 +224,16 @@ def test_the_daily_duty_folds_the_tallies(celery_eager, staffed, trust_policy, t
     now.move_to(dt.datetime(2026, 4, 20, 9, tzinfo=dt.UTC), tick=False)
     assert fold_tallies.delay().get()["folded"] > 0
     assert tallies.differences() == []
+
+
+def test_the_check_command_reports_and_repairs_a_tally_gone_wrong(staffed, trust_policy, trust_lead):
+    from django.core.management import CommandError, call_command
+
+    publish(trust_policy, trust_lead)
+    call_command("check_tallies")  # agrees: no error
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {tallies.TALLY} SET acknowledged_count = acknowledged_count + 1")
+    with pytest.raises(CommandError, match="differ from a fresh count"):
+        call_command("check_tallies")
+    call_command("check_tallies", "--repair")
+    assert tallies.differences() == []
