@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_POST
@@ -156,7 +157,15 @@ def organisations(request):
     navigation's menus list a trust rather than its hundred schools, and link here for the rest."""
     access = access_for(request.user)
     rows = [
-        (org, access.role_labels(org), [action for action in ORGANISATION_PAGES if access.can(action, org)])
+        (
+            org,
+            access.role_labels(org),
+            [
+                (label, reverse(url, args=[org.slug]))
+                for action, (label, url) in ORGANISATION_PAGES
+                if access.can(action, org)
+            ],
+        )
         for org in sorted(access.organisations, key=lambda o: (o.parent_id is not None, o.name))
     ]
     return render(request, "accounts/organisations.html", {"rows": rows})
@@ -164,10 +173,10 @@ def organisations(request):
 
 # The pages of an organisation, in the order the navigation shows them.
 ORGANISATION_PAGES = (
-    Action.VIEW_COMPLIANCE,
-    Action.MANAGE_POLICIES,
-    Action.VIEW_REGISTER,
-    Action.VIEW_INCIDENTS,
-    Action.VIEW_STAFF,
-    Action.MANAGE_ORGANISATION,
+    (Action.VIEW_COMPLIANCE, ("Compliance", "policies:dashboard")),
+    (Action.MANAGE_POLICIES, ("Policies", "policies:manage_list")),
+    (Action.VIEW_REGISTER, ("Account register", "approvals:register")),
+    (Action.VIEW_INCIDENTS, ("Incidents", "incidents:list")),
+    (Action.VIEW_STAFF, ("Staff", "accounts:staff_list")),
+    (Action.MANAGE_ORGANISATION, ("Settings", "accounts:organisation_settings")),
 )

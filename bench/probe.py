@@ -93,7 +93,6 @@ def mint_sessions(users) -> dict:
 
 
 def prepare(load_users: int) -> dict:
-    from django.db.models import F
 
     from accounts.models import User
     from policies.models import AcknowledgementRequest
@@ -104,8 +103,9 @@ def prepare(load_users: int) -> dict:
     # The load's people: staff with no other role, in post, with acknowledgements outstanding.
     open_requests = (
         AcknowledgementRequest.objects.current()
+        .counting()
         .outstanding()
-        .filter(version_id=F("version__policy__acknowledgement_version_id"), membership__role_grants__role="staff")
+        .filter(membership__role_grants__role="staff")
         .exclude(
             membership__role_grants__role__in=[
                 "lead",

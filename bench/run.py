@@ -71,6 +71,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_group(process: subprocess.Popen, log) -> None:
+    """Stop a server started in a session of its own, and everything it started; then close its log."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    log.close()
+
+
 class Gunicorn:
     def __init__(self, url: str, workers: int, threads: int):
         self.port = free_port()
@@ -121,14 +133,7 @@ class Gunicorn:
         return peaks
 
     def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
+        stop_group(self.process, self.log)
 
 
 class CeleryWorker:
@@ -168,14 +173,7 @@ class CeleryWorker:
             time.sleep(0.2)
 
     def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
+        stop_group(self.process, self.log)
 
 
 def redis_reachable(redis_url: str) -> bool:

@@ -81,6 +81,13 @@ def current_tallies(organisation_ids, by: str, on: dt.date | None = None):
     )
 
 
+def current_requests(organisation_ids, on: dt.date | None = None):
+    """Requests for the versions that currently count, of people in post on ``on``, in these organisations."""
+    return (
+        AcknowledgementRequest.objects.current(on).counting().filter(membership__organisation_id__in=organisation_ids)
+    )
+
+
 def visible_requests(user, organisation: Organisation):
     """Requests for the versions that currently count, of people in post, that ``user`` may see.
 
@@ -89,14 +96,7 @@ def visible_requests(user, organisation: Organisation):
     scope = compliance_filter(user, organisation)
     if scope is None:
         return AcknowledgementRequest.objects.none()
-    return (
-        AcknowledgementRequest.objects.current()
-        .filter(
-            membership__organisation_id__in=organisation.family_ids,
-            version_id=F("version__policy__acknowledgement_version_id"),
-        )
-        .filter(scope)
-    )
+    return current_requests(organisation.family_ids).filter(scope)
 
 
 def _figure_rows(user, organisation: Organisation, by: str, on: dt.date):
@@ -171,11 +171,7 @@ def rates_by_organisation(organisation_ids, on: dt.date | None = None) -> dict[i
         )
     else:
         rows = (
-            AcknowledgementRequest.objects.current(on)
-            .filter(
-                version_id=F("version__policy__acknowledgement_version_id"),
-                membership__organisation_id__in=organisation_ids,
-            )
+            current_requests(organisation_ids, on)
             .values(org=F("membership__organisation_id"))
             .annotate(**count_expressions(on))
             .order_by()

@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from accounts.models import Membership, Organisation, Role, RoleGrant, StaffType, today
 from core.models import AppendOnlyModel, AppendOnlyQuerySet
@@ -209,6 +209,10 @@ class AcknowledgementRequestQuerySet(models.QuerySet):
             Q(membership__leaving_date__isnull=True) | Q(membership__leaving_date__gte=on),
             membership__user__is_active=True,
         )
+
+    def counting(self):
+        """Requests for the version of their policy that currently counts (the last major one)."""
+        return self.filter(version_id=F("version__policy__acknowledgement_version_id"))
 
     def outstanding(self):
         return self.filter(acknowledgement__isnull=True)

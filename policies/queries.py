@@ -5,32 +5,20 @@ from django.db.models import F
 from accounts.models import today
 from policies.models import AcknowledgementRequest
 
-# A version's text and HTML run to tens of kilobytes: lists of requests leave them in the database.
-WITHOUT_TEXTS = (
-    "version__text",
-    "version__html",
-    "version__summary_of_changes",
-    "acknowledgement__version__text",
-    "acknowledgement__version__html",
-    "acknowledgement__version__summary_of_changes",
-    "acknowledgement__user_agent",
-)
-
 
 def my_requests(user):
     """(outstanding, acknowledged) requests of the person, overdue first."""
     rows = list(
         AcknowledgementRequest.objects.current()
-        .filter(user=user, version_id=F("version__policy__acknowledgement_version_id"))
+        .counting()
+        .filter(user=user)
         .select_related("version__policy", "acknowledgement__version")
-        .defer(*WITHOUT_TEXTS)
         .order_by("due_date", "version__policy__title")
     )
     earlier = list(
         AcknowledgementRequest.objects.filter(user=user, acknowledgement__isnull=False)
         .exclude(version_id=F("version__policy__acknowledgement_version_id"))
         .select_related("version__policy", "acknowledgement__version")
-        .defer(*WITHOUT_TEXTS)
         .order_by("-acknowledgement__acknowledged_at")
     )
     outstanding = [r for r in rows if r.acknowledgement_id is None]
@@ -57,11 +45,11 @@ def leadership_rates(user):
 
     One grouped query whatever the number of schools: a trust's figures add up its members'.
     """
-    from accounts.permissions import COMPLIANCE_ALL_STAFF, access_for
+    from accounts.permissions import access_for, sees_all_staff
     from policies.compliance import Figures, rates_by_organisation
 
     access = access_for(user)
-    led = [org for org in access.organisations if access.roles_in(org) & COMPLIANCE_ALL_STAFF]
+    led = [org for org in access.organisations if sees_all_staff(user, org)]
     if not led:
         return []
     family = {org.pk: {org.pk} | {o.pk for o in access.organisations if o.parent_id == org.pk} for org in led}

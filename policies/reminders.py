@@ -12,7 +12,6 @@ import logging
 from collections import defaultdict
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import formats, timezone
 
 from accounts.models import Membership, Organisation, Role, today
@@ -50,11 +49,7 @@ def next_stage_date(due_date: dt.date, stage: int) -> dt.date:
 
 def _open_requests():
     """Outstanding requests for the version of each policy that currently counts, of people in post."""
-    return (
-        AcknowledgementRequest.objects.current()
-        .outstanding()
-        .filter(version_id=F("version__policy__acknowledgement_version_id"))
-    )
+    return AcknowledgementRequest.objects.current().counting().outstanding()
 
 
 def _in_batches(ids: list[int], size: int):
