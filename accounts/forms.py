@@ -1,3 +1,5 @@
+from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
+from allauth.account.models import EmailAddress
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -17,6 +19,22 @@ class AcceptInvitationForm(SetPasswordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Set password and sign in")
+
+
+class AddEmailForm(AllauthAddEmailForm):
+    """A new sign-in address: refused when it is already someone else's, confirmed before it counts."""
+
+    def clean_email(self):
+        email = super().clean_email()
+        taken = User.objects.filter(email__iexact=email).exclude(pk=self.user.pk).exists() or (
+            EmailAddress.objects.filter(email__iexact=email).exclude(user=self.user).exists()
+        )
+        if taken:
+            raise forms.ValidationError(
+                "This address belongs to another account, so it cannot be added to yours. "
+                "If it is yours, ask your organisation's administrator."
+            )
+        return email
 
 
 class InviteForm(forms.Form):

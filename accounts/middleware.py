@@ -1,7 +1,11 @@
+import time
+
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import logout, user_logged_in
+from django.contrib.auth.views import redirect_to_login
+from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -10,13 +14,22 @@ from accounts.permissions import access_for
 # allauth's own pages (sign-out, re-authentication, authenticator set-up) stay
 # reachable, or nobody could enrol.
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/invitation/")
+SIGNED_IN_AT = "portal_signed_in_at"
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.signed_in_at")
+def _note_sign_in(sender, request, user, **kwargs):
+    """Every sign-in (allauth's, and so the Django admin's) starts the absolute session clock."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SIGNED_IN_AT] = int(time.time())
 
 
 class AccessPolicyMiddleware:
     """Applies the sign-in rules on every request.
 
     - A person whose memberships have all ended (a leaver) is signed out.
-    - Privileged roles get a short idle timeout.
+    - Privileged people (roles, Django admin users, holders of official accounts'
+      sign-in details) get a short idle timeout and an absolute lifetime.
     - Privileged roles in an organisation requiring two-factor sign-in are sent
       to set up an authenticator until they have one.
     """
@@ -34,6 +47,11 @@ class AccessPolicyMiddleware:
             messages.error(request, "You no longer have access to any organisation in the portal.")
             return redirect("account_login")
         if access.is_privileged:
+            started = request.session.setdefault(SIGNED_IN_AT, int(time.time()))
+            if time.time() - started > settings.PRIVILEGED_SESSION_MAX_SECONDS:
+                logout(request)
+                messages.info(request, "For safety, sessions with your roles last a working day. Please sign in again.")
+                return redirect_to_login(request.get_full_path())
             request.session.set_expiry(settings.PRIVILEGED_SESSION_IDLE_SECONDS)
         if access.requires_mfa and not request.path.startswith(EXEMPT_PREFIXES) and not is_mfa_enabled(user):
             messages.warning(

@@ -199,6 +199,16 @@ class Organisation(models.Model):
         """This organisation and, for a trust, its members."""
         return [self.pk, *self.members.values_list("pk", flat=True)]
 
+    @property
+    def group_ids(self) -> list[int]:
+        """The whole group: the trust (or this organisation alone) and every member of the trust.
+
+        Import and invitation reach existing accounts only inside it; a person with
+        an account elsewhere is offered a place and joins when they accept.
+        """
+        top = self.parent_id or self.pk
+        return [top, *Organisation.objects.filter(parent_id=top).values_list("pk", flat=True)]
+
 
 class MembershipQuerySet(models.QuerySet):
     def current(self, on: dt.date | None = None):
@@ -260,6 +270,45 @@ class Membership(models.Model):
 
     def has_left(self, on: dt.date | None = None) -> bool:
         return self.leaving_date is not None and self.leaving_date < (on or today())
+
+
+class OfferQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(decided_at__isnull=True)
+
+
+class Offer(models.Model):
+    """A place in an organisation offered to someone who already has an account elsewhere.
+
+    Import and invitation never attach an account outside the organisation's group
+    by its email address: the person is asked, and becomes a member only when they
+    accept, signed in as themselves, through the link sent to their address.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="offers")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="offers")
+    offered_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    staff_type = models.CharField(max_length=20, choices=StaffType.choices, default=StaffType.EMPLOYEE)
+    job_title = models.CharField(max_length=150, blank=True)
+    department = models.CharField(max_length=150, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    leaving_date = models.DateField(null=True, blank=True)
+    roles = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    accepted = models.BooleanField(null=True)
+
+    objects = OfferQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"], condition=Q(decided_at__isnull=True), name="offer_one_open"
+            )
+        ]
+
+    def __str__(self):
+        return f"Offer to {self.user} from {self.organisation}"
 
 
 class RoleGrant(models.Model):

@@ -53,6 +53,18 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 }
 
 
+# Apps above this floor name further privileges that need a second factor and short
+# sessions, whatever the person's roles: approvals says who can reveal or change an official
+# account's sign-in details. They register in ``AppConfig.ready`` (accounts imports nothing above it).
+PRIVILEGE_CHECKS: list = []
+
+
+def register_privilege_check(check) -> None:
+    """``check(user) -> bool``: whether the person holds a privilege the app guards."""
+    if check not in PRIVILEGE_CHECKS:
+        PRIVILEGE_CHECKS.append(check)
+
+
 # A menu lists at most this many organisations; past it, the top of each family (a trust,
 # whose pages roll up its schools) and a link to the page listing them all.
 MENU_LIMIT = 8
@@ -105,13 +117,35 @@ class Access:
     def has_access(self) -> bool:
         return bool(self.memberships)
 
+    @cached_property
+    def is_admin_user(self) -> bool:
+        """A user of the Django admin (staff or superuser): privileged everywhere, whatever their memberships."""
+        return bool(getattr(self.user, "is_active", False) and (self.user.is_staff or self.user.is_superuser))
+
+    @cached_property
+    def holds_guarded_privilege(self) -> bool:
+        return bool(getattr(self.user, "is_authenticated", False)) and any(
+            check(self.user) for check in PRIVILEGE_CHECKS
+        )
+
     @property
     def is_privileged(self) -> bool:
-        return any(roles & PRIVILEGED_ROLES for roles in self.roles_by_org.values())
+        """Short idle sessions and an absolute lifetime apply (accounts.middleware)."""
+        return (
+            self.is_admin_user
+            or any(roles & PRIVILEGED_ROLES for roles in self.roles_by_org.values())
+            or self.holds_guarded_privilege
+        )
 
     @property
     def requires_mfa(self) -> bool:
-        """Privileged somewhere whose organisation requires two-factor sign-in."""
+        """Must sign in with a second factor: Django admin users always; privileged roles and
+        guarded privileges where an organisation of theirs requires it (switched off only for a
+        demo, never for the Django admin)."""
+        if self.is_admin_user:
+            return True
+        if any(org.require_mfa for org in self.organisations) and self.holds_guarded_privilege:
+            return True
         return any(
             self.roles_by_org.get(org.pk, frozenset()) & PRIVILEGED_ROLES and org.require_mfa
             for org in self.organisations
@@ -176,11 +210,6 @@ def get_organisation_for(user, slug: str, action: str) -> Organisation:
                 raise PermissionDenied
             return organisation
     raise Http404
-
-
-def can_change_roles(user, membership) -> bool:
-    """Administrators set roles, but never their own: nobody grants themselves DSL or lead access."""
-    return membership.user_id != user.pk
 
 
 def can_edit_policy(user, policy) -> bool:
@@ -268,12 +297,12 @@ def can_decide_request(user, account_request) -> bool:
 
 
 def can_see_request(user, account_request) -> bool:
-    roles = access_for(user).roles_in(account_request.organisation)
-    return (
-        account_request.requester_id == user.pk
-        or bool(roles & REGISTER_VIEWERS)
-        or account_request.runners.filter(user=user).exists()
-    )
+    """The author and the people it names to run the account; once submitted, the register's viewers too.
+    A draft never submitted is the author's own work in progress (least privilege)."""
+    if account_request.requester_id == user.pk or account_request.runners.filter(user=user).exists():
+        return True
+    submitted_once = account_request.submission > 0
+    return submitted_once and bool(access_for(user).roles_in(account_request.organisation) & REGISTER_VIEWERS)
 
 
 def account_role(user, account) -> str | None:
@@ -301,15 +330,6 @@ def can_administer_account(user, account) -> bool:
 def can_log_responses(user, account) -> bool:
     """Administrators and moderators of the account log and answer what it receives."""
     return account_role(user, account) is not None or access_for(user).has_role(account.organisation, Role.ADMIN)
-
-
-def can_handle_credentials(user, account) -> bool:
-    """Only SLT and the account's administrators ever see the sign-in details (seed 004 §4.2)."""
-    return account_role(user, account) == "administrator" or access_for(user).has_role(account.organisation, Role.SLT)
-
-
-def can_record_training_for_others(user, organisation) -> bool:
-    return access_for(user).has_role(organisation, Role.ADMIN)
 
 
 # Incidents: who sees, triages and handles which online-safety incident

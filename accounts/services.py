@@ -1,12 +1,17 @@
 """Changes to people, memberships and organisations. Each writes the audit trail."""
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core import signing
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import Membership, Organisation, Role, RoleGrant, User
-from accounts.permissions import can_change_roles, forget_access
+from accounts.models import Membership, Offer, Organisation, Role, User
+from accounts.roles import RoleChangeRefused, change_roles
 from core.audit import log_action
 
 
@@ -23,15 +28,27 @@ class StaffError(Exception):
     """A change to a staff record that the rules do not allow; the message says why."""
 
 
-def set_roles(membership: Membership, roles) -> None:
-    """Make the membership hold exactly ``roles`` (the staff role always included)."""
-    roles = frozenset(roles) | {Role.STAFF.value}
-    current = {grant.role for grant in membership.role_grants.all()}
-    RoleGrant.objects.filter(membership=membership).exclude(role__in=roles).delete()
-    RoleGrant.objects.bulk_create([RoleGrant(membership=membership, role=role) for role in roles - current])
-    if hasattr(membership, "_prefetched_objects_cache"):
-        membership._prefetched_objects_cache.pop("role_grants", None)
-    forget_access(membership.user)
+OFFER_DAYS = 14
+offer_signer = signing.TimestampSigner(salt="accounts.offer")
+
+
+def accounts_by_address(organisation: Organisation, emails) -> tuple[dict[str, User], dict[str, User]]:
+    """The accounts holding ``emails``, split into (ours, elsewhere).
+
+    An address is a person's identity only once verified (DESIGN.md "Who uses it").
+    Ours: accounts with a place somewhere in the organisation's group whose address
+    is verified, or was set by the organisation itself and never claimed through
+    sign-in (no unconfirmed claim on it). Everyone else is elsewhere: import and
+    invitation offer them a place instead of changing their account.
+    """
+    emails = {e.strip().lower() for e in emails if e}
+    unconfirmed = EmailAddress.objects.filter(user=OuterRef("pk"), email__iexact=OuterRef("email"), verified=False)
+    in_group = Membership.objects.filter(user=OuterRef("pk"), organisation_id__in=organisation.group_ids)
+    ours, elsewhere = {}, {}
+    users = User.objects.filter(email__in=emails).annotate(unconfirmed=Exists(unconfirmed), in_group=Exists(in_group))
+    for user in users:
+        (ours if user.in_group and not user.unconfirmed else elsewhere)[user.email] = user
+    return ours, elsewhere
 
 
 def ask_to_acknowledge(*, users) -> None:
@@ -42,8 +59,6 @@ def ask_to_acknowledge(*, users) -> None:
 
 
 def invitation_path(user: User) -> str:
-    from django.urls import reverse
-
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     return reverse("accounts:accept_invitation", kwargs={"uidb64": uid, "token": invitation_tokens.make_token(user)})
 
@@ -59,26 +74,41 @@ def invite_person(
     job_title: str = "",
     department: str = "",
     roles=(Role.STAFF,),
-) -> Membership:
+) -> Membership | Offer:
     """Add a person to the organisation and email them a link to set their password.
 
-    Inviting someone already on the staff list resends the invitation instead
-    of creating a second record.
+    Inviting someone already on the staff list resends the invitation instead of
+    creating a second record. Someone whose account is outside the organisation's
+    group is offered a place (``Offer``) and joins only when they accept.
     """
     from accounts.tasks import send_invitation
 
     email = email.strip().lower()
+    if actor is not None and email == actor.email.lower():
+        raise StaffError("You cannot invite yourself: ask another administrator.")
     with transaction.atomic():
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            user = User.objects.create_user(email, first_name=first_name, last_name=last_name)
+        ours, elsewhere = accounts_by_address(organisation, [email])
+        if email in elsewhere:
+            return offer_place(
+                organisation=organisation,
+                user=elsewhere[email],
+                actor=actor,
+                roles=roles,
+                staff_type=staff_type,
+                job_title=job_title,
+                department=department,
+            )
+        user = ours.get(email) or User.objects.create_user(email, first_name=first_name, last_name=last_name)
         membership, created = Membership.objects.get_or_create(
             user=user,
             organisation=organisation,
             defaults={"staff_type": staff_type, "job_title": job_title, "department": department},
         )
         if created:
-            set_roles(membership, roles)
+            try:
+                change_roles(membership=membership, roles=roles, actor=actor, via="an invitation")
+            except RoleChangeRefused as exc:
+                raise StaffError(str(exc)) from None
             ask_to_acknowledge(users=[user])
         log_action(
             "staff.invited",
@@ -92,14 +122,87 @@ def invite_person(
     return membership
 
 
-def accept_invitation(*, user: User, password: str) -> None:
-    from allauth.account.models import EmailAddress
+def offer_place(*, organisation: Organisation, user: User, actor, roles=(), **fields) -> Offer:
+    """Offer a place to someone with an account elsewhere; asking again updates the open offer."""
+    from accounts.tasks import send_offer
 
+    if actor is not None and actor.pk == user.pk:
+        raise StaffError("You cannot add yourself: ask another administrator.")
+    roles = sorted(frozenset(roles) | {Role.STAFF.value})
+    offer, created = Offer.objects.open().update_or_create(
+        user=user, organisation=organisation, defaults={"offered_by": actor, "roles": roles, **fields}
+    )
+    log_action(
+        "staff.offered_place",
+        actor=actor,
+        organisation=organisation,
+        obj=offer,
+        to_state="offered",
+        details={"email": user.email, "roles": roles, "new_offer": created},
+    )
+    send_offer.delay_on_commit(offer.pk)
+    return offer
+
+
+def offer_token(offer: Offer) -> str:
+    return offer_signer.sign(str(offer.pk))
+
+
+def offer_path(offer: Offer) -> str:
+    return reverse("accounts:offer", kwargs={"token": offer_token(offer)})
+
+
+def open_offer(token: str, user) -> Offer | None:
+    """The open offer the link names, if it was made to ``user`` and is under ``OFFER_DAYS`` old."""
+    try:
+        pk = int(offer_signer.unsign(token, max_age=OFFER_DAYS * 24 * 60 * 60))
+    except (signing.BadSignature, ValueError):
+        return None
+    return Offer.objects.open().select_related("organisation", "offered_by").filter(pk=pk, user_id=user.pk).first()
+
+
+def decide_offer(*, offer: Offer, user, accept: bool) -> Membership | None:
+    """The person accepts (and joins, with the roles offered) or declines."""
+    with transaction.atomic():
+        locked = (
+            Offer.objects.select_for_update(of=("self",)).select_related("organisation", "offered_by").get(pk=offer.pk)
+        )
+        if locked.decided_at is not None or locked.user_id != user.pk:
+            raise StaffError("This offer has already been answered.")
+        locked.decided_at = timezone.now()
+        locked.accepted = accept
+        locked.save(update_fields=["decided_at", "accepted"])
+        log_action(
+            "staff.offer_accepted" if accept else "staff.offer_declined",
+            actor=user,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state="offered",
+            to_state="accepted" if accept else "declined",
+        )
+        if not accept:
+            return None
+        membership, _ = Membership.objects.get_or_create(
+            user=user,
+            organisation=locked.organisation,
+            defaults={
+                name: getattr(locked, name)
+                for name in ("staff_type", "job_title", "department", "start_date", "leaving_date")
+            },
+        )
+        # The roles are the offering administrator's grant, not the person's own.
+        change_roles(membership=membership, roles=locked.roles, actor=locked.offered_by, via="an accepted offer")
+        ask_to_acknowledge(users=[user])
+    return membership
+
+
+def accept_invitation(*, user: User, password: str) -> None:
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        # The address received the invitation, so it is verified.
+        # The address received the invitation, so it is verified; nobody else's unconfirmed claim on it stands.
         EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+        EmailAddress.objects.filter(email__iexact=user.email, verified=False).exclude(user=user).delete()
         log_action("account.invitation_accepted", actor=user, obj=user, to_state="active")
 
 
@@ -112,8 +215,6 @@ def update_membership(*, membership: Membership, actor, roles, **values) -> Memb
         locked = Membership.objects.select_for_update().prefetch_related("role_grants").get(pk=membership.pk)
         if values.get("line_manager") and values["line_manager"].pk == locked.user_id:
             raise StaffError("A person cannot be their own line manager.")
-        if not can_change_roles(actor, locked) and locked.roles != frozenset(roles) | {Role.STAFF.value}:
-            raise StaffError("You cannot change your own roles: ask another administrator.")
         changes = {}
         for name in MEMBERSHIP_FIELDS:
             if name in values and getattr(locked, name) != values[name]:
@@ -122,10 +223,11 @@ def update_membership(*, membership: Membership, actor, roles, **values) -> Memb
         if changes:
             locked.save(update_fields=[*changes, "updated_at"])
         old_roles = locked.roles
-        new_roles = frozenset(roles) | {Role.STAFF.value}
-        if old_roles != new_roles:
-            set_roles(locked, new_roles)
-            changes["roles"] = [sorted(old_roles), sorted(new_roles)]
+        try:
+            if change_roles(membership=locked, roles=roles, actor=actor, via="the staff page"):
+                changes["roles"] = [sorted(old_roles), sorted(frozenset(roles) | {Role.STAFF.value})]
+        except RoleChangeRefused as exc:
+            raise StaffError(str(exc)) from None
         if changes:
             ask_to_acknowledge(users=[locked.user])
             log_action(

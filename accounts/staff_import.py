@@ -16,7 +16,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts.models import Membership, Organisation, Role, StaffType, User
-from accounts.services import ask_to_acknowledge, set_roles
+from accounts.roles import RoleChangeRefused, change_roles
+from accounts.services import accounts_by_address, ask_to_acknowledge, offer_place
 from core.audit import log_action
 
 
@@ -99,6 +100,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    offered: list[str] = field(default_factory=list)  # addresses of accounts elsewhere, asked to accept
     new_users: list[User] = field(default_factory=list)
 
     @property
@@ -284,7 +286,12 @@ def import_staff(*, organisation: Organisation, data: bytes | str, actor=None, i
         # One import at a time per organisation: a double submission waits, then finds nothing to change.
         Organisation.objects.select_for_update().get(pk=organisation.pk)
         report = _apply(organisation, rows, actor)
-        ask_to_acknowledge(users=User.objects.filter(email__in=[row.email for row in rows]))
+        if report.errors:  # a refused row changes nothing, like any other bad row
+            transaction.set_rollback(True)
+            return ImportReport(errors=report.errors)
+        ask_to_acknowledge(
+            users=User.objects.filter(memberships__organisation=organisation, email__in=[row.email for row in rows])
+        )
         if invite:
             from accounts.tasks import send_invitation
 
@@ -299,7 +306,7 @@ COLUMN_OF = {"line_manager_id": "line_manager_email"}
 def _apply(organisation: Organisation, rows: list[StaffRow], actor) -> ImportReport:
     report = ImportReport()
     emails = {row.email for row in rows} | {row.line_manager_email for row in rows if row.line_manager_email}
-    users = {user.email: user for user in User.objects.filter(email__in=emails)}
+    users, elsewhere = accounts_by_address(organisation, emails)
     memberships = {
         m.user.email: m
         for m in Membership.objects.filter(organisation=organisation, user__email__in=emails)
@@ -308,6 +315,24 @@ def _apply(organisation: Organisation, rows: list[StaffRow], actor) -> ImportRep
     }
     for row in rows:
         changes: dict[str, list] = {}
+        if actor is not None and row.email == actor.email.lower() and row.email not in memberships:
+            report.errors.append(RowError(row.line, "you cannot add yourself: ask another administrator."))
+            continue
+        if row.email in elsewhere:
+            # An account outside the group is never changed by its address: its holder is asked.
+            offer_place(
+                organisation=organisation,
+                user=elsewhere[row.email],
+                actor=actor,
+                roles=row.roles,
+                staff_type=row.staff_type,
+                job_title=row.job_title,
+                department=row.department,
+                start_date=row.start_date,
+                leaving_date=row.leaving_date,
+            )
+            report.offered.append(row.email)
+            continue
         user = users.get(row.email)
         if user is None:
             user = User.objects.create_user(row.email, first_name=row.first_name, last_name=row.last_name)
@@ -350,7 +375,11 @@ def _apply(organisation: Organisation, rows: list[StaffRow], actor) -> ImportRep
                 membership.save(update_fields=[*changed, "updated_at"])
             old_roles = membership.roles
         if (created or "roles" in row.columns) and old_roles != row.roles:
-            set_roles(membership, row.roles)
+            try:
+                change_roles(membership=membership, roles=row.roles, actor=actor, via="a staff import")
+            except RoleChangeRefused:
+                report.errors.append(RowError(row.line, "you cannot change your own roles: ask another administrator."))
+                continue
             if not created:
                 changes["roles"] = [sorted(old_roles), sorted(row.roles)]
 

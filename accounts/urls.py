@@ -6,6 +6,7 @@ app_name = "accounts"
 
 urlpatterns = [
     path("invitation/<uidb64>/<token>/", views.accept_invitation, name="accept_invitation"),
+    path("offer/<str:token>/", views.offer, name="offer"),
     path("organisations/", views.organisations, name="organisations"),
     path("organisations/<slug:slug>/staff/", views.staff_list, name="staff_list"),
     path("organisations/<slug:slug>/staff/invite/", views.staff_invite, name="staff_invite"),

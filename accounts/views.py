@@ -1,3 +1,4 @@
+from allauth.account.views import EmailView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -10,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.forms import AcceptInvitationForm, InviteForm, MembershipForm, OrganisationSettingsForm, StaffImportForm
-from accounts.models import Membership, User
+from accounts.models import Membership, Offer, Role, User
 from accounts.permissions import Action, access_for, get_organisation_for
 from accounts.staff_import import import_staff
 from accounts.tasks import send_invitation
@@ -31,6 +32,40 @@ def accept_invitation(request, uidb64, token):
         messages.success(request, "Your password is set. Sign in with your email address and your new password.")
         return redirect("account_login")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invitee": user})
+
+
+class SignInAddressView(EmailView):
+    """allauth's address page, except that an address becomes the sign-in address only once confirmed."""
+
+    def _action_primary(self, request, *args, **kwargs):
+        address = self._get_email_address(request)
+        if address is not None and not address.verified:
+            messages.error(request, "Confirm this address first: open the link we emailed to it.")
+            return redirect("account_email")
+        return super()._action_primary(request, *args, **kwargs)
+
+
+@login_required
+def offer(request, token):
+    """An offer to join an organisation, answered by the person it was made to, signed in as themselves."""
+    place = services.open_offer(token, request.user)
+    if place is None:
+        return render(request, "accounts/offer_invalid.html", status=404)
+    if request.method == "POST":
+        answer = request.POST.get("answer")
+        if answer not in ("accept", "decline"):
+            messages.error(request, "Choose Accept and join or Decline.")
+        else:
+            try:
+                services.decide_offer(offer=place, user=request.user, accept=answer == "accept")
+            except services.StaffError as exc:
+                messages.error(request, str(exc))
+            else:
+                name = place.organisation.name
+                messages.success(request, f"You have joined {name}." if answer == "accept" else f"You declined {name}.")
+                return redirect("home")
+    labels = [Role(code).label for code in Role.values if code in place.roles]
+    return render(request, "accounts/offer.html", {"offer": place, "role_labels": labels})
 
 
 def _staff_queryset(organisation):
@@ -73,9 +108,20 @@ def staff_invite(request, slug):
     organisation = get_organisation_for(request.user, slug, Action.MANAGE_STAFF)
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        membership = services.invite_person(organisation=organisation, actor=request.user, **form.cleaned_data)
-        messages.success(request, f"Invitation sent to {membership.user.email}.")
-        return redirect("accounts:staff_list", slug=organisation.slug)
+        try:
+            result = services.invite_person(organisation=organisation, actor=request.user, **form.cleaned_data)
+        except services.StaffError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if isinstance(result, Offer):
+                messages.success(
+                    request,
+                    f"{result.user.email} already has a Policy Portal account, so we have asked them to accept "
+                    "joining. They appear on the staff list once they do.",
+                )
+            else:
+                messages.success(request, f"Invitation sent to {result.user.email}.")
+            return redirect("accounts:staff_list", slug=organisation.slug)
     return render(request, "accounts/staff_invite.html", {"organisation": organisation, "form": form})
 
 
@@ -125,7 +171,13 @@ def staff_import_view(request, slug):
         if report.ok:
             messages.success(
                 request,
-                f"Import complete: {report.created} added, {report.updated} updated, {report.unchanged} unchanged.",
+                f"Import complete: {report.created} added, {report.updated} updated, {report.unchanged} unchanged."
+                + (
+                    f" {len(report.offered)} already have a Policy Portal account elsewhere and have been asked to "
+                    f"accept joining: {', '.join(report.offered)}."
+                    if report.offered
+                    else ""
+                ),
             )
             return redirect("accounts:staff_list", slug=organisation.slug)
     return render(

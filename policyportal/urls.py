@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
+from accounts.views import SignInAddressView
 from core.views import home
 
 # The Django admin signs in through allauth too: rate limits and two-factor apply.
@@ -11,6 +12,7 @@ admin.site.site_header = "Policy Portal administration"
 
 urlpatterns = [
     path("", home, name="home"),
+    path("accounts/email/", SignInAddressView.as_view(), name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("policies.urls")),

@@ -16,6 +16,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name", locale="en_GB")
     password = factory.django.Password(PASSWORD)
 
+    @factory.post_generation
+    def confirmed(self, create, extracted, **kwargs):
+        """Addresses are confirmed unless a test says otherwise (``UserFactory(confirmed=False)``)."""
+        if create and extracted is not False:
+            from allauth.account.models import EmailAddress
+
+            EmailAddress.objects.get_or_create(
+                user=self, email=self.email, defaults={"verified": True, "primary": True}
+            )
+
 
 class OrganisationFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -5,7 +5,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from accounts.models import Membership, Role, StaffType, User
+from accounts.models import Membership, Offer, Role, StaffType, User
 from accounts.permissions import access_for
 from accounts.staff_import import import_staff
 from core.models import AuditEntry
@@ -178,10 +178,15 @@ def test_a_file_without_some_columns_leaves_those_fields_as_they_were(school, ti
     assert not access_for(User.objects.get(email="alan@school.example")).has_access
 
 
-def test_an_import_does_not_rename_someone_another_organisation_employs(school, outside_school):
+def test_an_import_offers_a_place_to_someone_another_organisation_employs_and_changes_nothing_of_theirs(
+    school, outside_school
+):
     ada = member(outside_school, email="ada@school.example")
     ada.first_name = "Augusta"
     ada.save()
-    run(school, GOOD)
+    report = run(school, GOOD)
+    assert report.ok and report.offered == ["ada@school.example"]
     assert User.objects.get(email="ada@school.example").first_name == "Augusta"
-    assert Membership.objects.filter(user__email="ada@school.example", organisation=school).exists()
+    assert not Membership.objects.filter(user=ada, organisation=school).exists()
+    offer = Offer.objects.get(user=ada, organisation=school, decided_at=None)
+    assert offer.roles == sorted({Role.STAFF, Role.SLT, Role.LINE_MANAGER})

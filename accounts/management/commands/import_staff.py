@@ -29,5 +29,6 @@ class Command(BaseCommand):
             raise CommandError(f"Nothing was imported: {len(report.errors)} problem(s) in {file}.")
         self.stdout.write(
             f"Imported {file} into {org.name}: {report.created} added, {report.updated} updated, "
-            f"{report.unchanged} unchanged."
+            f"{report.unchanged} unchanged"
+            + (f", {len(report.offered)} asked to accept (they have an account elsewhere)." if report.offered else ".")
         )

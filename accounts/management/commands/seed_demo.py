@@ -5,6 +5,7 @@ Idempotent: staff go through the same CSV import as real data, so running it
 again changes nothing.
 """
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -98,7 +99,9 @@ class Command(BaseCommand):
             report = import_staff(organisation=orgs[slug], data=csv_text)
             if not report.ok:
                 raise RuntimeError("Demo staff did not import: " + "; ".join(map(str, report.errors)))
-        self._set_passwords(User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}"), password)
+        demo_users = User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}")
+        self._set_passwords(demo_users, password)
+        self._confirm_addresses(demo_users)
         from policies.demo import seed_social_media_policy
 
         seed_social_media_policy(orgs["northfield-trust"], User.objects.get(email=f"owner@{DEMO_DOMAIN}"))
@@ -112,6 +115,18 @@ class Command(BaseCommand):
         self.stdout.write(f"Sign in with any of these, password {password!r}:")
         for name in SIGN_INS:
             self.stdout.write(f"  {name}@{DEMO_DOMAIN}")
+
+    @staticmethod
+    def _confirm_addresses(users) -> None:
+        """Sign-in needs a confirmed address; nobody can open the demo's mailboxes, so the demo confirms them."""
+        confirmed = set(EmailAddress.objects.filter(user__in=users, verified=True).values_list("user_id", flat=True))
+        EmailAddress.objects.bulk_create(
+            [
+                EmailAddress(user=user, email=user.email, verified=True, primary=True)
+                for user in users.exclude(pk__in=confirmed)
+            ],
+            ignore_conflicts=True,
+        )
 
     @staticmethod
     def _set_passwords(users, password: str) -> None:
