@@ -144,6 +144,8 @@ def seed_approvals(orgs: dict, domain: str) -> None:
             completed_on=(now - dt.timedelta(days=120 + _n(prefix) % 200)).date(),
             expires_on=(now + dt.timedelta(days=400 + _n(prefix) % 200)).date(),
             recorded_by=admin,
+            verified_by=admin,
+            verified_at=now,
         )
     slt, head = _user("slt@", domain), _user("head@", domain)
     for n, (slug, requester, kind, platform, name, status, runners, reason) in enumerate(REQUESTS):

@@ -2,9 +2,10 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from approvals.certificates import MAX_BYTES, certificate_type
 from approvals.models import AccountRequest, AccountRole, DecisionKind, ItemKind, OfficialAccount
-from incidents.evidence import sniff
 
 
 def _helper(label: str, *, multipart: bool = False) -> FormHelper:
@@ -79,10 +80,12 @@ class TrainingForm(forms.Form):
     completed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     expires_on = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Usually two years after completion.",
+        help_text="Usually two years after completion; at most five.",
     )
     evidence = forms.FileField(
-        required=False, help_text="A certificate, if you have one (PDF or image, at most 10 MB)."
+        required=False,
+        help_text="A certificate, if you have one (PDF, PNG or JPEG, at most 10 MB). "
+        "Training you record yourself counts once an administrator or SLT has verified it.",
     )
 
     def __init__(self, *args, people=None, **kwargs):
@@ -96,12 +99,12 @@ class TrainingForm(forms.Form):
     def clean_evidence(self):
         evidence = self.cleaned_data.get("evidence")
         if evidence:
-            if evidence.size > 10 * 1024 * 1024:
+            if evidence.size > MAX_BYTES:
                 raise forms.ValidationError("The file is larger than 10 MB.")
-            head = evidence.read(64)
+            head = evidence.read(16)
             evidence.seek(0)
-            if sniff(head) is None:  # decided by the content, never the name
-                raise forms.ValidationError("The certificate must be a PDF, PNG, JPEG or WebP file.")
+            if certificate_type(head) is None:  # decided by the content, never the name
+                raise forms.ValidationError("The certificate must be a PDF, PNG or JPEG file, whatever its name says.")
         return evidence
 
 
@@ -209,3 +212,28 @@ class ItemForm(forms.Form):
 
 class AnswerForm(forms.Form):
     response = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="How was it answered?")
+
+
+class IntakeItemForm(forms.Form):
+    """One item posted as JSON to the signed intake: checked field by field, nothing cut short."""
+
+    external_id = forms.CharField(max_length=200, help_text="The platform's id of the comment or message.")
+    kind = forms.ChoiceField(choices=ItemKind.choices, required=False)
+    received_at = forms.CharField()
+    summary = forms.CharField(max_length=2000)
+    link = forms.CharField(max_length=500, required=False)
+
+    def clean_kind(self):
+        return self.cleaned_data["kind"] or ItemKind.COMMENT
+
+    def clean_received_at(self):
+        try:
+            received = parse_datetime(self.cleaned_data["received_at"])
+        except ValueError:
+            received = None
+        if received is None or received.tzinfo is None:
+            raise forms.ValidationError("Give an ISO 8601 time with its offset, e.g. 2026-03-02T08:00:00+00:00.")
+        return received
+
+    def error_text(self) -> str:
+        return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in self.errors.items())

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import Organisation, today
+from approvals.certificates import random_name
 
 
 class RequestKind(models.TextChoices):
@@ -139,12 +140,17 @@ class Decision(models.Model):
 
 
 def _training_path(instance, filename):
-    return f"training/{instance.user_id}/{filename}"
+    # Never the uploaded name: a random one, with the extension the content was sniffed as.
+    return f"training/{instance.user_id}/{random_name(filename)}"
 
 
 class TrainingQuerySet(models.QuerySet):
     def in_date(self, on: dt.date | None = None):
         return self.filter(expires_on__gte=on or today())
+
+    def verified(self):
+        """Made or vouched for by an administrator or SLT: only these count for the gate (seed 001 §4)."""
+        return self.filter(verified_at__isnull=False)
 
 
 class TrainingRecord(models.Model):
@@ -156,6 +162,15 @@ class TrainingRecord(models.Model):
     expires_on = models.DateField()
     evidence = models.FileField(upload_to=_training_path, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The administrator or SLT member who vouched for it; a self-declared record counts only then.",
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expiry_reminded_at = models.DateTimeField(null=True, blank=True)
 
@@ -166,6 +181,10 @@ class TrainingRecord(models.Model):
 
     def __str__(self):
         return f"{self.course} ({self.user}, {self.completed_on:%d %b %Y})"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class AccountStatus(models.TextChoices):
@@ -358,3 +377,20 @@ class ResponseItem(models.Model):
     @property
     def answered_on_time(self) -> bool:
         return self.answered_at is not None and self.answered_at <= self.due_at
+
+
+class IntakeDelivery(models.Model):
+    """A signed request the intake accepted. The same signature again is a replay: it gets
+    the item it made the first time and makes nothing new."""
+
+    account = models.ForeignKey(OfficialAccount, on_delete=models.PROTECT, related_name="+")
+    signature = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    item = models.ForeignKey(ResponseItem, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "signature"], name="intake_delivery_once")]
+
+    def __str__(self):
+        return f"Delivery to {self.account} at {self.signed_at:%Y-%m-%d %H:%M:%S}"

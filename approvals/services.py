@@ -8,8 +8,11 @@ the audit trail and tells the people concerned.
 import datetime as dt
 import hashlib
 import hmac
+from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -17,6 +20,8 @@ from django.utils import timezone
 from accounts.models import Membership, Role, User, today
 from accounts.permissions import access_for, can_decide_request
 from approvals import crypto
+from approvals.access import can_verify_training_of
+from approvals.certificates import MAX_BYTES, certificate_type
 from approvals.models import (
     AccountCheck,
     AccountMember,
@@ -25,6 +30,7 @@ from approvals.models import (
     AccountStatus,
     Decision,
     DecisionKind,
+    IntakeDelivery,
     OfficialAccount,
     RequestStatus,
     ResponseItem,
@@ -60,19 +66,27 @@ def staff_of(organisation):
 
 def readiness_gaps(organisation, users) -> list[str]:
     """What each person lacks to run an account: the current Social Media Policy acknowledged
-    and an in-date social-media training record. Empty when all are ready."""
+    and an in-date social-media training record that SLT can be satisfied with, i.e. made or
+    verified by an administrator or SLT (seed 001 §4). Empty when all are ready."""
     users = list(users)
     policy = social_media_policy_for(organisation)
     if policy is None:
         return [f"{organisation.name} has no published Social Media Policy: mark one in Manage policies first."]
     acknowledged = acknowledged_current(policy, [u.pk for u in users])
-    trained = set(TrainingRecord.objects.in_date().filter(user__in=users).values_list("user_id", flat=True))
+    in_date = TrainingRecord.objects.in_date().filter(user__in=users).values_list("user_id", "verified_at")
+    trained, unverified = set(), set()
+    for user_id, verified_at in in_date:
+        (trained if verified_at else unverified).add(user_id)
     gaps = []
     for user in users:
         lacks = []
         if user.pk not in acknowledged:
             lacks.append(f"has not acknowledged version {policy.acknowledgement_version.label} of the {policy.title}")
-        if user.pk not in trained:
+        if user.pk in unverified and user.pk not in trained:
+            lacks.append(
+                "has an in-date social-media training record that no administrator or SLT member has verified yet"
+            )
+        elif user.pk not in trained:
             lacks.append("has no in-date social-media training record")
         if lacks:
             gaps.append(f"{user.full_name} {' and '.join(lacks)}.")
@@ -340,24 +354,93 @@ def _open_account(account_request, runners, actor) -> OfficialAccount:
 # ------------------------------------------------------------------------------
 
 
+TRAINING_LASTS_AT_MOST_YEARS = 5
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _certificate_extension(evidence) -> str:
+    """The certificate's type from its content; refused unless it is a PDF, PNG or JPEG."""
+    if evidence.size is not None and evidence.size > MAX_BYTES:
+        raise ApprovalError("The certificate is larger than 10 MB.")
+    head = evidence.read(16)
+    evidence.seek(0)
+    extension = certificate_type(head)
+    if extension is None:
+        raise ApprovalError("The certificate must be a PDF, PNG or JPEG file, whatever its name says.")
+    return extension
+
+
 def record_training(
     *, user, actor, course: str, completed_on: dt.date, expires_on: dt.date, evidence=None
 ) -> TrainingRecord:
+    """Record a course. Made by an administrator or SLT for one of their staff, it counts at
+    once; recorded by the person themselves, it counts once one of them verifies it."""
     if completed_on > today():
         raise ApprovalError("The completion date cannot be in the future.")
     if expires_on <= completed_on:
         raise ApprovalError("The expiry date must be after the completion date.")
+    latest = _years_after(completed_on, TRAINING_LASTS_AT_MOST_YEARS)
+    if expires_on > latest:
+        raise ApprovalError(
+            f"The expiry date can be at most {TRAINING_LASTS_AT_MOST_YEARS} years after the completion date "
+            f"(by {latest:%d %B %Y}). Most courses last two years."
+        )
+    for_someone_else = user.pk != actor.pk
+    if for_someone_else and not can_verify_training_of(actor, user):
+        raise ApprovalError(
+            "You can record training for yourself, or for staff you oversee as an administrator or SLT."
+        )
+    extension = _certificate_extension(evidence) if evidence else None
     with transaction.atomic():
         record = TrainingRecord(
             user=user, course=course, completed_on=completed_on, expires_on=expires_on, recorded_by=actor
         )
+        if for_someone_else:
+            record.verified_by, record.verified_at = actor, timezone.now()
         if evidence:
-            record.evidence.save(evidence.name, evidence, save=False)
+            # Stored under a random name (models._training_path), never the one uploaded.
+            record.evidence.save(f"certificate.{extension}", evidence, save=False)
         record.save()
         log_action(
-            "approvals.training_recorded", actor=actor, obj=record, details={"person": user.email, "course": course}
+            "approvals.training_recorded",
+            actor=actor,
+            obj=record,
+            to_state="verified" if record.is_verified else "unverified",
+            details={"person": user.email, "course": course},
         )
     return record
+
+
+def verify_training(*, record, actor) -> TrainingRecord:
+    """An administrator or SLT vouches for a self-declared record, which then counts (seed 001 §4)."""
+    with transaction.atomic():
+        locked = TrainingRecord.objects.select_for_update().select_related("user").get(pk=record.pk)
+        if locked.is_verified:
+            raise ApprovalError(
+                f"This record was already verified by {locked.verified_by.full_name} on {timezone.localtime(locked.verified_at):%d %B %Y}."
+            )
+        if not can_verify_training_of(actor, locked.user):
+            raise ApprovalError(
+                "Only an administrator or SLT member of the person's organisation can verify their training, "
+                "and nobody verifies their own."
+            )
+        locked.verified_by, locked.verified_at = actor, timezone.now()
+        locked.save(update_fields=["verified_by", "verified_at"])
+        log_action(
+            "approvals.training_verified",
+            actor=actor,
+            obj=locked,
+            from_state="unverified",
+            to_state="verified",
+            details={"person": locked.user.email, "course": locked.course},
+        )
+    return locked
 
 
 # The register
@@ -462,6 +545,44 @@ def reveal_credentials(*, account, actor) -> str:
     secret = crypto.decrypt(stored.ciphertext)
     log_action("approvals.credentials_revealed", actor=actor, organisation=account.organisation, obj=account)
     return secret
+
+
+@dataclass
+class KeyRotation:
+    rotated: int = 0
+    current: int = 0
+    unreadable: list[int] = field(default_factory=list)  # account ids
+
+
+def rotate_credentials_key() -> KeyRotation:
+    """Re-encrypt every stored row with the newest key; rows already on it are left as they are,
+    so running it twice changes nothing the second time."""
+    crypto.key_count()  # raises CredentialsUnavailable without a key
+    report = KeyRotation()
+    for pk in StoredCredentials.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            # Locked, so a change of the details at the same moment is never overwritten with the old ones.
+            stored = StoredCredentials.objects.select_for_update().get(pk=pk)
+            if crypto.is_on_newest_key(stored.ciphertext):
+                report.current += 1
+                continue
+            try:
+                stored.ciphertext = crypto.reencrypt(stored.ciphertext)
+            except crypto.CredentialsUnavailable:
+                report.unreadable.append(stored.account_id)
+                continue
+            stored.save(update_fields=["ciphertext"])
+            report.rotated += 1
+    log_action(
+        "approvals.credentials_key_rotated",
+        details={
+            "rotated": report.rotated,
+            "already_current": report.current,
+            "unreadable_accounts": report.unreadable,
+            "keys": crypto.key_count(),
+        },
+    )
+    return report
 
 
 def record_check(
@@ -624,6 +745,9 @@ def set_team_member(*, account, actor, user, role: str | None) -> None:
 # ------------------------------------------------------------------------------
 
 
+_link_validator = URLValidator(schemes=["http", "https"])
+
+
 def log_item(
     *, account, actor, kind: str, received_at: dt.datetime, summary: str, link: str = "", external_id: str = ""
 ) -> tuple[ResponseItem, bool]:
@@ -632,6 +756,11 @@ def log_item(
         raise ApprovalError("The time received cannot be in the future.")
     if not summary.strip():
         raise ApprovalError("Say briefly what was received.")
+    if link:
+        try:
+            _link_validator(link)
+        except ValidationError:
+            raise ApprovalError("The link must be a web address starting with http:// or https://.") from None
     if account.status == AccountStatus.CLOSED:
         raise ApprovalError("This account is closed.")
     if external_id:
@@ -688,12 +817,73 @@ def answer_item(*, item, actor, response: str) -> ResponseItem:
     return locked
 
 
+# The signed intake
+# ------------------------------------------------------------------------------
+
+INTAKE_CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
 def intake_secret(account) -> str:
-    """The per-account secret automation tools sign with; derived, so it is never stored."""
+    """The per-account secret automation tools sign with: derived from INTAKE_SIGNING_KEY (never
+    SECRET_KEY) and the account's key version, so it is never stored and each account's can be rotated."""
     message = f"approvals.intake:{account.pk}:{account.intake_key_version}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.new(settings.INTAKE_SIGNING_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signature_ok(account, body: bytes, header: str) -> bool:
-    expected = "sha256=" + hmac.new(intake_secret(account).encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header or "")
+def intake_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of ``{timestamp}.{body}``: what X-Portal-Signature carries after ``sha256=``."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def intake_time(timestamp: str) -> dt.datetime | None:
+    """When a request was signed (X-Portal-Timestamp, Unix seconds); None when malformed or
+    more than five minutes from now either way, so a captured request cannot be replayed later."""
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return None
+    signed_at = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
+    return signed_at if abs(timezone.now() - signed_at) <= INTAKE_CLOCK_SKEW else None
+
+
+def signature_ok(account, timestamp: str, body: bytes, header: str) -> bool:
+    """``account`` may be None (no such account): the same work is done, and the same answer
+    given, so the intake never tells which account ids exist."""
+    secret = intake_secret(account) if account is not None else hmac.new(b"none", b"", hashlib.sha256).hexdigest()
+    expected = "sha256=" + intake_signature(secret, timestamp, body)
+    return hmac.compare_digest(expected.encode(), (header or "").encode()) and account is not None
+
+
+def receive_intake(*, account, signature: str, signed_at: dt.datetime, **item) -> tuple[ResponseItem, bool]:
+    """Log an item an automation tool posted. The item's external id stores it once; the
+    signature is kept too, so the very same signed request posted again is a no-op that
+    answers with the item it made the first time."""
+    with transaction.atomic():
+        delivery = IntakeDelivery.objects.filter(account=account, signature=signature).select_related("item").first()
+        if delivery is not None:
+            return delivery.item, False
+        logged, created = log_item(account=account, actor=None, **item)
+        try:
+            with transaction.atomic():
+                IntakeDelivery.objects.create(account=account, signature=signature, signed_at=signed_at, item=logged)
+        except IntegrityError:  # the same request twice at once: the other one recorded it
+            pass
+    return logged, created
+
+
+def rotate_intake_secret(*, account, actor) -> OfficialAccount:
+    """A new intake secret for the account; the old one stops working at once."""
+    with transaction.atomic():
+        locked = _locked_account(account)
+        if locked.status == AccountStatus.CLOSED:
+            raise ApprovalError("This account is closed.")
+        previous = locked.intake_key_version
+        locked.intake_key_version = previous + 1
+        locked.save(update_fields=["intake_key_version"])
+        log_action(
+            "approvals.intake_secret_rotated",
+            actor=actor,
+            organisation=locked.organisation,
+            obj=locked,
+            from_state=f"version {previous}",
+            to_state=f"version {locked.intake_key_version}",
+        )
+    return locked

@@ -1,6 +1,6 @@
 import json
+from pathlib import PurePosixPath
 
-from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -8,8 +8,9 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -19,14 +20,14 @@ from accounts.permissions import (
     access_for,
     can_administer_account,
     can_decide_request,
-    can_handle_credentials,
     can_log_responses,
-    can_record_training_for_others,
     can_see_account,
     can_see_request,
     get_organisation_for,
 )
+from approvals import access as rules
 from approvals import queries, services
+from approvals.certificates import EXTENSIONS
 from approvals.crypto import CredentialsUnavailable
 from approvals.forms import (
     AnswerForm,
@@ -36,13 +37,16 @@ from approvals.forms import (
     CredentialsForm,
     DecisionForm,
     HandoverForm,
+    IntakeItemForm,
     ItemForm,
     RequestForm,
     TeamForm,
     TrainingForm,
 )
-from approvals.models import AccountRequest, AccountStatus, ItemKind, OfficialAccount, ResponseItem, TrainingRecord
+from approvals.models import AccountRequest, AccountStatus, OfficialAccount, ResponseItem, TrainingRecord
 from core.models import AuditEntry
+
+NO_STORE = "no-store, private"
 
 # Object access: one helper per kind of object, scoped to the person
 # ------------------------------------------------------------------------------
@@ -60,6 +64,12 @@ def _account_for(user, pk) -> OfficialAccount:
     if account.organisation not in access_for(user).organisations or not can_see_account(user, account):
         raise Http404
     return account
+
+
+def _training_for(user, pk) -> TrainingRecord:
+    """A training record the person may see: their own, or one of the staff they oversee."""
+    people = User.objects.filter(rules.training_people(user))
+    return get_object_or_404(TrainingRecord.objects.filter(user__in=people).select_related("user"), pk=pk)
 
 
 def _refused(request, exc: Exception):
@@ -215,17 +225,12 @@ def request_decide(request, pk):
 
 @login_required
 def training(request):
-    access = access_for(request.user)
-    admin_orgs = [org for org in access.organisations if can_record_training_for_others(request.user, org)]
-    scope = Q(pk=request.user.pk)
-    for org in admin_orgs:
-        scope |= Q(pk__in=services.staff_of(org).values("pk"))
-    people = User.objects.filter(scope).order_by("last_name", "first_name")
+    people = User.objects.filter(rules.training_people(request.user)).order_by("last_name", "first_name")
     form = TrainingForm(request.POST or None, request.FILES or None, people=people)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.record_training(
+            record = services.record_training(
                 user=data["person"],
                 actor=request.user,
                 course=data["course"],
@@ -236,28 +241,57 @@ def training(request):
         except services.ApprovalError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Training recorded for {data['person'].full_name}.")
+            messages.success(
+                request,
+                f"Training recorded for {data['person'].full_name}."
+                + ("" if record.is_verified else " It counts once an administrator or SLT member verifies it."),
+            )
             return redirect("approvals:training")
-    records = TrainingRecord.objects.filter(user__in=people).select_related("user", "recorded_by")
+    records = list(TrainingRecord.objects.filter(user__in=people).select_related("user", "recorded_by", "verified_by"))
+    verifiable = set(
+        TrainingRecord.objects.filter(
+            verified_at__isnull=True, user__in=User.objects.filter(rules.training_verifiable_people(request.user))
+        ).values_list("pk", flat=True)
+    )
+    for record in records:
+        record.can_verify = record.pk in verifiable
     return render(
         request,
         "approvals/training.html",
-        {"form": form, "records": records, "today": timezone.localdate(), "for_others": bool(admin_orgs)},
+        {"form": form, "records": records, "today": timezone.localdate(), "for_others": people.count() > 1},
     )
 
 
 @login_required
+@require_POST
+def training_verify(request, pk):
+    record = _training_for(request.user, pk)
+    if not rules.can_verify_training_of(request.user, record.user):
+        raise PermissionDenied
+    try:
+        services.verify_training(record=record, actor=request.user)
+    except services.ApprovalError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{record.user.full_name}'s {record.course} training is verified: it now counts.")
+    return redirect("approvals:training")
+
+
+@login_required
 def training_evidence(request, pk):
-    record = get_object_or_404(TrainingRecord, pk=pk)
-    access = access_for(request.user)
-    allowed = record.user_id == request.user.pk or any(
-        can_record_training_for_others(request.user, org) and services.staff_of(org).filter(pk=record.user_id).exists()
-        for org in access.organisations
-    )
-    if not allowed or not record.evidence:
+    """Always a download of opaque bytes, never rendered by the browser, never cached."""
+    record = _training_for(request.user, pk)
+    if not record.evidence:
         raise Http404
-    response = FileResponse(record.evidence.open("rb"), as_attachment=True)
+    extension = PurePosixPath(record.evidence.name).suffix.lower().lstrip(".")
+    response = FileResponse(
+        record.evidence.open("rb"),
+        as_attachment=True,
+        filename=f"training-certificate-{record.pk}" + (f".{extension}" if extension in EXTENSIONS else ""),
+        content_type="application/octet-stream",
+    )
     response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = NO_STORE
     return response
 
 
@@ -281,14 +315,21 @@ def register(request, slug):
 def account_detail(request, pk):
     account = _account_for(request.user, pk)
     administer = can_administer_account(request.user, account)
+    can_store = rules.can_store_credentials(request.user, account)
+    can_reveal = rules.can_reveal_credentials(request.user, account)
     staff = services.staff_of(account.organisation)
-    return render(
+    response = render(
         request,
         "approvals/account.html",
         {
             "account": account,
             "administer": administer,
-            "handle_credentials": can_handle_credentials(request.user, account),
+            "can_store_credentials": can_store,
+            "can_reveal_credentials": can_reveal,
+            "second_factor_fresh": (can_store or can_reveal) and rules.second_factor_is_fresh(request),
+            "second_factor_url": _second_factor_url(request, reverse("approvals:account", args=[account.pk]))
+            if can_store
+            else "",
             "has_credentials": hasattr(account, "credentials"),
             "checklist_form": ChecklistForm(instance=account),
             "credentials_form": CredentialsForm(),
@@ -303,6 +344,8 @@ def account_detail(request, pk):
             "today": timezone.localdate(),
         },
     )
+    response["Cache-Control"] = NO_STORE  # it shows the intake secret to administrators
+    return response
 
 
 def _account_action(request, pk, permission, action, success):
@@ -340,34 +383,93 @@ def account_checklist(request, pk):
     return redirect("approvals:account", pk=account.pk)
 
 
+def _second_factor_url(request, next_url: str) -> str:
+    """Where to prove a second factor before coming back to ``next_url``: allauth's set-up page
+    for a person with no authenticator, its two-factor re-authentication for the others."""
+    if not rules.has_second_factor(request.user):
+        return reverse("mfa_activate_totp")
+    return f"{reverse('mfa_reauthenticate')}?{urlencode({'next': next_url})}"
+
+
+def _second_factor_needed(request, next_url: str, doing: str):
+    """None when the person proved a second factor within the re-authentication timeout;
+    otherwise a redirect to get one, with a message saying why (DESIGN.md: credentials)."""
+    if rules.second_factor_is_fresh(request):
+        return None
+    if not rules.has_second_factor(request.user):
+        messages.warning(
+            request,
+            f"To {doing} an official account's sign-in details you need two-factor sign-in. "
+            "Set up an authenticator app, then go back to the account.",
+        )
+    else:
+        messages.info(request, f"Enter a code from your authenticator app to {doing} the sign-in details.")
+    return redirect(_second_factor_url(request, next_url))
+
+
 @login_required
 @require_POST
 def account_credentials(request, pk):
-    def store(account):
-        form = CredentialsForm(request.POST)
+    account = _account_for(request.user, pk)
+    if not rules.can_store_credentials(request.user, account):
+        raise PermissionDenied
+    # The details typed are not kept while the person proves their second factor: they enter them again.
+    needed = _second_factor_needed(request, reverse("approvals:account", args=[account.pk]), "change")
+    if needed:
+        return needed
+    form = CredentialsForm(request.POST)
+    try:
         if not form.is_valid():
             raise services.ApprovalError("Enter the sign-in details to keep.")
         services.store_credentials(account=account, actor=request.user, secret=form.cleaned_data["secret"])
-
-    return _account_action(
-        request, pk, can_handle_credentials, store, "Sign-in details saved, encrypted. SLT have been told."
-    )
+    except (services.ApprovalError, CredentialsUnavailable) as exc:
+        _refused(request, exc)
+    else:
+        messages.success(request, "Sign-in details saved, encrypted. SLT have been told.")
+    return redirect("approvals:account", pk=account.pk)
 
 
 @login_required
-@reauthentication_required
 def account_reveal(request, pk):
-    """Shown only after the person confirms their password again; every reveal is logged."""
+    """Shown only after a fresh second factor (seed 004 §4.2, DESIGN.md); every reveal is logged."""
     account = _account_for(request.user, pk)
-    if not can_handle_credentials(request.user, account):
+    if not rules.can_reveal_credentials(request.user, account):
         raise PermissionDenied
+    needed = _second_factor_needed(request, request.get_full_path(), "see")
+    if needed:
+        return needed
     try:
         secret = services.reveal_credentials(account=account, actor=request.user)
     except (services.ApprovalError, CredentialsUnavailable) as exc:
         messages.error(request, str(exc))
         return redirect("approvals:account", pk=account.pk)
     response = render(request, "approvals/credentials.html", {"account": account, "secret": secret})
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = NO_STORE
+    return response
+
+
+@login_required
+@require_POST
+def account_intake_rotate(request, pk):
+    """A new intake secret, shown once; the old one stops working at once."""
+    account = _account_for(request.user, pk)
+    if not can_administer_account(request.user, account):
+        raise PermissionDenied
+    try:
+        account = services.rotate_intake_secret(account=account, actor=request.user)
+    except services.ApprovalError as exc:
+        messages.error(request, str(exc))
+        return redirect("approvals:account", pk=account.pk)
+    response = render(
+        request,
+        "approvals/intake_secret.html",
+        {
+            "account": account,
+            "intake_url": request.build_absolute_uri(reverse("approvals:intake", args=[account.pk])),
+            "intake_secret": services.intake_secret(account),
+        },
+    )
+    response["Cache-Control"] = NO_STORE
     return response
 
 
@@ -477,39 +579,46 @@ def item_answer(request, pk):
     return redirect("approvals:log", pk=account.pk)
 
 
+INTAKE_REFUSED = {
+    "error": "Missing or wrong signature. Send X-Portal-Timestamp (Unix seconds) and X-Portal-Signature: "
+    'sha256=<hex HMAC-SHA256 of "{timestamp}.{body}" with the account\'s intake secret>.'
+}
+
+
 @csrf_exempt
 @require_POST
 def intake(request, pk):
-    """Automation tools post items here, signed with the account's HMAC-SHA256 secret."""
-    account = OfficialAccount.objects.select_related("organisation").filter(pk=pk).first()
-    if account is None:
-        return JsonResponse({"error": "No such account."}, status=404)
-    if not services.signature_ok(account, request.body, request.headers.get("X-Portal-Signature", "")):
+    """Automation tools post items here, signed with the account's HMAC-SHA256 secret.
+
+    An unknown account and a wrong signature get the same answer, so account ids cannot be
+    tried one by one; a request signed more than five minutes ago (or ahead) is refused.
+    """
+    timestamp = request.headers.get("X-Portal-Timestamp", "")
+    signed_at = services.intake_time(timestamp)
+    if signed_at is None:
         return JsonResponse(
-            {"error": "Missing or wrong signature (X-Portal-Signature: sha256=<hex HMAC of the body>)."}, status=403
+            {"error": "X-Portal-Timestamp must be the time of signing in Unix seconds, within 5 minutes of now."},
+            status=403,
         )
+    account = OfficialAccount.objects.select_related("organisation").filter(pk=pk).first()
+    signature = request.headers.get("X-Portal-Signature", "")
+    if not services.signature_ok(account, timestamp, request.body, signature):
+        return JsonResponse(INTAKE_REFUSED, status=403)
     try:
         data = json.loads(request.body)
-        received_at = parse_datetime(data["received_at"])
-        if received_at is None or received_at.tzinfo is None:
-            raise ValueError("received_at must be an ISO 8601 time with its offset")
-        kind = data.get("kind", ItemKind.COMMENT)
-        if kind not in ItemKind.values:
-            raise ValueError(f"kind must be one of {', '.join(ItemKind.values)}")
-        external_id = str(data["external_id"])[:200]
-        item, created = services.log_item(
-            account=account,
-            actor=None,
-            kind=kind,
-            received_at=received_at,
-            summary=str(data.get("summary", ""))[:2000],
-            link=str(data.get("link", ""))[:500],
-            external_id=external_id,
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return JsonResponse({"error": "Bad item: the body must be a JSON object."}, status=400)
+    form = IntakeItemForm(data)
+    if not form.is_valid():
+        return JsonResponse({"error": f"Bad item: {form.error_text()}"}, status=400)
+    try:
+        item, created = services.receive_intake(
+            account=account, signature=signature.removeprefix("sha256="), signed_at=signed_at, **form.cleaned_data
         )
-    except (ValueError, KeyError, TypeError) as exc:
-        return JsonResponse({"error": f"Bad item: {exc}"}, status=400)
     except services.ApprovalError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return JsonResponse({"error": f"Bad item: {exc}"}, status=400)
     return JsonResponse(
         {"id": item.pk, "due_at": item.due_at.isoformat(), "created": created}, status=201 if created else 200
     )

@@ -39,6 +39,7 @@ def django_env(database_url: str, **extra) -> dict:
         DATABASE_URL=database_url,
         DEBUG="false",
         SECRET_KEY="bench-only-throwaway-secret-key-0123456789-abcdefghijklmnop",
+        INTAKE_SIGNING_KEY="bench-only-throwaway-intake-key-0123456789-abcdefghijklmnop",
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         SITE_URL="http://127.0.0.1",
         SECURE_SSL_REDIRECT="false",

@@ -1,8 +1,9 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Role, User
 from approvals import services
 from approvals.models import TrainingRecord
 from policies import services as policy_services
@@ -31,8 +32,15 @@ def smp(now, school):
     return policy
 
 
+def training_admin(organisation):
+    """The organisation's administrator who verifies staff training (seed 001 §4)."""
+    email = f"training.admin@{organisation.slug}.example"
+    existing = User.objects.filter(email=email).first()
+    return existing or member(organisation, Role.ADMIN, email=email)
+
+
 def make_ready(user, policy):
-    """Acknowledged the current Social Media Policy and trained."""
+    """Acknowledged the current Social Media Policy and trained (a record an administrator verified)."""
     policy.refresh_from_db()
     policy_services.acknowledge(user=user, version=policy.acknowledgement_version)
     TrainingRecord.objects.create(
@@ -41,6 +49,8 @@ def make_ready(user, policy):
         completed_on=dt.date(2026, 1, 10),
         expires_on=dt.date(2028, 1, 10),
         recorded_by=user,
+        verified_by=training_admin(policy.organisation),
+        verified_at=timezone.now(),
     )
 
 

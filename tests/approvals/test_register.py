@@ -2,6 +2,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
 from django.core import mail
@@ -180,10 +181,13 @@ def test_an_answered_item_is_not_chased(account, runner, time_machine):
     assert reminders.send_response_reminders() == {"warned": 0, "escalated": 0}
 
 
-def signed(account, payload: dict, secret=None) -> tuple[bytes, str]:
+def signed(account, payload: dict, secret=None) -> tuple[bytes, dict]:
+    """The body and the headers an automation tool sends: a timestamp, and the HMAC of "{timestamp}.{body}"."""
     body = json.dumps(payload).encode()
     key = (secret or services.intake_secret(account)).encode()
-    return body, "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+    timestamp = str(int(time.time()))
+    signature = hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return body, {"HTTP_X_PORTAL_TIMESTAMP": timestamp, "HTTP_X_PORTAL_SIGNATURE": f"sha256={signature}"}
 
 
 def test_the_signed_intake_stores_an_item_once(client, account):
@@ -193,13 +197,9 @@ def test_the_signed_intake_stores_an_item_once(client, account):
         "received_at": "2026-03-02T08:00:00+00:00",
         "summary": "Lovely assembly!",
     }
-    body, signature = signed(account, payload)
-    first = client.post(
-        f"/approvals/intake/{account.pk}/", body, content_type="application/json", HTTP_X_PORTAL_SIGNATURE=signature
-    )
-    again = client.post(
-        f"/approvals/intake/{account.pk}/", body, content_type="application/json", HTTP_X_PORTAL_SIGNATURE=signature
-    )
+    body, headers = signed(account, payload)
+    first = client.post(f"/approvals/intake/{account.pk}/", body, content_type="application/json", **headers)
+    again = client.post(f"/approvals/intake/{account.pk}/", body, content_type="application/json", **headers)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"] and ResponseItem.objects.count() == 1
     assert ResponseItem.objects.get().due_at == dt.datetime(2026, 3, 3, 8, tzinfo=dt.UTC)
@@ -207,10 +207,9 @@ def test_the_signed_intake_stores_an_item_once(client, account):
 
 @pytest.mark.parametrize("signature", ["", "sha256=0000", "wrong"])
 def test_the_intake_refuses_a_wrong_or_missing_signature(client, account, signature):
-    body, _ = signed(account, {"external_id": "x", "received_at": "2026-03-02T08:00:00+00:00", "summary": "s"})
-    response = client.post(
-        f"/approvals/intake/{account.pk}/", body, content_type="application/json", HTTP_X_PORTAL_SIGNATURE=signature
-    )
+    body, headers = signed(account, {"external_id": "x", "received_at": "2026-03-02T08:00:00+00:00", "summary": "s"})
+    headers["HTTP_X_PORTAL_SIGNATURE"] = signature
+    response = client.post(f"/approvals/intake/{account.pk}/", body, content_type="application/json", **headers)
     assert response.status_code == 403 and not ResponseItem.objects.exists()
 
 
@@ -224,10 +223,8 @@ def test_the_intake_refuses_a_wrong_or_missing_signature(client, account, signat
     ],
 )
 def test_the_intake_refuses_bad_items(client, account, payload):
-    body, signature = signed(account, payload)
-    response = client.post(
-        f"/approvals/intake/{account.pk}/", body, content_type="application/json", HTTP_X_PORTAL_SIGNATURE=signature
-    )
+    body, headers = signed(account, payload)
+    response = client.post(f"/approvals/intake/{account.pk}/", body, content_type="application/json", **headers)
     assert response.status_code == 400 and not ResponseItem.objects.exists()
 
 

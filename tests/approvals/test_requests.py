@@ -8,7 +8,7 @@ from accounts.models import Role
 from approvals import services
 from approvals.models import AccountStatus, Decision, OfficialAccount, RequestStatus
 from core.models import AuditEntry
-from tests.approvals.conftest import draft_request, make_ready, submitted_request
+from tests.approvals.conftest import START, draft_request, make_ready, submitted_request
 from tests.factories import member
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,13 @@ def test_approval_is_refused_naming_each_person_and_what_they_lack(school, staff
     from approvals.models import TrainingRecord
 
     TrainingRecord.objects.create(
-        user=trained_only, course="c", completed_on="2026-01-01", expires_on="2027-01-01", recorded_by=slt
+        user=trained_only,
+        course="c",
+        completed_on="2026-01-01",
+        expires_on="2027-01-01",
+        recorded_by=slt,
+        verified_by=slt,
+        verified_at=START,
     )
     request = submitted_request(school, staff, [runner, trained_only])
     with pytest.raises(services.ApprovalRefused) as refused:
