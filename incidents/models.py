@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organisation
-from core.models import AppendOnlyModel, AppendOnlyQuerySet
+from core.models import AppendOnlyModel, AppendOnlyQuerySet, RecordImmutable
 
 TRIAGE_HOURS = 24
 TRIAGE_REMINDER_HOURS = 20
@@ -127,7 +127,34 @@ class PublicReporter(models.TextChoices):
     OTHER = "other", "Someone else"
 
 
+class RecordUnderLegalHold(RecordImmutable):
+    """Raised on an attempt to delete an incident, or a person named in it, while a legal hold stands.
+
+    DESIGN.md "Records": a legal hold blocks deletion. On PostgreSQL a trigger
+    (migration 0004) refuses the same DELETE from raw SQL.
+    """
+
+
+def _refuse_held(references) -> None:
+    """Raise if ``references`` (of incidents under a legal hold) names any."""
+    references = sorted(references)
+    if references:
+        which = (
+            f"Incident {references[0]} is"
+            if len(references) == 1
+            else f"{len(references)} incidents ({', '.join(references[:3])}{', …' if len(references) > 3 else ''}) are"
+        )
+        raise RecordUnderLegalHold(
+            f"{which} under a legal hold: deletion is refused until the hold is lifted, with the reason recorded."
+        )
+
+
 class IncidentQuerySet(models.QuerySet):
+    def delete(self):
+        # The check and the delete are not atomic: PostgreSQL's trigger catches a hold placed in between.
+        _refuse_held(self.filter(legal_hold=True).values_list("reference", flat=True))
+        return super().delete()
+
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)
 
@@ -228,6 +255,11 @@ class Incident(models.Model):
     def __str__(self):
         return self.reference
 
+    def delete(self, *args, **kwargs):
+        # The row as stored counts, not this copy of it: the hold may have been placed since it was loaded.
+        _refuse_held(Incident.objects.filter(pk=self.pk, legal_hold=True).values_list("reference", flat=True))
+        return super().delete(*args, **kwargs)
+
     @property
     def rules(self) -> CategoryRules:
         return CATEGORY_RULES[self.category]
@@ -256,12 +288,24 @@ class Involvement(models.TextChoices):
     AFFECTED = "affected", "Affected (for example, abused online)"
 
 
+class NamedPersonQuerySet(models.QuerySet):
+    def delete(self):
+        held = self.filter(incident__legal_hold=True).values_list("incident__reference", flat=True).distinct()
+        _refuse_held(held)
+        return super().delete()
+
+
 class NamedPerson(models.Model):
-    """A member of staff named in a report. They never see or handle it, whatever their roles."""
+    """A member of staff named in a report. They never see or handle it, whatever their roles.
+
+    Part of the record a legal hold keeps: removing the row would also open the case to them.
+    """
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="named_people")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     involvement = models.CharField(max_length=10, choices=Involvement.choices)
+
+    objects = NamedPersonQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["incident", "user"], name="named_once_per_incident")]
@@ -269,6 +313,10 @@ class NamedPerson(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.get_involvement_display()})"
+
+    def delete(self, *args, **kwargs):
+        _refuse_held(Incident.objects.filter(pk=self.incident_id, legal_hold=True).values_list("reference", flat=True))
+        return super().delete(*args, **kwargs)
 
 
 def _evidence_path(instance, filename):

@@ -7,11 +7,12 @@ sent by tasks enqueued on commit, so a rolled-back report alerts nobody.
 """
 
 import datetime as dt
+import secrets
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organisation, User, today
@@ -126,12 +127,31 @@ def _store(incident: Incident, checked: list, uploader) -> list[Evidence]:
     return stored
 
 
-def _next_reference(organisation: Organisation, year: int) -> str:
-    # The organisation's row is locked, so two reports cannot take the same number.
-    Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
-    prefix = f"INC-{year}-"
-    count = Incident.objects.filter(organisation=organisation, reference__startswith=prefix).count()
-    return f"{prefix}{count + 1:04d}"
+# No 0/O or 1/I: a reference is read out on the phone and typed from a letter. 32 symbols,
+# eight of them: 40 random bits, so a reference says nothing of how many came before it.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+REFERENCE_ATTEMPTS = 5
+
+
+def new_reference() -> str:
+    """A reference such as INC-7KQ4-M2XD, drawn at random (``secrets``), never counted."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"INC-{chars[:4]}-{chars[4:]}"
+
+
+def _create_with_reference(**fields) -> Incident:
+    """Create the incident under a fresh random reference, drawing again if the organisation has it."""
+    attempts = REFERENCE_ATTEMPTS
+    while True:
+        reference = new_reference()
+        try:
+            with transaction.atomic():  # a savepoint: a collision undoes this insert only
+                return Incident.objects.create(reference=reference, **fields)
+        except IntegrityError:
+            attempts -= 1
+            taken = Incident.objects.filter(organisation=fields["organisation"], reference=reference).exists()
+            if not taken or attempts == 0:
+                raise
 
 
 def _current_members(organisation, users) -> set[int]:
@@ -187,7 +207,9 @@ def report_incident(
         raise IncidentError("The response-log item does not belong to that official account.")
     now = timezone.now()
     with transaction.atomic():
-        reference = _next_reference(organisation, timezone.localtime(now).year)  # locks the organisation
+        # The organisation's row is locked so that two submissions of the same report queue here,
+        # and the second finds the first.
+        Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
         # A double click or a resubmission of the same report returns the first one (and alerts once).
         repeat = Incident.objects.filter(
             organisation=organisation,
@@ -201,11 +223,10 @@ def report_incident(
             return repeat
         if response_item is not None and Incident.objects.filter(response_item=response_item).exists():
             raise IncidentError("That response-log item has already been escalated to an incident.")
-        incident = Incident.objects.create(
+        incident = _create_with_reference(
             organisation=organisation,
             official_account=official_account,
             response_item=response_item,
-            reference=reference,
             category=category,
             platform=platform,
             occurred_at=occurred_at,

@@ -1,27 +1,36 @@
-"""Review dates as an iCalendar feed for policy owners and SLT."""
+"""Review dates as an iCalendar feed for policy owners and SLT.
+
+The feed's address carries a random token kept only as a hash (``CalendarFeed``):
+its person can replace it or turn it off, and a link unused for 12 months stops
+working. An unknown, replaced, turned-off or expired token gets the same 404.
+"""
 
 import datetime as dt
 
-from django.core import signing
+from django.utils import timezone
 from icalendar import Calendar, Event
 
-from accounts.models import Role, User
+from accounts.models import Role
 from accounts.permissions import COMPLIANCE_ALL_STAFF, access_for
-from policies.models import Policy
+from policies.models import CalendarFeed, Policy
 
-_SALT = "policies.review-calendar"
-
-
-def feed_token(user) -> str:
-    return signing.dumps(user.pk, salt=_SALT)
+# Calendar apps fetch every few hours: "last used" is kept to the hour, not written on every fetch.
+LAST_USED_PRECISION = dt.timedelta(hours=1)
 
 
 def user_for_token(token: str):
-    try:
-        user_id = signing.loads(token, salt=_SALT)
-    except signing.BadSignature:
+    """The person whose live calendar link carries ``token``, or None."""
+    feed = (
+        CalendarFeed.objects.select_related("user")
+        .filter(token_sha256=CalendarFeed.digest(token), user__is_active=True)
+        .first()
+    )
+    now = timezone.now()
+    if feed is None or feed.has_expired(now):
         return None
-    return User.objects.filter(pk=user_id, is_active=True).first()
+    if feed.last_used_at is None or now - feed.last_used_at >= LAST_USED_PRECISION:
+        CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now)
+    return feed.user
 
 
 def policies_for_calendar(user):
@@ -41,6 +50,7 @@ def policies_for_calendar(user):
 
 
 def calendar_for(user) -> bytes:
+    stamp = timezone.now()  # DTSTAMP, required in every VEVENT (RFC 5545 §3.6.1): when this copy was made
     calendar = Calendar()
     calendar.add("prodid", "-//Policy Portal//Policy reviews//EN")
     calendar.add("version", "2.0")
@@ -48,6 +58,7 @@ def calendar_for(user) -> bytes:
     for policy in policies_for_calendar(user):
         event = Event()
         event.add("uid", f"policy-review-{policy.pk}-{policy.next_review_date:%Y%m%d}@policyportal")
+        event.add("dtstamp", stamp)
         event.add("summary", f"Review due: {policy.title} ({policy.organisation.name})")
         event.add("dtstart", policy.next_review_date)
         event.add("dtend", policy.next_review_date + dt.timedelta(days=1))

@@ -7,12 +7,14 @@ contents").
 """
 
 import datetime as dt
+import hashlib
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
 
 from accounts.models import Membership, Organisation, Role, RoleGrant, StaffType, today
 from core.models import AppendOnlyModel, AppendOnlyQuerySet
@@ -400,3 +402,35 @@ class ReviewReminder(models.Model):
 
     def __str__(self):
         return f"{self.policy} review {self.review_date}: {self.stage}"
+
+
+# A calendar link nobody has fetched for this long stops working; its person can make a new one.
+CALENDAR_LINK_UNUSED_LIFETIME = relativedelta(months=12)
+
+
+class CalendarFeed(models.Model):
+    """A person's private link to their review-date calendar (``policies.calendar``).
+
+    Calendar apps cannot sign in, so the link carries a token. Only its SHA-256 is
+    kept: the link is shown once, when it is made. A new link replaces the token (the
+    old link stops working); turning the link off removes the row.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Calendar link of {self.user}"
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        return (self.last_used_at or self.created_at) + CALENDAR_LINK_UNUSED_LIFETIME
+
+    def has_expired(self, now: dt.datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.expires_at

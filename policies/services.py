@@ -6,6 +6,7 @@ the audit trail.
 """
 
 import datetime as dt
+import secrets
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -15,9 +16,11 @@ from django.utils import timezone
 from accounts.models import Membership, today
 from core.audit import log_action
 from policies import documents
+from policies.access import can_publish
 from policies.models import (
     Acknowledgement,
     AcknowledgementRequest,
+    CalendarFeed,
     Policy,
     PolicyQuestion,
     PolicyReview,
@@ -31,6 +34,14 @@ from policies.models import (
 
 class PolicyError(Exception):
     """A move the rules do not allow; the message says why, for the person who tried."""
+
+
+def _check_can_publish(actor, policy) -> None:
+    if not can_publish(actor, policy):
+        raise PolicyError(
+            f"Only the owner of {policy.title}, or a policy owner of {policy.organisation.name}, "
+            "can publish or retire its versions."
+        )
 
 
 # Drafting
@@ -134,6 +145,7 @@ def publish_version(*, version, actor, due_date: dt.date | None = None) -> Polic
 
     with transaction.atomic():
         policy = Policy.objects.select_for_update().select_related("organisation").get(pk=version.policy_id)
+        _check_can_publish(actor, policy)
         locked = PolicyVersion.objects.select_for_update().get(pk=version.pk)
         if not locked.is_draft:
             raise PolicyError(
@@ -200,7 +212,8 @@ def publish_version(*, version, actor, due_date: dt.date | None = None) -> Polic
 def retire_policy(*, policy, actor) -> Policy:
     """Withdraw a policy: its published version is retired and nobody is asked to acknowledge it."""
     with transaction.atomic():
-        locked = Policy.objects.select_for_update().get(pk=policy.pk)
+        locked = Policy.objects.select_for_update().select_related("organisation").get(pk=policy.pk)
+        _check_can_publish(actor, locked)
         if locked.retired_at:
             raise PolicyError("This policy is already retired.")
         current = locked.versions.published().first()
@@ -493,3 +506,36 @@ def import_policy(*, organisation, actor, parsed) -> Policy:
             policy.next_review_date = parsed.next_review_date
             policy.save(update_fields=["next_review_date"])
     return policy
+
+
+# The review calendar's private link
+# ------------------------------------------------------------------------------
+
+
+def new_calendar_link(*, user) -> str:
+    """Make the person's calendar link, or replace it: the old link stops working at once.
+
+    Returns the new token. Only its hash is kept, so this is the one time it can be shown.
+    """
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        feed, created = CalendarFeed.objects.update_or_create(
+            user=user,
+            defaults={"token_sha256": CalendarFeed.digest(token), "created_at": timezone.now(), "last_used_at": None},
+        )
+        log_action("policy.calendar_link_made" if created else "policy.calendar_link_replaced", actor=user, obj=feed)
+    return token
+
+
+def turn_off_calendar_link(*, user) -> None:
+    with transaction.atomic():
+        feed = CalendarFeed.objects.select_for_update().filter(user=user).first()
+        if feed is None:
+            raise PolicyError("You have no calendar link to turn off.")
+        log_action(
+            "policy.calendar_link_turned_off",
+            actor=user,
+            obj=feed,
+            details={"last_used_at": feed.last_used_at.isoformat() if feed.last_used_at else None},
+        )
+        feed.delete()

@@ -8,6 +8,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -15,7 +16,6 @@ from accounts.models import Membership, Role, User
 from accounts.permissions import (
     Action,
     access_for,
-    can_edit_policy,
     can_read_policy,
     compliance_scope_label,
     evidence_scope,
@@ -24,6 +24,7 @@ from accounts.permissions import (
 from core.csvfiles import SafeWriter
 from core.middleware import client_ip
 from policies import compliance, documents, services
+from policies.access import can_edit, can_publish
 from policies.documents import DocumentError
 from policies.forms import (
     AcknowledgeForm,
@@ -35,7 +36,15 @@ from policies.forms import (
     ReviewForm,
     VersionForm,
 )
-from policies.models import Acknowledgement, Policy, PolicyVersion, QuizQuestion, SourceFormat, VersionStatus
+from policies.models import (
+    Acknowledgement,
+    CalendarFeed,
+    Policy,
+    PolicyVersion,
+    QuizQuestion,
+    SourceFormat,
+    VersionStatus,
+)
 from policies.queries import my_requests
 
 # Object access: one helper per kind of object, scoped to the person
@@ -51,7 +60,7 @@ def _policy_to_read(user, pk) -> Policy:
 
 def _policy_to_edit(user, pk) -> Policy:
     policy = _policy_to_read(user, pk)
-    if not can_edit_policy(user, policy):
+    if not can_edit(user, policy):
         raise PermissionDenied
     return policy
 
@@ -59,6 +68,19 @@ def _policy_to_edit(user, pk) -> Policy:
 def _version_to_edit(user, pk) -> PolicyVersion:
     version = get_object_or_404(PolicyVersion.objects.select_related("policy__organisation"), pk=pk)
     _policy_to_edit(user, version.policy_id)
+    return version
+
+
+def _policy_to_publish(user, pk) -> Policy:
+    policy = _policy_to_edit(user, pk)
+    if not can_publish(user, policy):
+        raise PermissionDenied
+    return policy
+
+
+def _version_to_publish(user, pk) -> PolicyVersion:
+    version = get_object_or_404(PolicyVersion.objects.select_related("policy__organisation"), pk=pk)
+    _policy_to_publish(user, version.policy_id)
     return version
 
 
@@ -191,7 +213,7 @@ def version_document(request, pk):
     policy = _policy_to_read(request.user, version.policy_id)
     if not version.document:
         raise Http404
-    if version.status == VersionStatus.DRAFT and not can_edit_policy(request.user, policy):
+    if version.status == VersionStatus.DRAFT and not can_edit(request.user, policy):
         raise Http404
     is_pdf = version.source_format == SourceFormat.PDF
     response = FileResponse(
@@ -233,7 +255,6 @@ def manage_policies(request, slug):
             "organisation": organisation,
             "policies": policies,
             "today": timezone.localdate(),
-            "feed_url": _feed_url(request),
         },
     )
 
@@ -288,6 +309,7 @@ def manage_policy(request, pk):
             "review_form": ReviewForm(),
             "today": timezone.localdate(),
             "has_draft": any(v.is_draft for v in versions),
+            "may_publish": can_publish(request.user, policy),
         },
     )
 
@@ -385,7 +407,7 @@ def preview_version(request, pk):
 
 @login_required
 def publish_version(request, pk):
-    version = _version_to_edit(request.user, pk)
+    version = _version_to_publish(request.user, pk)
     policy = version.policy
     default_due = timezone.localdate() + timezone.timedelta(days=policy.organisation.acknowledgement_period_days)
     form = PublishForm(request.POST or None, initial={"due_date": default_due})
@@ -426,7 +448,7 @@ def review_no_change(request, pk):
 @login_required
 @require_POST
 def retire(request, pk):
-    policy = _policy_to_edit(request.user, pk)
+    policy = _policy_to_publish(request.user, pk)
     try:
         services.retire_policy(policy=policy, actor=request.user)
     except services.PolicyError as exc:
@@ -591,15 +613,50 @@ def evidence_pdf(request, pk):
 # Review calendar
 # ------------------------------------------------------------------------------
 
-
-def _feed_url(request) -> str:
-    from policies.calendar import feed_token
-
-    return request.build_absolute_uri(reverse("policies:review_calendar", args=[feed_token(request.user)]))
+# The link is a secret: neither it nor the feed it opens is kept by a browser or a proxy.
+_no_store = cache_control(no_store=True, private=True)
 
 
+def _calendar_page(request, token: str | None = None):
+    feed = CalendarFeed.objects.filter(user=request.user).first()
+    feed_url = request.build_absolute_uri(reverse("policies:review_calendar", args=[token])) if token else None
+    return render(
+        request,
+        "policies/calendar.html",
+        {"feed": feed, "expired": feed is not None and feed.has_expired(), "feed_url": feed_url},
+    )
+
+
+@login_required
+@_no_store
+def calendar_link(request):
+    return _calendar_page(request)
+
+
+@login_required
+@require_POST
+@_no_store
+def new_calendar_link(request):
+    token = services.new_calendar_link(user=request.user)
+    # Shown in this response only (no redirect): the token is kept nowhere it could be read back from.
+    return _calendar_page(request, token)
+
+
+@login_required
+@require_POST
+def turn_off_calendar_link(request):
+    try:
+        services.turn_off_calendar_link(user=request.user)
+    except services.PolicyError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your calendar link is turned off. Calendars using it will stop updating.")
+    return redirect("policies:calendar")
+
+
+@_no_store
 def review_calendar(request, token):
-    """An iCalendar feed of review dates; calendar apps cannot sign in, so the link carries a signed token."""
+    """An iCalendar feed of review dates; calendar apps cannot sign in, so the link carries a token."""
     from policies.calendar import calendar_for, user_for_token
 
     user = user_for_token(token)

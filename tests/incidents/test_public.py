@@ -50,7 +50,7 @@ def test_contact_details_are_optional(client, now, school):
 def test_the_spam_trap_stores_nothing_and_says_nothing(client, now, school):
     response = client.post(URL, data(website="http://spam.example"))
     assert response.status_code == 302 and not Incident.objects.exists()
-    assert "reference number" not in client.get(response["Location"]).content.decode()
+    assert "Your reference is" not in client.get(response["Location"]).content.decode()
 
 
 def test_it_is_rate_limited_per_address(client, now, school, settings):

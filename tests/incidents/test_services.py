@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -25,17 +26,11 @@ pytestmark = pytest.mark.django_db
 
 def test_a_report_gets_a_reference_a_24_hour_deadline_and_an_audit_entry(now, school, staff):
     incident = report(school, staff)
-    assert incident.reference == "INC-2026-0001"
+    assert re.fullmatch(r"INC-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", incident.reference)
     assert incident.status == Status.NEW
     assert incident.triage_due_at == dt.datetime(2026, 3, 3, 9, 0, tzinfo=dt.UTC)
-    assert report(school, staff).reference == "INC-2026-0002"
+    assert report(school, staff).reference != incident.reference
     assert AuditEntry.objects.filter(action="incident.reported", actor=staff).count() == 2
-
-
-def test_references_are_numbered_per_organisation(now, school, other_school, staff):
-    report(school, staff)
-    other = member(other_school)
-    assert report(other_school, other).reference == "INC-2026-0001"
 
 
 def test_safeguarding_starts_from_the_category(now, school, staff):

@@ -57,7 +57,8 @@ def test_staff_report_with_a_screenshot_and_get_a_reference(client, now, school,
     incident = Incident.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/incidents/{incident.pk}/submitted/"
     page = client.get(response["Location"]).content.decode()
-    assert "INC-2026-0001" in page and "What happens next" in page
+    assert f'Your reference is <strong class="fs-4" id="reference">{incident.reference}</strong>' in page
+    assert "What happens next" in page
     assert incident.pupils == [{"initials": "JS", "group": "Year 8"}, {"initials": "AB", "group": "4C"}]
     assert incident.evidence.get().shown_at == dt.datetime(2026, 3, 1, 20, 5, tzinfo=dt.UTC)
 

@@ -8,7 +8,6 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership, Role, RoleGrant, StaffType, User
 from policies import services
-from policies.calendar import feed_token
 from policies.models import Acknowledgement, AcknowledgementRequest
 from tests.factories import member
 from tests.policies.conftest import publish
@@ -280,11 +279,12 @@ def test_the_evidence_pack_is_not_for_plain_staff(client, published, staff):
 
 
 def test_the_review_calendar_feed(client, published, owner, staff):
-    response = client.get(f"/policies/calendar/{feed_token(owner)}/reviews.ics")
+    response = client.get(f"/policies/calendar/{services.new_calendar_link(user=owner)}/reviews.ics")
     body = response.content.decode()
     assert response["Content-Type"].startswith("text/calendar")
     assert "BEGIN:VEVENT" in body and "Review due: Social Media Policy" in body and "20270302" in body
-    assert "BEGIN:VEVENT" not in client.get(f"/policies/calendar/{feed_token(staff)}/reviews.ics").content.decode()
+    staff_link = f"/policies/calendar/{services.new_calendar_link(user=staff)}/reviews.ics"
+    assert "BEGIN:VEVENT" not in client.get(staff_link).content.decode()
     assert client.get("/policies/calendar/forged/reviews.ics").status_code == 404
 
 
