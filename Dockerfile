@@ -30,6 +30,7 @@ ENV STATIC_ROOT=/app/staticfiles
 # VAR_DIR, so nothing from the build lands in /app/var.
 RUN DEBUG=false \
     SECRET_KEY=build-time-only-collectstatic-key-not-used-at-runtime \
+    INTAKE_SIGNING_KEY=build-time-only-collectstatic-intake-key-not-used \
     VAR_DIR=/tmp/build-var \
     python manage.py collectstatic --noinput \
  && rm -rf /tmp/build-var

@@ -69,6 +69,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file in the first look.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+# PostgreSQL: the web server, worker and beat connect as DATABASE_URL's role, which owns no
+# table; migrations run as the owner (docker-compose.yml: DATABASE_URL=$DATABASE_OWNER_URL).
+# After each migrate, core.db grants the role named here rows but never tables (README, Deploy).
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE")
 
 # APPS
 # ------------------------------------------------------------------------------
@@ -100,7 +104,7 @@ if "microsoft" in ENABLED_SOCIAL_PROVIDERS and SOCIAL_PROVIDERS["microsoft"]["se
     )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.apps.PortalAdminConfig",  # django.contrib.admin, on a site that audits every change
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -144,8 +148,14 @@ SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_EMAIL_VERIFICATION = "none"  # staff addresses come from the organisation, not from sign-up
+# An address is a person's identity only once verified (DESIGN.md "Who uses it"): nobody signs in
+# on, or changes to, an address they have not confirmed; a new address replaces the old one only
+# once confirmed (ACCOUNT_CHANGE_EMAIL), and accounts.adapters refuses addresses already in use.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
+ACCOUNT_FORMS = {"add_email": "accounts.forms.AddEmailForm"}
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_RATE_LIMITS = {
@@ -169,6 +179,8 @@ MFA_TOTP_ISSUER = "Policy Portal"
 # Idle expiry: privileged roles get PRIVILEGED_SESSION_IDLE_SECONDS (accounts.middleware).
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60, minimum=300)
 PRIVILEGED_SESSION_IDLE_SECONDS = env_int("PRIVILEGED_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+# However active, a privileged session ends this long after sign-in (a school's working day).
+PRIVILEGED_SESSION_MAX_SECONDS = env_int("PRIVILEGED_SESSION_MAX_SECONDS", 8 * 60 * 60, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -176,12 +188,17 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below whitenoise: static files stay cacheable; everything personal is no-store.
+    "core.middleware.PrivatePagesMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Knows who is asking, and runs before CsrfViewMiddleware's view hook reads a form.
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -226,6 +243,17 @@ STORAGES = {
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
 MEDIA_ROOT = PRIVATE_MEDIA_ROOT
 WHITENOISE_USE_FINDERS = DEBUG
+# The largest request body (core.middleware.RequestBodyLimitMiddleware; set the proxy's limit,
+# e.g. nginx client_max_body_size, to match). Anonymous senders (the public report form, at
+# most about 50 KB of text; sign-in; the intake) get 1 MB: below FILE_UPLOAD_MAX_MEMORY_SIZE,
+# so nothing they send reaches the disk. Signed-in people get room for the largest upload:
+# a report's evidence, up to 10 files of 10 MB each.
+ANONYMOUS_MAX_BODY_BYTES = env_int("ANONYMOUS_MAX_BODY_BYTES", 1024 * 1024, minimum=64 * 1024)
+MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 110 * 1024 * 1024, minimum=ANONYMOUS_MAX_BODY_BYTES)
+# Form fields other than files: a 200,000-character policy text, percent-encoded, fits.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2621440
+# Uploaded files up to this size stay in memory; larger ones go to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2621440
 
 # CACHE, BROKER AND CELERY
 # ------------------------------------------------------------------------------
@@ -295,6 +323,11 @@ SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Browsers accept a __Host- cookie only from HTTPS, with Path=/ and no Domain, so no other site
+# under the same domain can set or overwrite it (core.checks holds the paths and domains to
+# that). A development machine over plain HTTP keeps the plain names.
+SESSION_COOKIE_NAME = "__Host-sessionid" if SESSION_COOKIE_SECURE else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if CSRF_COOKIE_SECURE else "csrftoken"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -305,6 +338,31 @@ if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many reverse proxies in front of the app add to X-Forwarded-For (for the audit trail's IP).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# allauth counts failed sign-ins per client address: the same proxies, or every client behind
+# the proxy would share one count and one lockout.
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Features the portal never uses, denied to every page (core.middleware.PermissionsPolicyMiddleware).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "interest-cohort",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -337,14 +395,48 @@ LOGGING = {
 # Encrypts official accounts' sign-in details kept in the portal (a Fernet key:
 # python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").
 # Without it the portal refuses to store sign-in details. Kept out of the database by design.
+# To rotate, put a new key first in CREDENTIALS_ENCRYPTION_KEYS (comma-separated, newest
+# first; the older keys still decrypt), run `manage.py rotate_credentials_key`, then drop the
+# old keys. CREDENTIALS_ENCRYPTION_KEY, a single key, still works and counts as the oldest.
+CREDENTIALS_ENCRYPTION_KEYS = env_list("CREDENTIALS_ENCRYPTION_KEYS")
 CREDENTIALS_ENCRYPTION_KEY = env_str("CREDENTIALS_ENCRYPTION_KEY")
-if CREDENTIALS_ENCRYPTION_KEY:
+
+
+def _check_fernet_keys(name: str, keys: list[str]) -> None:
     from cryptography.fernet import Fernet
 
-    try:
-        Fernet(CREDENTIALS_ENCRYPTION_KEY)
-    except ValueError:
-        raise ImproperlyConfigured("CREDENTIALS_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 bytes).") from None
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            which = f" (key {position} of {len(keys)})" if len(keys) > 1 else ""
+            raise ImproperlyConfigured(
+                f"{name}{which} is not a valid Fernet key (32 url-safe base64 bytes)."
+            ) from None
+
+
+_check_fernet_keys("CREDENTIALS_ENCRYPTION_KEYS", CREDENTIALS_ENCRYPTION_KEYS)
+_check_fernet_keys("CREDENTIALS_ENCRYPTION_KEY", [CREDENTIALS_ENCRYPTION_KEY] if CREDENTIALS_ENCRYPTION_KEY else [])
+
+
+def _intake_signing_key() -> str:
+    """Signs each official account's intake secret; separate from SECRET_KEY, so rotating one
+    never breaks the other. A deployment must set it; a development machine keeps one in var/."""
+    key = env_str("INTAKE_SIGNING_KEY")
+    if key:
+        if len(key) < 32:
+            raise ImproperlyConfigured("INTAKE_SIGNING_KEY must be at least 32 characters long.")
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("INTAKE_SIGNING_KEY must be set when DEBUG is off.")
+    key_file = VAR_DIR / "intake_signing_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+INTAKE_SIGNING_KEY = _intake_signing_key()
 ADMIN_URL = env_str("ADMIN_URL", "django-admin/")
 # The public "report a concern" page: reports accepted per address per hour.
 INCIDENT_PUBLIC_REPORTS_PER_HOUR = env_int("INCIDENT_PUBLIC_REPORTS_PER_HOUR", 5, minimum=1)

@@ -7,6 +7,7 @@ runs on SQLite for a quick look and on PostgreSQL and Redis in CI.
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-any-deployment-0123456789")
+os.environ.setdefault("INTAKE_SIGNING_KEY", "test-only-intake-signing-key-not-for-any-deployment-0123")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SECURE_COOKIES", "false")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")

@@ -150,6 +150,7 @@ def production_env(tmp_path):
     env.update(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
+        INTAKE_SIGNING_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="portal.example.org",
         SITE_URL="https://portal.example.org",
         DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
