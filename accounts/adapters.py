@@ -8,12 +8,19 @@ from django.shortcuts import redirect
 
 from accounts.models import User
 from accounts.permissions import access_for
+from core.middleware import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
         """Staff are invited or imported by their organisation; nobody signs themselves up."""
         return False
+
+    def get_client_ip(self, request):
+        """The address sign-in rate limits count by: the same one the audit trail records, trusting
+        X-Forwarded-For only as far as TRUSTED_PROXY_COUNT proxies (a short header falls back to the
+        peer's address instead of failing)."""
+        return client_ip(request) or "unknown"
 
     def pre_login(self, request, user, **kwargs):
         if not user.is_superuser and not access_for(user).has_access:

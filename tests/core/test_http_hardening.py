@@ -138,6 +138,19 @@ def test_ten_failed_sign_ins_from_one_client_behind_the_proxy_do_not_lock_out_an
     assert response.status_code == 302 and colleague.session["_auth_user_id"] == str(slt.pk)
 
 
+def test_a_short_forwarded_header_is_counted_by_the_peer_address_not_refused(client, staff, settings):
+    """Two proxies configured, a request with one forwarded address: sign-in still works (no 500),
+    counted by the address the audit trail records."""
+    settings.TRUSTED_PROXY_COUNT = settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+    response = client.post(
+        "/accounts/login/",
+        {"login": staff.email, "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(staff.pk)
+
+
 # __Host- cookies -----------------------------------------------------------------------
 
 
