@@ -88,9 +88,10 @@ TRAINING_WARN_DAYS = 30
 
 def send_training_expiry_reminders(on: dt.date | None = None) -> int:
     """People who run a live account: told once, 30 days before their training expires,
-    unless they already have a newer record."""
+    unless they already have a newer verified record (an unverified one does not count for
+    the approval gate, so it must not silence the reminder)."""
     on = on or today()
-    newer = TrainingRecord.objects.filter(user=OuterRef("user"), expires_on__gt=OuterRef("expires_on"))
+    newer = TrainingRecord.objects.verified().filter(user=OuterRef("user"), expires_on__gt=OuterRef("expires_on"))
     expiring = (
         TrainingRecord.objects.filter(
             expires_on__gte=on,

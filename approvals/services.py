@@ -539,11 +539,24 @@ def store_credentials(*, account, actor, secret: str) -> StoredCredentials:
 
 
 def reveal_credentials(*, account, actor) -> str:
+    """The sign-in details in clear; every reveal is logged and SLT are told (seed 001 §3)."""
+    from approvals.tasks import send_notice
+
     stored = StoredCredentials.objects.filter(account=account).first()
     if stored is None:
         raise ApprovalError("No sign-in details are kept in the portal for this account.")
     secret = crypto.decrypt(stored.ciphertext)
-    log_action("approvals.credentials_revealed", actor=actor, organisation=account.organisation, obj=account)
+    with transaction.atomic():
+        log_action("approvals.credentials_revealed", actor=actor, organisation=account.organisation, obj=account)
+        send_notice.delay_on_commit(
+            [e for e in _slt_emails(account.organisation) if e != actor.email],
+            f"Sign-in details viewed: {account}",
+            [
+                f"{actor.full_name} viewed the sign-in details of {account} kept in Policy Portal, "
+                f"at {timezone.localtime():%H:%M on %d %B %Y}."
+            ],
+            f"/approvals/accounts/{account.pk}/",
+        )
     return secret
 
 

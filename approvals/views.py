@@ -318,6 +318,15 @@ def account_detail(request, pk):
     can_store = rules.can_store_credentials(request.user, account)
     can_reveal = rules.can_reveal_credentials(request.user, account)
     staff = services.staff_of(account.organisation)
+    reveals = (
+        list(
+            AuditEntry.objects.for_object(account)
+            .filter(action="approvals.credentials_revealed")
+            .select_related("actor")[:10]
+        )
+        if can_store or can_reveal
+        else []
+    )
     response = render(
         request,
         "approvals/account.html",
@@ -331,6 +340,7 @@ def account_detail(request, pk):
             if can_store
             else "",
             "has_credentials": hasattr(account, "credentials"),
+            "reveals": reveals,
             "checklist_form": ChecklistForm(instance=account),
             "credentials_form": CredentialsForm(),
             "check_form": CheckForm(),

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Role
 from approvals import reminders, services
@@ -303,7 +304,7 @@ def test_a_double_click_records_the_termly_check_once(account, runner):
     assert (account.checks.count(), account.next_check_due) == (1, dt.date(2026, 7, 20))
 
 
-def test_account_runners_hear_once_that_their_training_expires(account, runner, time_machine):
+def test_account_runners_hear_once_that_their_training_expires(account, runner, slt, time_machine):
     runner.training_records.update(expires_on=dt.date(2026, 3, 25))
     assert reminders.send_training_expiry_reminders() == 1
     assert "expires on 25 March 2026" in mail.outbox[-1].subject and mail.outbox[-1].to == [runner.email]
@@ -311,10 +312,16 @@ def test_account_runners_hear_once_that_their_training_expires(account, runner, 
     from approvals.models import TrainingRecord
 
     TrainingRecord.objects.create(
-        user=runner, course="Refresher", completed_on=START.date(), expires_on=dt.date(2028, 3, 1), recorded_by=runner
+        user=runner,
+        course="Refresher",
+        completed_on=START.date(),
+        expires_on=dt.date(2028, 3, 1),
+        recorded_by=runner,
+        verified_by=slt,
+        verified_at=timezone.now(),
     )
     runner.training_records.update(expiry_reminded_at=None)
-    assert reminders.send_training_expiry_reminders() == 0  # a newer record is in date
+    assert reminders.send_training_expiry_reminders() == 0  # a newer, verified record is in date
 
 
 def test_the_home_page_lists_the_first_accounts_needing_attention_and_points_to_the_register(

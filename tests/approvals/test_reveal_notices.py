@@ -1,0 +1,117 @@
+"""Every reveal of an account's sign-in details is told to SLT and listed on the account page
+(DESIGN.md "Social-media account approvals", seed 001 §3); only a verified newer training
+record stops the expiry reminder (seed 001 §4)."""
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from approvals import reminders, services
+from approvals.models import AccountRole, TrainingRecord
+from core.models import AuditEntry
+from tests.approvals.conftest import START
+from tests.approvals.test_secrets import SECRET, keys, second_factor, with_authenticator  # noqa: F401
+from tests.factories import member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stored(account, runner, keys):  # noqa: F811
+    services.store_credentials(account=account, actor=runner, secret=SECRET)
+    return account
+
+
+def reveal_url(account):
+    return f"/approvals/accounts/{account.pk}/credentials/reveal/"
+
+
+def test_a_reveal_tells_slt_but_not_the_revealer_and_is_listed_on_the_account_page(
+    client, stored, slt, second_slt, celery_eager, django_capture_on_commit_callbacks
+):
+    secret = with_authenticator(slt)
+    client.force_login(slt)
+    client.get(reveal_url(stored))
+    second_factor(client, secret, next_url=reveal_url(stored))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(reveal_url(stored))
+    assert response.status_code == 200 and SECRET.split("\n")[0] in response.content.decode()
+    notices = [m for m in mail.outbox if "Sign-in details viewed" in m.subject]
+    assert len(notices) == 1
+    assert notices[0].to == [second_slt.email]  # SLT told; the revealer is not
+    assert slt.full_name in notices[0].body
+    assert AuditEntry.objects.filter(action="approvals.credentials_revealed", actor=slt).count() == 1
+
+    page = client.get(f"/approvals/accounts/{stored.pk}/").content.decode()
+    assert "Sign-in details revealed" in page
+    listed = page.split("Sign-in details revealed", 1)[1]
+    assert slt.full_name in listed
+
+
+def test_the_accounts_administrator_sees_who_revealed_and_a_moderator_does_not(client, stored, runner, slt, school):
+    services.reveal_credentials(account=stored, actor=slt)
+    with_authenticator(runner)
+    client.force_login(runner)  # an administrator of the account
+    page = client.get(f"/approvals/accounts/{stored.pk}/").content.decode()
+    assert "Sign-in details revealed" in page and slt.full_name in page.split("Sign-in details revealed", 1)[1]
+    moderator = member(school, email="moderator@school.example")
+    services.set_team_member(account=stored, actor=runner, user=moderator, role=AccountRole.MODERATOR)
+    with_authenticator(moderator)
+    client.force_login(moderator)
+    response = client.get(f"/approvals/accounts/{stored.pk}/")
+    assert response.status_code == 200
+    assert "Sign-in details revealed" not in response.content.decode()
+
+
+def test_the_reveal_list_shows_the_latest_ten_in_one_query(client, stored, runner, slt):
+    for _ in range(12):
+        services.reveal_credentials(account=stored, actor=slt)
+    with_authenticator(runner)
+    client.force_login(runner)
+    client.get(f"/approvals/accounts/{stored.pk}/")  # warm caches
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(f"/approvals/accounts/{stored.pk}/").content.decode()
+    listed = page.split("Sign-in details revealed", 1)[1].split("</ul>", 1)[0]
+    assert listed.count("<li>") == 10
+    reveal_queries = [q for q in ctx.captured_queries if "credentials_revealed" in q["sql"]]
+    assert len(reveal_queries) == 1
+
+
+def test_a_reveal_by_the_service_notifies_slt_in_the_same_transaction(
+    stored, runner, slt, celery_eager, django_capture_on_commit_callbacks
+):
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert services.reveal_credentials(account=stored, actor=runner) == SECRET
+    assert len(callbacks) == 1
+    assert [m.to for m in mail.outbox] == [[slt.email]]
+    assert runner.full_name in mail.outbox[0].body
+
+
+def test_an_unverified_newer_record_does_not_silence_the_expiry_reminder(account, runner, slt):
+    runner.training_records.update(expires_on=dt.date(2026, 3, 25))
+    TrainingRecord.objects.create(
+        user=runner, course="Refresher", completed_on=START.date(), expires_on=dt.date(2028, 3, 1), recorded_by=runner
+    )
+    mail.outbox.clear()
+    assert reminders.send_training_expiry_reminders() == 1
+    assert "expires on 25 March 2026" in mail.outbox[-1].subject and mail.outbox[-1].to == [runner.email]
+
+
+def test_a_verified_newer_record_does_silence_it(account, runner, slt):
+    runner.training_records.update(expires_on=dt.date(2026, 3, 25))
+    TrainingRecord.objects.create(
+        user=runner,
+        course="Refresher",
+        completed_on=START.date(),
+        expires_on=dt.date(2028, 3, 1),
+        recorded_by=runner,
+        verified_by=slt,
+        verified_at=timezone.now(),
+    )
+    assert reminders.send_training_expiry_reminders() == 0
