@@ -25,21 +25,23 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env_bool("DEBUG", False)
 
 
-def _secret_key() -> str:
-    """A deployment must set SECRET_KEY; a development machine gets one kept in var/."""
-    key = env_str("SECRET_KEY")
-    if key:
-        return key
+def _key(name: str, value: str | None, min_length: int = 1) -> str:
+    """A secret a deployment must set (``value``, read from ``name``); a development machine
+    gets one kept in var/."""
+    if value:
+        if len(value) < min_length:
+            raise ImproperlyConfigured(f"{name} must be at least {min_length} characters long.")
+        return value
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    key_file = VAR_DIR / "secret_key"
+        raise ImproperlyConfigured(f"{name} must be set when DEBUG is off.")
+    key_file = VAR_DIR / name.lower()
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = _key("SECRET_KEY", env_str("SECRET_KEY"))
 # A deployment names its hosts and its address (used in email links); development has defaults.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else None)
 if not ALLOWED_HOSTS:
@@ -419,24 +421,9 @@ _check_fernet_keys("CREDENTIALS_ENCRYPTION_KEYS", CREDENTIALS_ENCRYPTION_KEYS)
 _check_fernet_keys("CREDENTIALS_ENCRYPTION_KEY", [CREDENTIALS_ENCRYPTION_KEY] if CREDENTIALS_ENCRYPTION_KEY else [])
 
 
-def _intake_signing_key() -> str:
-    """Signs each official account's intake secret; separate from SECRET_KEY, so rotating one
-    never breaks the other. A deployment must set it; a development machine keeps one in var/."""
-    key = env_str("INTAKE_SIGNING_KEY")
-    if key:
-        if len(key) < 32:
-            raise ImproperlyConfigured("INTAKE_SIGNING_KEY must be at least 32 characters long.")
-        return key
-    if not DEBUG:
-        raise ImproperlyConfigured("INTAKE_SIGNING_KEY must be set when DEBUG is off.")
-    key_file = VAR_DIR / "intake_signing_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
-
-
-INTAKE_SIGNING_KEY = _intake_signing_key()
+# Signs each official account's intake secret; separate from SECRET_KEY, so rotating one never
+# breaks the other.
+INTAKE_SIGNING_KEY = _key("INTAKE_SIGNING_KEY", env_str("INTAKE_SIGNING_KEY"), min_length=32)
 ADMIN_URL = env_str("ADMIN_URL", "django-admin/")
 # The public "report a concern" page: reports accepted per address per hour.
 INCIDENT_PUBLIC_REPORTS_PER_HOUR = env_int("INCIDENT_PUBLIC_REPORTS_PER_HOUR", 5, minimum=1)
