@@ -10,9 +10,9 @@ admin and the demo all call ``change_roles``, so the rules hold on every path
   excluded), so no privileged grant goes unseen.
 """
 
-from django.urls import reverse
 
 from accounts.models import Membership, Role, RoleGrant
+from accounts.notices import send_role_grant_notice
 from accounts.permissions import forget_access
 from core.audit import log_action
 
@@ -59,13 +59,11 @@ def change_roles(*, membership: Membership, roles, actor, via: str) -> bool:
 
 def _tell_of_grant(membership: Membership, granted: frozenset[str], actor, via: str) -> None:
     """The organisation lead and the DSL hear at once; administrators when there is neither."""
-    from accounts.tasks import send_role_grant_notice
-
     organisation = membership.organisation
     people = Membership.objects.current().reaching(organisation).exclude(user_id=membership.user_id)
     recipients = people.with_role(Role.LEAD, Role.DSL).emails() or people.with_role(Role.ADMIN).emails()
     labels = [Role(code).label for code in Role.values if code in granted]
-    log_action(
+    entry = log_action(
         "staff.privileged_role_granted",
         actor=actor,
         organisation=organisation,
@@ -73,12 +71,11 @@ def _tell_of_grant(membership: Membership, granted: frozenset[str], actor, via: 
         details={"roles": sorted(granted), "via": via, "told": recipients},
     )
     if recipients:
-        send_role_grant_notice.delay_on_commit(
+        send_role_grant_notice(
             to=recipients,
-            person=membership.user.full_name or membership.user.email,
-            organisation=organisation.name,
+            membership=membership,
             roles=labels,
             granted_by=(actor.full_name or actor.email) if actor else "",
             via=via,
-            path=reverse("accounts:staff_list", args=[organisation.slug]),
+            grant_id=entry.pk,
         )

@@ -11,6 +11,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Membership, Offer, Organisation, Role, User
+from accounts.notices import send_invitation, send_offer
 from accounts.roles import RoleChangeRefused, change_roles
 from core.audit import log_action
 
@@ -81,7 +82,6 @@ def invite_person(
     creating a second record. Someone whose account is outside the organisation's
     group is offered a place (``Offer``) and joins only when they accept.
     """
-    from accounts.tasks import send_invitation
 
     email = email.strip().lower()
     if actor is not None and email == actor.email.lower():
@@ -118,14 +118,17 @@ def invite_person(
             to_state="invited",
             details={"email": email, "new_record": created},
         )
-        send_invitation.delay_on_commit(user.pk, organisation.pk)
+        send_invitation(user, organisation, invitation_path(user))
     return membership
+
+
+def resend_invitation(membership) -> None:
+    """A new invitation link for someone who has not yet signed in."""
+    send_invitation(membership.user, membership.organisation, invitation_path(membership.user))
 
 
 def offer_place(*, organisation: Organisation, user: User, actor, roles=(), **fields) -> Offer:
     """Offer a place to someone with an account elsewhere; asking again updates the open offer."""
-    from accounts.tasks import send_offer
-
     if actor is not None and actor.pk == user.pk:
         raise StaffError("You cannot add yourself: ask another administrator.")
     roles = sorted(frozenset(roles) | {Role.STAFF.value})
@@ -140,7 +143,7 @@ def offer_place(*, organisation: Organisation, user: User, actor, roles=(), **fi
         to_state="offered",
         details={"email": user.email, "roles": roles, "new_offer": created},
     )
-    send_offer.delay_on_commit(offer.pk)
+    send_offer(offer, offer_path(offer))
     return offer
 
 

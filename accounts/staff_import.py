@@ -16,8 +16,9 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts.models import Membership, Organisation, Role, StaffType, User
+from accounts.notices import send_invitation
 from accounts.roles import RoleChangeRefused, change_roles
-from accounts.services import accounts_by_address, ask_to_acknowledge, offer_place
+from accounts.services import accounts_by_address, ask_to_acknowledge, invitation_path, offer_place
 from core.audit import log_action
 
 
@@ -293,10 +294,8 @@ def import_staff(*, organisation: Organisation, data: bytes | str, actor=None, i
             users=User.objects.filter(memberships__organisation=organisation, email__in=[row.email for row in rows])
         )
         if invite:
-            from accounts.tasks import send_invitation
-
             for user in report.new_users:
-                send_invitation.delay_on_commit(user.pk, organisation.pk)
+                send_invitation(user, organisation, invitation_path(user))
         return report
 
 

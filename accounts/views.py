@@ -14,7 +14,6 @@ from accounts.forms import AcceptInvitationForm, InviteForm, MembershipForm, Org
 from accounts.models import Membership, Offer, Role, User
 from accounts.permissions import Action, access_for, get_organisation_for
 from accounts.staff_import import import_staff
-from accounts.tasks import send_invitation
 
 
 def accept_invitation(request, uidb64, token):
@@ -151,7 +150,7 @@ def staff_edit(request, slug, pk):
 def staff_resend_invitation(request, slug, pk):
     organisation = get_organisation_for(request.user, slug, Action.MANAGE_STAFF)
     membership = get_object_or_404(Membership, organisation=organisation, pk=pk)
-    send_invitation.delay_on_commit(membership.user_id, organisation.pk)
+    services.resend_invitation(membership)
     messages.success(request, f"Invitation sent again to {membership.user.email}.")
     return redirect("accounts:staff_list", slug=organisation.slug)
 

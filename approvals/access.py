@@ -1,7 +1,10 @@
-"""Who may do what with official accounts' sign-in details and with training records.
+"""Who may do what with account requests, official accounts, their sign-in details and training records.
 
-Each rule is written once here, for the data the approvals app guards; roles and
-memberships come from ``accounts``. DESIGN.md "Social-media account approvals":
+Each rule is written once here, for the data the approvals app guards, as a filter
+(``rule(user) -> Q``); the check on one object asks the same filter (``core.rules``).
+Roles and memberships come from ``accounts``. DESIGN.md "Social-media account approvals":
+SLT (and the organisation lead) decide requests, never their own; the register is seen
+by leaders, administrators and the online safety lead; an account's team runs it;
 credentials are stored and changed by the organisation's administrator and the
 account's administrators, shown only to SLT and the account's administrators, both
 after a fresh second factor; training counts when it was recorded or verified by an
@@ -13,24 +16,148 @@ import time
 from allauth.account import app_settings as allauth_account_settings
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.shortcuts import get_object_or_404
 
 from accounts.models import Membership, Role, User
-from accounts.permissions import access_for, account_role
-from approvals.models import AccountMember, AccountRole, AccountStatus
+from accounts.permissions import access_for
+from approvals.models import AccountMember, AccountRequest, AccountRole, AccountStatus, OfficialAccount, Runner
+from core.rules import RoleRule, holds
+
+REGISTER_VIEWERS = frozenset({Role.SLT, Role.LEAD, Role.ADMIN, Role.ONLINE_SAFETY})
+DECIDERS = frozenset({Role.SLT, Role.LEAD})
+
+_REGISTER = RoleRule(({}, REGISTER_VIEWERS))
+_DECIDE = RoleRule(({}, DECIDERS))
+_ORG_ADMIN = RoleRule(({}, frozenset({Role.ADMIN})))
+_SLT = RoleRule(({}, frozenset({Role.SLT})))
+_OVERSEE = RoleRule(({}, frozenset({Role.SLT, Role.LEAD, Role.ADMIN})))
+
+
+def _roles(user) -> dict:
+    return access_for(user).roles_by_org
+
+
+def _in_post(user) -> Q:
+    """Rows of organisations the person still reaches (a leaver's requests and teams fall away)."""
+    return Q(organisation_id__in=[org.pk for org in access_for(user).organisations])
+
+
+# Account requests
+# ------------------------------------------------------------------------------
+
+
+def seeable_requests(user) -> Q:
+    """The author and the people it names to run the account; once submitted, the register's viewers
+    too. A draft never submitted is the author's own work in progress (least privilege)."""
+    named = Exists(Runner.objects.filter(request=OuterRef("pk"), user_id=user.pk))
+    submitted = Q(submission__gt=0) & _REGISTER.filter(_roles(user))
+    return _in_post(user) & (Q(requester_id=user.pk) | Q(named) | submitted)
+
+
+def decidable_requests(user) -> Q:
+    """SLT (and the organisation lead) decide; nobody decides their own request."""
+    return _DECIDE.filter(_roles(user)) & ~Q(requester_id=user.pk)
+
+
+def can_see_request(user, account_request) -> bool:
+    return holds(seeable_requests(user), account_request)
+
+
+def can_decide_request(user, account_request) -> bool:
+    return holds(decidable_requests(user), account_request)
+
+
+def request_for(user, pk):
+    """The one way a view fetches an account request: 404 when the person may not see it."""
+    return get_object_or_404(
+        AccountRequest.objects.select_related("organisation", "requester"), seeable_requests(user), pk=pk
+    )
+
+
+# Official accounts and their teams
+# ------------------------------------------------------------------------------
+
+
+def _on_team(user, *roles) -> Q:
+    members = AccountMember.objects.filter(account=OuterRef("pk"), user_id=user.pk)
+    if roles:
+        members = members.filter(role__in=roles)
+    return _in_post(user) & Q(Exists(members))
+
+
+def seeable_accounts(user) -> Q:
+    """The register's viewers, and the account's own team."""
+    return _REGISTER.filter(_roles(user)) | _on_team(user)
+
+
+def administrable_accounts(user) -> Q:
+    """Keep the checklist and the team: the account's administrators and the organisation's administrators."""
+    return _on_team(user, AccountRole.ADMINISTRATOR) | _ORG_ADMIN.filter(_roles(user))
+
+
+def loggable_accounts(user) -> Q:
+    """Log and answer what the account receives: its team (administrators and moderators) and the
+    organisation's administrators."""
+    return _on_team(user) | _ORG_ADMIN.filter(_roles(user))
+
+
+def overseen_accounts(user) -> Q:
+    """The accounts whose checks and handovers leaders keep an eye on: SLT, the lead and the
+    administrators of the account's organisation (DESIGN.md "Social-media account approvals")."""
+    return _OVERSEE.filter(_roles(user))
+
+
+def can_see_account(user, account) -> bool:
+    return holds(seeable_accounts(user), account)
+
+
+def can_administer_account(user, account) -> bool:
+    return holds(administrable_accounts(user), account)
+
+
+def can_log_responses(user, account) -> bool:
+    return holds(loggable_accounts(user), account)
+
+
+def account_for(user, pk, queryset=None):
+    """The one way a view fetches an official account: 404 when the person may not see it."""
+    queryset = queryset if queryset is not None else OfficialAccount.objects.all()
+    return get_object_or_404(queryset, seeable_accounts(user), pk=pk)
+
+
+def account_role(user, account) -> str | None:
+    """'administrator' or 'moderator' when the person is on the account's team (and still in post
+    there): for showing the person their place on the team."""
+    if account.organisation not in access_for(user).organisations:
+        return None
+    for member in account.members.all():
+        if member.user_id == user.pk:
+            return member.role
+    return None
+
 
 # Sign-in details
 # ------------------------------------------------------------------------------
 
 
+def credential_keepers(user) -> Q:
+    """Keep or change the sign-in details: the account's administrators and the organisation's
+    administrators (seed 001 §3)."""
+    return _on_team(user, AccountRole.ADMINISTRATOR) | _ORG_ADMIN.filter(_roles(user))
+
+
+def credential_readers(user) -> Q:
+    """See the sign-in details: the account's administrators and SLT (seed 004 §4.2), nobody else."""
+    return _on_team(user, AccountRole.ADMINISTRATOR) | _SLT.filter(_roles(user))
+
+
 def can_store_credentials(user, account) -> bool:
-    """Keep or change the sign-in details: the account's administrators and the organisation's administrators."""
-    return account_role(user, account) == "administrator" or access_for(user).has_role(account.organisation, Role.ADMIN)
+    return holds(credential_keepers(user), account)
 
 
 def can_reveal_credentials(user, account) -> bool:
-    """See the sign-in details: the account's administrators and SLT (seed 004 §4.2), nobody else."""
-    return account_role(user, account) == "administrator" or access_for(user).has_role(account.organisation, Role.SLT)
+    return holds(credential_readers(user), account)
 
 
 def holds_credentials(user) -> bool:

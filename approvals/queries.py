@@ -7,8 +7,7 @@ from django.db.models import Count, Exists, FilteredRelation, OuterRef, Prefetch
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.permissions import COMPLIANCE_ALL_STAFF, access_for
+from approvals import access as rules
 from approvals.models import (
     AccountMember,
     AccountRequest,
@@ -22,12 +21,9 @@ from approvals.models import (
 
 def awaiting_decision(user):
     """Submitted requests the person may decide and has not yet decided on."""
-    access = access_for(user)
-    org_ids = [org.pk for org in access.organisations if access.has_role(org, Role.SLT, Role.LEAD)]
     mine = Decision.objects.filter(request=OuterRef("pk"), submission=OuterRef("submission"), decider=user)
     return (
-        AccountRequest.objects.filter(organisation_id__in=org_ids, status=RequestStatus.SUBMITTED)
-        .exclude(requester=user)
+        AccountRequest.objects.filter(rules.decidable_requests(user), status=RequestStatus.SUBMITTED)
         .exclude(Exists(mine))
         .select_related("requester", "organisation")
         .order_by("submitted_at")
@@ -58,11 +54,8 @@ def register(organisation):
 
 
 def administered_accounts(user):
-    """Accounts the person runs, or administers as the organisation's administrator."""
-    access = access_for(user)
-    admin_orgs = [org.pk for org in access.organisations if access.has_role(org, Role.ADMIN)]
-    on_team = AccountMember.objects.filter(account=OuterRef("pk"), user=user)
-    return OfficialAccount.objects.live().filter(Exists(on_team) | Q(organisation_id__in=admin_orgs))
+    """Live accounts whose log the person keeps: their team's, or their organisation's as its administrator."""
+    return OfficialAccount.objects.live().filter(rules.loggable_accounts(user))
 
 
 def items_due_soonest(user, limit=5):
@@ -76,12 +69,8 @@ def items_due_soonest(user, limit=5):
 
 def accounts_needing_attention(user):
     """Accounts the person runs or leads that need a check, a handover or their set-up finished."""
-    access = access_for(user)
-    leader_orgs = [org.pk for org in access.organisations if access.roles_in(org) & COMPLIANCE_ALL_STAFF]
     soon = timezone.localdate() + timezone.timedelta(days=14)
-    accounts = OfficialAccount.objects.filter(
-        Q(pk__in=administered_accounts(user).values("pk")) | Q(organisation_id__in=leader_orgs)
-    )
+    accounts = OfficialAccount.objects.filter(rules.loggable_accounts(user) | rules.overseen_accounts(user))
     return accounts.filter(
         Q(status__in=[AccountStatus.HANDOVER_NEEDED, AccountStatus.PENDING_CREATION])
         | Q(status=AccountStatus.ACTIVE, next_check_due__lte=soon)

@@ -1,7 +1,8 @@
 """Reminders for the response log (every few minutes) and the termly account check (daily).
 
-Each reminder for one item and stage goes once: the stage is claimed with a
-conditional UPDATE (or a unique row) and committed before the email is sent.
+Each reminder for one item and stage goes once: the stage is claimed (a conditional
+UPDATE or a unique row) and its email written to the outbox in the same transaction,
+with a topic naming the item and stage (``core.outbox``).
 """
 
 import datetime as dt
@@ -9,24 +10,16 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Role, today
 from approvals.models import AccountReminder, AccountRole, AccountStatus, OfficialAccount, ResponseItem, TrainingRecord
-from core.emails import send_templated_email
+from approvals.notices import account_path, log_path, send_notice
 
 log = logging.getLogger(__name__)
 
 WARN_BEFORE = dt.timedelta(hours=4)
-
-
-def _send(to, subject, lines, path):
-    if not to:
-        return
-    try:
-        send_templated_email("approvals/notice", to=to, context={"subject": subject, "lines": lines, "path": path})
-    except Exception:  # noqa: BLE001 - one bad address must not stop the sweep
-        log.exception("Could not send %r to %s", subject, to)
 
 
 def _administrators(account) -> list[str]:
@@ -49,36 +42,40 @@ def send_response_reminders(now: dt.datetime | None = None) -> dict:
     sent = {"warned": 0, "escalated": 0}
     due_soon = ResponseItem.objects.unanswered().filter(admins_reminded_at__isnull=True, due_at__lte=now + WARN_BEFORE)
     for item in due_soon.select_related("account__organisation").prefetch_related("account__members__user"):
-        # Claim the stage: only one sweep's UPDATE finds the column still empty.
-        if not ResponseItem.objects.filter(
-            pk=item.pk, admins_reminded_at__isnull=True, answered_at__isnull=True
-        ).update(admins_reminded_at=now):
-            continue
-        _send(
-            _administrators(item.account),
-            f"Reply due by {timezone.localtime(item.due_at):%H:%M %a %d %b}: {item.get_kind_display().lower()} on {item.account}",
-            [
-                f"A {item.get_kind_display().lower()} received on {item.account} has not been answered yet.",
-                f"“{item.summary[:200]}”",
-            ],
-            f"/approvals/accounts/{item.account_id}/log/",
-        )
+        with transaction.atomic():
+            # Claim the stage: only one sweep's UPDATE finds the column still empty.
+            if not ResponseItem.objects.filter(
+                pk=item.pk, admins_reminded_at__isnull=True, answered_at__isnull=True
+            ).update(admins_reminded_at=now):
+                continue
+            send_notice(
+                _administrators(item.account),
+                f"Reply due by {timezone.localtime(item.due_at):%H:%M %a %d %b}: {item.get_kind_display().lower()} on {item.account}",
+                [
+                    f"A {item.get_kind_display().lower()} received on {item.account} has not been answered yet.",
+                    f"“{item.summary[:200]}”",
+                ],
+                log_path(item.account),
+                topic=f"approvals.item:{item.pk}:due-soon",
+            )
         sent["warned"] += 1
     overdue = ResponseItem.objects.unanswered().filter(escalated_at__isnull=True, due_at__lte=now)
     for item in overdue.select_related("account__organisation"):
-        if not ResponseItem.objects.filter(pk=item.pk, escalated_at__isnull=True, answered_at__isnull=True).update(
-            escalated_at=now
-        ):
-            continue
-        _send(
-            _slt_and_online_safety(item.account.organisation),
-            f"Not answered within 24 hours: {item.get_kind_display().lower()} on {item.account}",
-            [
-                f"A {item.get_kind_display().lower()} received on {item.account} at {timezone.localtime(item.received_at):%H:%M on %d %B} was due an answer by {timezone.localtime(item.due_at):%H:%M on %d %B} (seed policy: within 24 hours).",
-                f"“{item.summary[:200]}”",
-            ],
-            f"/approvals/accounts/{item.account_id}/log/",
-        )
+        with transaction.atomic():
+            if not ResponseItem.objects.filter(
+                pk=item.pk, escalated_at__isnull=True, answered_at__isnull=True
+            ).update(escalated_at=now):
+                continue
+            send_notice(
+                _slt_and_online_safety(item.account.organisation),
+                f"Not answered within 24 hours: {item.get_kind_display().lower()} on {item.account}",
+                [
+                    f"A {item.get_kind_display().lower()} received on {item.account} at {timezone.localtime(item.received_at):%H:%M on %d %B} was due an answer by {timezone.localtime(item.due_at):%H:%M on %d %B}, and the policy asks for an answer within 24 hours.",
+                    f"“{item.summary[:200]}”",
+                ],
+                log_path(item.account),
+                topic=f"approvals.item:{item.pk}:overdue",
+            )
         sent["escalated"] += 1
     return sent
 
@@ -106,19 +103,21 @@ def send_training_expiry_reminders(on: dt.date | None = None) -> int:
     )
     sent = 0
     for record in expiring:
-        if not TrainingRecord.objects.filter(pk=record.pk, expiry_reminded_at__isnull=True).update(
-            expiry_reminded_at=timezone.now()
-        ):
-            continue
-        _send(
-            [record.user.email],
-            f"Your social-media training expires on {record.expires_on:%d %B %Y}",
-            [
-                f"Your {record.course} training expires on {record.expires_on:%d %B %Y}.",
-                "You help run an official account, so book a refresher and record it in Policy Portal.",
-            ],
-            "/approvals/training/",
-        )
+        with transaction.atomic():
+            if not TrainingRecord.objects.filter(pk=record.pk, expiry_reminded_at__isnull=True).update(
+                expiry_reminded_at=timezone.now()
+            ):
+                continue
+            send_notice(
+                [record.user.email],
+                f"Your social-media training expires on {record.expires_on:%d %B %Y}",
+                [
+                    f"Your {record.course} training expires on {record.expires_on:%d %B %Y}.",
+                    "You help run an official account, so book a refresher and record it in Policy Portal.",
+                ],
+                reverse("approvals:training"),
+                topic=f"approvals.training:{record.pk}:expiring",
+            )
         sent += 1
     return sent
 
@@ -139,15 +138,16 @@ def send_check_reminders(on: dt.date | None = None) -> int:
         try:
             with transaction.atomic():
                 AccountReminder.objects.create(account=account, due_on=account.next_check_due, stage=stage)
+                send_notice(
+                    _administrators(account),
+                    f"Termly check {'due' if days_left >= 0 else 'overdue'}: {account}",
+                    [
+                        f"Check that {account}'s administrators are right, two-factor sign-in is still on and the checklist is still true, by {account.next_check_due:%d %B %Y}."
+                    ],
+                    account_path(account),
+                    topic=f"approvals.check:{account.pk}:{account.next_check_due}:{stage}",
+                )
         except IntegrityError:
             continue
-        _send(
-            _administrators(account),
-            f"Termly check {'due' if days_left >= 0 else 'overdue'}: {account}",
-            [
-                f"Check that {account}'s administrators are right, two-factor sign-in is still on and the checklist is still true, by {account.next_check_due:%d %B %Y}."
-            ],
-            f"/approvals/accounts/{account.pk}/",
-        )
         sent += 1
     return sent

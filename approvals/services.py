@@ -18,9 +18,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Membership, Role, User, today
-from accounts.permissions import access_for, can_decide_request
-from approvals import crypto
-from approvals.access import can_verify_training_of
+from accounts.permissions import access_for
+from approvals import crypto, notices
+from approvals.access import can_decide_request, can_verify_training_of
 from approvals.certificates import MAX_BYTES, certificate_type
 from approvals.models import (
     AccountCheck,
@@ -159,8 +159,6 @@ def _deciders(organisation) -> list[str]:
 
 
 def submit_request(*, account_request, actor) -> AccountRequest:
-    from approvals.tasks import send_notice
-
     with transaction.atomic():
         locked = _locked(account_request)
         if locked.requester_id != actor.pk:
@@ -179,7 +177,7 @@ def submit_request(*, account_request, actor) -> AccountRequest:
         locked.submission += 1
         locked.submitted_at = timezone.now()
         locked.save(update_fields=["status", "submission", "submitted_at"])
-        log_action(
+        entry = log_action(
             "approvals.request_submitted",
             actor=actor,
             organisation=locked.organisation,
@@ -188,14 +186,15 @@ def submit_request(*, account_request, actor) -> AccountRequest:
             to_state="submitted",
         )
         recipients = [e for e in _deciders(locked.organisation) if e != actor.email]
-        send_notice.delay_on_commit(
+        notices.after_change(
+            entry,
             recipients,
             f"Account request to decide: {locked}",
             [
                 f"{actor.full_name} asks to run {locked} for {locked.organisation.name}.",
                 "Read the business case and decide.",
             ],
-            f"/approvals/requests/{locked.pk}/",
+            notices.request_path(locked),
         )
     return locked
 
@@ -211,7 +210,7 @@ def withdraw_request(*, account_request, actor, reason: str = "") -> AccountRequ
         locked.status = RequestStatus.WITHDRAWN
         locked.decision_reason = reason
         locked.save(update_fields=["status", "decision_reason"])
-        log_action(
+        entry = log_action(
             "approvals.request_withdrawn",
             actor=actor,
             organisation=locked.organisation,
@@ -221,14 +220,13 @@ def withdraw_request(*, account_request, actor, reason: str = "") -> AccountRequ
             details={"reason": reason},
         )
         if previous == RequestStatus.SUBMITTED:
-            from approvals.tasks import send_notice
-
-            send_notice.delay_on_commit(
+                    notices.after_change(
+                entry,
                 [e for e in _deciders(locked.organisation) if e != actor.email],
                 f"Account request withdrawn: {locked}",
                 [f"{actor.full_name} withdrew the request for {locked}; there is nothing to decide."]
                 + ([f"Reason: {reason}"] if reason else []),
-                f"/approvals/requests/{locked.pk}/",
+                notices.request_path(locked),
             )
     return locked
 
@@ -239,8 +237,6 @@ def decide(*, account_request, decider, kind: str, reason: str = "") -> AccountR
     Two deciders acting at once, or a double click, produce exactly one decision:
     the request row is locked and its state checked again.
     """
-    from approvals.tasks import send_notice
-
     reason = reason.strip()
     if kind in (DecisionKind.REJECT, DecisionKind.REQUEST_CHANGES) and not reason:
         raise ApprovalError("Give the reason, so the requester knows what to do.")
@@ -305,11 +301,12 @@ def decide(*, account_request, decider, kind: str, reason: str = "") -> AccountR
             RequestStatus.CHANGES_REQUESTED: "needs changes before it can be approved.",
         }[new_status]
         lines = [f"Your request for {locked} {words}"] + ([f"Reason: {reason}"] if reason else [])
-        send_notice.delay_on_commit(
+        notices.send_notice(
             sorted({locked.requester.email, *(u.email for u in runners)}),
             f"Account request {locked.get_status_display().lower()}: {locked}",
             lines,
-            f"/approvals/requests/{locked.pk}/",
+            notices.request_path(locked),
+            topic=f"approvals.request:{locked.pk}:{locked.submission}:{new_status}",
         )
     return locked
 
@@ -514,8 +511,6 @@ def _admin_emails(account) -> list[str]:
 
 def store_credentials(*, account, actor, secret: str) -> StoredCredentials:
     """Keep the sign-in details encrypted; SLT are told of every change (seed 004 §4.2)."""
-    from approvals.tasks import send_notice
-
     secret = secret.strip()
     if not secret:
         raise ApprovalError("Enter the sign-in details to keep.")
@@ -528,34 +523,34 @@ def store_credentials(*, account, actor, secret: str) -> StoredCredentials:
         locked.credentials_changed_on = today()
         locked.credentials_location = "Encrypted in Policy Portal"
         locked.save(update_fields=["credentials_changed_on", "credentials_location"])
-        log_action("approvals.credentials_changed", actor=actor, organisation=locked.organisation, obj=locked)
-        send_notice.delay_on_commit(
+        entry = log_action("approvals.credentials_changed", actor=actor, organisation=locked.organisation, obj=locked)
+        notices.after_change(
+            entry,
             _slt_emails(locked.organisation),
             f"Sign-in details changed: {locked}",
             [f"{actor.full_name} changed the sign-in details of {locked} kept in Policy Portal."],
-            f"/approvals/accounts/{locked.pk}/",
+            notices.account_path(locked),
         )
     return stored
 
 
 def reveal_credentials(*, account, actor) -> str:
     """The sign-in details in clear; every reveal is logged and SLT are told (seed 001 §3)."""
-    from approvals.tasks import send_notice
-
     stored = StoredCredentials.objects.filter(account=account).first()
     if stored is None:
         raise ApprovalError("No sign-in details are kept in the portal for this account.")
     secret = crypto.decrypt(stored.ciphertext)
     with transaction.atomic():
-        log_action("approvals.credentials_revealed", actor=actor, organisation=account.organisation, obj=account)
-        send_notice.delay_on_commit(
+        entry = log_action("approvals.credentials_revealed", actor=actor, organisation=account.organisation, obj=account)
+        notices.after_change(
+            entry,
             [e for e in _slt_emails(account.organisation) if e != actor.email],
             f"Sign-in details viewed: {account}",
             [
                 f"{actor.full_name} viewed the sign-in details of {account} kept in Policy Portal, "
                 f"at {timezone.localtime():%H:%M on %d %B %Y}."
             ],
-            f"/approvals/accounts/{account.pk}/",
+            notices.account_path(account),
         )
     return secret
 
@@ -646,8 +641,6 @@ def accounts_needing_handover():
 
 def flag_handovers() -> int:
     """Daily: accounts whose lead left need a handover; SLT and the administrators are told."""
-    from approvals.tasks import send_notice
-
     flagged = 0
     for account in accounts_needing_handover().select_related("organisation", "lead"):
         with transaction.atomic():
@@ -657,7 +650,7 @@ def flag_handovers() -> int:
             previous = locked.status
             locked.status = AccountStatus.HANDOVER_NEEDED
             locked.save(update_fields=["status"])
-            log_action(
+            entry = log_action(
                 "approvals.handover_needed",
                 organisation=locked.organisation,
                 obj=locked,
@@ -665,14 +658,15 @@ def flag_handovers() -> int:
                 to_state=locked.status,
                 details={"lead": account.lead.email},
             )
-            send_notice.delay_on_commit(
+            notices.after_change(
+                entry,
                 sorted(set(_slt_emails(locked.organisation) + _admin_emails(locked))),
                 f"Handover needed: {locked}",
                 [
                     f"{account.lead.full_name}, who leads {locked}, has left.",
                     "Name a new lead who has read the Social Media Policy and been trained, or close the account.",
                 ],
-                f"/approvals/accounts/{locked.pk}/",
+                notices.account_path(locked),
             )
             flagged += 1
     return flagged

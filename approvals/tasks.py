@@ -1,19 +1,10 @@
 from celery import shared_task
+from django.db import DatabaseError, InterfaceError
 
 from approvals import reminders, services
-from core.emails import send_templated_email
 
 
-@shared_task
-def send_notice(recipients: list[str], subject: str, lines: list[str], path: str) -> None:
-    """One email to the people concerned by a move: who did what, and a link to it."""
-    if recipients:
-        send_templated_email(
-            "approvals/notice", to=recipients, context={"subject": subject, "lines": lines, "path": path}
-        )
-
-
-@shared_task
+@shared_task(autoretry_for=(DatabaseError, InterfaceError), retry_backoff=5, max_retries=3)
 def send_response_reminders() -> dict:
     return reminders.send_response_reminders()
 

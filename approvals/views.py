@@ -15,16 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from accounts.permissions import (
-    Action,
-    access_for,
-    can_administer_account,
-    can_decide_request,
-    can_log_responses,
-    can_see_account,
-    can_see_request,
-    get_organisation_for,
-)
+from accounts.permissions import Action, access_for, get_organisation_for
 from approvals import access as rules
 from approvals import queries, services
 from approvals.certificates import EXTENSIONS
@@ -53,17 +44,11 @@ NO_STORE = "no-store, private"
 
 
 def _request_for(user, pk) -> AccountRequest:
-    account_request = get_object_or_404(AccountRequest.objects.select_related("organisation", "requester"), pk=pk)
-    if account_request.organisation not in access_for(user).organisations or not can_see_request(user, account_request):
-        raise Http404
-    return account_request
+    return rules.request_for(user, pk)
 
 
 def _account_for(user, pk) -> OfficialAccount:
-    account = get_object_or_404(queries.account_with_team(OfficialAccount.objects.all()), pk=pk)
-    if account.organisation not in access_for(user).organisations or not can_see_account(user, account):
-        raise Http404
-    return account
+    return rules.account_for(user, pk, queries.account_with_team(OfficialAccount.objects.all()))
 
 
 def _training_for(user, pk) -> TrainingRecord:
@@ -160,7 +145,8 @@ def request_detail(request, pk):
             else [],
             "decisions": account_request.decisions.select_related("decider"),
             "history": AuditEntry.objects.for_object(account_request).select_related("actor").order_by("created_at"),
-            "can_decide": account_request.status == "submitted" and can_decide_request(request.user, account_request),
+            "can_decide": account_request.status == "submitted"
+            and rules.can_decide_request(request.user, account_request),
             "decision_form": DecisionForm(),
             "is_requester": account_request.requester_id == request.user.pk,
             "account": getattr(account_request, "account", None) if account_request.status == "approved" else None,
@@ -314,7 +300,7 @@ def register(request, slug):
 @login_required
 def account_detail(request, pk):
     account = _account_for(request.user, pk)
-    administer = can_administer_account(request.user, account)
+    administer = rules.can_administer_account(request.user, account)
     can_store = rules.can_store_credentials(request.user, account)
     can_reveal = rules.can_reveal_credentials(request.user, account)
     staff = services.staff_of(account.organisation)
@@ -375,7 +361,7 @@ def _account_action(request, pk, permission, action, success):
 @require_POST
 def account_checklist(request, pk):
     account = _account_for(request.user, pk)
-    if not can_administer_account(request.user, account):
+    if not rules.can_administer_account(request.user, account):
         raise PermissionDenied
     form = ChecklistForm(request.POST, instance=OfficialAccount.objects.get(pk=account.pk))
     if not form.is_valid():
@@ -463,7 +449,7 @@ def account_reveal(request, pk):
 def account_intake_rotate(request, pk):
     """A new intake secret, shown once; the old one stops working at once."""
     account = _account_for(request.user, pk)
-    if not can_administer_account(request.user, account):
+    if not rules.can_administer_account(request.user, account):
         raise PermissionDenied
     try:
         account = services.rotate_intake_secret(account=account, actor=request.user)
@@ -491,7 +477,7 @@ def account_check(request, pk):
         form.is_valid()
         services.record_check(account=account, actor=request.user, **form.cleaned_data)
 
-    return _account_action(request, pk, can_administer_account, check, "Termly check recorded.")
+    return _account_action(request, pk, rules.can_administer_account, check, "Termly check recorded.")
 
 
 @login_required
@@ -503,7 +489,7 @@ def account_handover(request, pk):
             raise services.ApprovalError("Choose the new lead from the staff list.")
         services.hand_over(account=account, actor=request.user, new_lead=form.cleaned_data["new_lead"])
 
-    return _account_action(request, pk, can_administer_account, hand_over, "Account handed over to its new lead.")
+    return _account_action(request, pk, rules.can_administer_account, hand_over, "Account handed over to its new lead.")
 
 
 @login_required
@@ -512,7 +498,7 @@ def account_close(request, pk):
     def close(account):
         services.close_account(account=account, actor=request.user, reason=request.POST.get("reason", ""))
 
-    return _account_action(request, pk, can_administer_account, close, "Account closed.")
+    return _account_action(request, pk, rules.can_administer_account, close, "Account closed.")
 
 
 @login_required
@@ -530,7 +516,7 @@ def account_team(request, pk):
             account=account, actor=request.user, user=form.cleaned_data["person"], role=form.cleaned_data["role"]
         )
 
-    return _account_action(request, pk, can_administer_account, change, "Team updated.")
+    return _account_action(request, pk, rules.can_administer_account, change, "Team updated.")
 
 
 # The response log
@@ -540,7 +526,7 @@ def account_team(request, pk):
 @login_required
 def account_log(request, pk):
     account = _account_for(request.user, pk)
-    can_log = can_log_responses(request.user, account)
+    can_log = rules.can_log_responses(request.user, account)
     form = ItemForm(request.POST or None)
     if request.method == "POST":
         if not can_log:
@@ -575,7 +561,7 @@ def account_log(request, pk):
 def item_answer(request, pk):
     item = get_object_or_404(ResponseItem, pk=pk)
     account = _account_for(request.user, item.account_id)
-    if not can_log_responses(request.user, account):
+    if not rules.can_log_responses(request.user, account):
         raise PermissionDenied
     form = AnswerForm(request.POST)
     try:

@@ -169,12 +169,15 @@ def reset_reminders() -> None:
     """A reused database: every open request due a reminder again, as when it was built."""
     from django.utils import timezone
 
+    from core.models import OutboxMessage
     from policies.models import AcknowledgementRequest
 
     AcknowledgementRequest.objects.filter(acknowledgement__isnull=True).update(
         reminder_stage=0, next_reminder_on=timezone.localdate(), manager_told_at=None
     )
+    OutboxMessage.objects.all().delete()  # today's digests again, not "already written"
     vacuum(AcknowledgementRequest._meta.db_table)
+    vacuum(OutboxMessage._meta.db_table)
 
 
 def vacuum(table: str) -> None:
@@ -212,13 +215,22 @@ def sweep(reset: bool) -> dict:
         count[0] += 1
         return execute(sql, params, many, context)
 
+    from core import outbox
+
     started = time.perf_counter()
     with connection.execute_wrapper(counter):
         sent = send_acknowledgement_reminders()
+        written = time.perf_counter()
+        while outbox.dispatch()["more"]:
+            pass
+    drained = time.perf_counter()
     return {
         "mode": "in one process",
         "outstanding": outstanding,
-        "seconds": round(time.perf_counter() - started, 2),
+        "seconds": round(drained - started, 2),
+        "written_seconds": round(written - started, 2),
+        "send_rate_per_second": round(CountingBackend.sent / (drained - written), 1) if drained > written else None,
+        "backlog_after": outbox.backlog()["unsent"],
         "queries": count[0],
         "emails": CountingBackend.sent,
         "digests": sent["staff"] + sent["managers"],
@@ -237,7 +249,9 @@ def sweep_through_workers(reset: bool, timeout: float = 1800) -> dict:
     if reset:
         reset_reminders()
     outstanding = AcknowledgementRequest.objects.outstanding().count()
-    keys = ("tasks", "duties", "queued", "queries", "emails", "digests", "failed")
+    from core import outbox
+
+    keys = ("tasks", "duties", "queued", "batches", "dispatches", "queries", "emails", "digests", "failed")
 
     def read() -> tuple[dict, list]:
         """The worker processes' counters so far (each process counts from its start)."""
@@ -253,15 +267,28 @@ def sweep_through_workers(reset: bool, timeout: float = 1800) -> dict:
     started = time.perf_counter()
     send_acknowledgement_reminders.delay()
     totals: dict = {}
+    written = None
+    peak_backlog = 0
     while time.perf_counter() - started < timeout:
         now, figures = read()
         totals = {key: now[key] - before[key] for key in keys}
-        # Done when the duty has queued its batches and every one of them has run.
-        if totals["duties"] and totals["tasks"] >= totals["duties"] + totals["queued"]:
+        backlog = outbox.backlog()["unsent"]
+        peak_backlog = max(peak_backlog, backlog)
+        # Written when the duty has queued its batches and every one of them has run; done when
+        # the outbox has sent every message they wrote.
+        if written is None and totals["duties"] and totals["batches"] >= totals["queued"]:
+            written = time.perf_counter()
+        if written is not None and backlog == 0:
+            drained = time.perf_counter()
             return {
                 "mode": f"through {len(figures)} worker processes",
                 "outstanding": outstanding,
-                "seconds": round(time.perf_counter() - started, 2),
+                "seconds": round(drained - started, 2),
+                "written_seconds": round(written - started, 2),
+                "send_rate_per_second": round(totals["emails"] / (drained - started), 1),
+                "peak_backlog": peak_backlog,
+                "backlog_after": backlog,
+                "dispatches": totals["dispatches"],
                 "tasks": totals["tasks"],
                 "failed_tasks": totals["failed"],
                 "queries": totals["queries"],

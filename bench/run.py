@@ -483,7 +483,9 @@ def table(results: dict) -> str:
     for label, sweep in results["sweep"].items():
         lines.append(
             f"sweep ({label}, {sweep['mode']}): {sweep['seconds']} s, {sweep['queries']} queries, {sweep['emails']} emails, "
-            f"peak {sweep['peak_rss_mb']} MB per process, {sweep['outstanding']} outstanding"
+            f"peak {sweep['peak_rss_mb']} MB per process, {sweep['outstanding']} outstanding; "
+            f"outbox: written in {sweep.get('written_seconds')} s, sent at {sweep.get('send_rate_per_second')}/s, "
+            f"peak backlog {sweep.get('peak_backlog', '-')}, left {sweep.get('backlog_after')}"
         )
     lines.append("")
     for label, figures in (

@@ -17,7 +17,9 @@ from policyportal.celery import app  # noqa: F401 - the app this module serves
 
 DUTY = "policies.tasks.send_acknowledgement_reminders"
 STATS_DIR = Path(os.environ.get("BENCH_SWEEP_DIR", "bench/var/sweep"))
-_stats = {"tasks": 0, "duties": 0, "queued": 0, "queries": 0, "digests": 0}
+BATCHES = {"policies.tasks.remind_people", "policies.tasks.tell_managers"}
+DISPATCHER = "core.tasks.dispatch_outbox"
+_stats = {"tasks": 0, "duties": 0, "queued": 0, "batches": 0, "dispatches": 0, "queries": 0, "digests": 0}
 
 
 @worker_ready.connect
@@ -45,8 +47,11 @@ def _record(task=None, retval=None, state=None, **kwargs):
     if task.name == DUTY and isinstance(retval, dict):
         _stats["duties"] += 1
         _stats["queued"] += retval.get("people_batches", 0) + retval.get("manager_batches", 0)
-    elif isinstance(retval, int):
+    elif task.name in BATCHES and isinstance(retval, int):
+        _stats["batches"] += 1
         _stats["digests"] += retval
+    elif task.name == DISPATCHER:
+        _stats["dispatches"] += 1
     figures = {
         **_stats,
         "emails": CountingBackend.sent,

@@ -20,6 +20,12 @@ class Duty:
 
 DUTIES: list[Duty] = [
     Duty(
+        name="Send outgoing email",
+        task="core.tasks.dispatch_outbox",
+        minute="*",
+        description="Sends what the outbox holds, retrying failures; commits also start it at once.",
+    ),
+    Duty(
         name="Remove expired sign-in sessions",
         task="core.tasks.clear_expired_sessions",
         minute="15",

@@ -1,8 +1,9 @@
-"""One helper that renders and sends every email: subject, text and HTML templates.
+"""One helper that renders every email: subject, text and HTML templates.
 
-``send_templated_email("accounts/invitation", to=[...], context={...})`` renders
+``make_message("accounts/invitation", to=[...], context={...})`` renders
 ``templates/emails/accounts/invitation_subject.txt``, ``..._body.txt`` and
-``..._body.html`` (after healthchecks' ``make_message``).
+``..._body.html`` (after healthchecks' ``make_message``). Nothing sends it directly:
+``core.outbox`` writes it with the change that causes it and sends it.
 """
 
 from django.conf import settings
@@ -23,7 +24,3 @@ def make_message(
     )
     message.attach_alternative(html, "text/html")
     return message
-
-
-def send_templated_email(template: str, *, to: list[str], context: dict, reply_to: list[str] | None = None) -> None:
-    make_message(template, to=to, context=context, reply_to=reply_to).send()

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 
 
 class RecordImmutable(Exception):
@@ -76,3 +77,48 @@ class AuditEntry(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+
+class OutboxMessage(models.Model):
+    """One email to one person, written in the same transaction as the change that causes it.
+
+    ``core.outbox`` writes rows and sends them: a rolled-back change sends nothing, a broker
+    outage or a killed worker delays a message but never loses it, and ``key`` (what the
+    message is about, at which stage, for whom) makes writing it twice a no-op.
+    """
+
+    key = models.CharField(max_length=300, unique=True)
+    topic = models.CharField(max_length=200, db_index=True, help_text="What it is about and at which stage.")
+    recipient = models.EmailField(max_length=254)
+    reply_to = models.EmailField(max_length=254, blank=True)
+    template = models.CharField(max_length=100)
+    subject = models.CharField(max_length=998)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(default=timezone.now, help_text="Not sent before this time (retries back off).")
+    claimed_until = models.DateTimeField(null=True, blank=True, help_text="A dispatcher is sending it until then.")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Gave up: see the error, then try again.")
+
+    class Meta:
+        verbose_name = "outgoing email"
+        verbose_name_plural = "outgoing emails"
+        indexes = [
+            models.Index(
+                fields=["due_at"], condition=models.Q(sent_at__isnull=True, failed_at__isnull=True), name="outbox_due"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.subject} → {self.recipient}"
+
+    @property
+    def state(self) -> str:
+        if self.sent_at:
+            return "sent"
+        if self.failed_at:
+            return "failed"
+        return "retrying" if self.attempts else "waiting"

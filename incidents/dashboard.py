@@ -1,6 +1,6 @@
 """Figures for the incident dashboard: a fixed number of queries, whatever the number of incidents.
 
-Every figure is computed over the incidents the viewer may see (``Incident.objects.visible_to``).
+Every figure is computed over the incidents the viewer may see (``incidents.access.visible_incidents``).
 """
 
 import datetime as dt
@@ -14,7 +14,8 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from core.workingdays import LONDON
-from incidents.models import OPEN_STATUSES, Category, Incident, Platform, Severity, Status
+from incidents.access import visible_incidents
+from incidents.models import OPEN_STATUSES, Category, Platform, Severity, Status
 
 SMALL_NUMBER = 5
 
@@ -160,4 +161,4 @@ def trust_rollup(incidents, organisation, now: dt.datetime) -> list[dict] | None
 
 def scoped(user, organisation):
     """The incidents of ``organisation`` (and, for a trust, its members) that the person may see."""
-    return Incident.objects.visible_to(user).filter(organisation_id__in=organisation.family_ids)
+    return visible_incidents(user).filter(organisation_id__in=organisation.family_ids)

@@ -161,12 +161,6 @@ class IncidentQuerySet(models.QuerySet):
     def awaiting_triage(self):
         return self.filter(status=Status.NEW).order_by("reported_at")
 
-    def visible_to(self, user):
-        """Incidents the person may open as a handler (accounts.permissions decides)."""
-        from accounts.permissions import incident_filter
-
-        return self.filter(incident_filter(user))
-
     def due_for_retention_review(self, on: dt.date):
         return self.filter(status=Status.CLOSED, destroyed_at__isnull=True, retention_review_on__isnull=False).filter(
             retention_review_on__lte=on
@@ -453,7 +447,7 @@ class PolicyBreach(AppendOnlyModel):
 class IncidentReminder(models.Model):
     """A reminder or alert sent: one per incident and stage, whatever retries happen."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="+")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")  # bookkeeping only
     stage = models.CharField(max_length=30)
     sent_at = models.DateTimeField(default=timezone.now)
 

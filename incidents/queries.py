@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from accounts.permissions import incident_triage_filter
+from incidents.access import triageable, visible_incidents
 from incidents.models import Incident, Status
 
 HOME_LIMIT = 10
@@ -25,13 +25,13 @@ class IncidentsNeedingMe:
 def incidents_needing(user) -> IncidentsNeedingMe:
     """The DSL team's untriaged incidents (oldest first), the person's open cases, and their own reports."""
     awaiting = list(
-        Incident.objects.visible_to(user)
-        .filter(incident_triage_filter(user), status=Status.NEW)
+        visible_incidents(user)
+        .filter(triageable(user), status=Status.NEW)
         .select_related("organisation")
         .order_by("reported_at")[:HOME_LIMIT]
     )
     assigned = list(
-        Incident.objects.visible_to(user)
+        visible_incidents(user)
         .open()
         .exclude(status=Status.NEW)
         .filter(assignee=user)

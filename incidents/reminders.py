@@ -1,9 +1,9 @@
 """Alerts and reminders about incidents: each goes once per incident and stage.
 
-The stage is claimed by inserting an ``IncidentReminder`` row (unique per
-incident and stage) in its own transaction, committed before any email is
-sent: retries, restarts and two sweeps at once cannot send it twice
-(STYLE.md, "Idempotent reminders"). Emails carry the reference, the
+The stage is claimed by inserting an ``IncidentReminder`` row (unique per incident
+and stage) and its emails are written to the outbox in the same transaction, with a
+topic naming the incident and stage (``core.outbox``): retries, restarts and two
+sweeps at once cannot send it twice, and a crash after the claim cannot lose it. Emails carry the reference, the
 organisation, the category and the deadline, never what happened or who is
 named: the detail stays behind the portal's sign-in.
 """
@@ -15,11 +15,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import Role
-from accounts.permissions import DSL_TEAM, can_see_incident
-from core.emails import send_templated_email
+from accounts.models import Membership, Role, User
+from core import outbox
+from incidents.access import can_see_incident, triage_roles
 from incidents.models import TRIAGE_REMINDER_HOURS, Incident, IncidentReminder, Status
-from incidents.services import people_with_roles
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +30,8 @@ LADO_WARNING_HOURS = 4
 
 
 def _claim(incident: Incident, stage: str) -> bool:
+    """Record that ``stage`` is decided for the incident; False if it already was. Call inside the
+    transaction that writes the stage's emails."""
     try:
         with transaction.atomic():
             IncidentReminder.objects.create(incident=incident, stage=stage)
@@ -39,15 +40,34 @@ def _claim(incident: Incident, stage: str) -> bool:
     return True
 
 
+def people_with_roles(organisation, roles, *, exclude_ids=()) -> list:
+    """Current members of the organisation holding any of ``roles``; the trust's if the organisation has none."""
+
+    def _of(org_ids):
+        return list(
+            User.objects.filter(
+                memberships__in=Membership.objects.current().filter(organisation_id__in=org_ids).with_role(*roles),
+                is_active=True,
+            )
+            .exclude(pk__in=exclude_ids)
+            .distinct()
+            .order_by("last_name", "first_name")
+        )
+
+    people = _of([organisation.pk])
+    if not people and organisation.parent_id:
+        people = _of([organisation.parent_id])
+    return people
+
+
 def _named_ids(incident) -> list[int]:
     return list(incident.named_people.values_list("user_id", flat=True))
 
 
 def triagers(incident, named=None) -> list:
     """Who triages it: the DSL team, or the organisation lead for an allegation about a DSL."""
-    roles = {Role.LEAD} if incident.routed_to_lead else DSL_TEAM
     return people_with_roles(
-        incident.organisation, roles, exclude_ids=named if named is not None else _named_ids(incident)
+        incident.organisation, triage_roles(incident), exclude_ids=named if named is not None else _named_ids(incident)
     )
 
 
@@ -58,7 +78,7 @@ def leaders(incident, named=None, *, slt: bool = True) -> list:
     )
 
 
-def _send(incident, people, *, headline: str, message: str, deadline=None) -> int:
+def _send(incident, people, *, stage: str, headline: str, message: str, deadline=None) -> int:
     emails = sorted({p.email for p in people if p.email})
     if not emails:
         log.warning("No one to tell about %s (%s)", incident.reference, headline)
@@ -66,56 +86,63 @@ def _send(incident, people, *, headline: str, message: str, deadline=None) -> in
     # The category alone can be sensitive ("nude or semi-nude images"): it is named only
     # when every recipient may open the case.
     show_category = all(can_see_incident(person, incident) for person in people)
-    try:
-        send_templated_email(
-            "incidents/alert",
-            to=emails,
-            context={
-                "incident": incident,
-                "headline": headline,
-                "message": message,
-                "deadline": deadline,
-                "show_category": show_category,
-            },
-        )
-    except Exception:  # noqa: BLE001 - the stage is claimed; one failed send must not stop the sweep
-        log.exception("Could not send %s for %s", headline, incident.reference)
-        return 0
+    outbox.send(
+        "incidents/alert",
+        to=emails,
+        context={
+            "incident": incident,
+            "headline": headline,
+            "message": message,
+            "deadline": deadline,
+            "show_category": show_category,
+        },
+        topic=f"incidents.incident:{incident.pk}:{stage}",
+    )
     return 1
 
 
-def _load(incident_id: int) -> Incident | None:
-    return Incident.objects.select_related("organisation").filter(pk=incident_id).first()
+def _load(incident) -> Incident | None:
+    if isinstance(incident, Incident):
+        return incident
+    return Incident.objects.select_related("organisation").filter(pk=incident).first()
 
 
-def alert_new_incident(incident_id: int) -> int:
-    """At once on submission: the DSL team (or the lead), and the online safety coordinator where the seeds say so."""
-    incident = _load(incident_id)
+def _once(incident, stage: str, people, **message) -> int:
+    """Claim ``stage`` and write its emails in one transaction: both happen, or neither."""
+    with transaction.atomic():
+        if not _claim(incident, stage):
+            return 0
+        return _send(incident, people() if callable(people) else people, stage=stage, **message)
+
+
+def alert_new_incident(incident) -> int:
+    """At once on submission, in the report's own transaction: the DSL team (or the lead), and the
+    online safety coordinator where the seeds say so."""
+    incident = _load(incident)
     if incident is None:
         return 0
-    sent = 0
     named = _named_ids(incident)
     handlers = triagers(incident, named)
-    if _claim(incident, REPORTED):
-        sent += _send(
-            incident,
-            handlers,
-            headline=f"New incident {incident.reference} to triage",
-            message="A new online-safety incident has been reported and needs triage within 24 hours.",
-            deadline=incident.triage_due_at,
-        )
-    # 004 §4.7 (official accounts), §5.4 (pupil contact on a personal account), §5.5.
-    # Seed 004 §4.7, §5.4: the coordinator hears of pupil contact and of abuse on an official account.
+    sent = _once(
+        incident,
+        REPORTED,
+        handlers,
+        headline=f"New incident {incident.reference} to triage",
+        message="A new online-safety incident has been reported and needs triage within 24 hours.",
+        deadline=incident.triage_due_at,
+    )
+    # Seed 004 §4.7, §5.4, §5.5: the coordinator hears of pupil contact and of abuse on an official account.
     on_official_account = incident.official_account_id is not None
-    if (incident.rules.tell_online_safety_coordinator or on_official_account) and _claim(incident, ONLINE_SAFETY):
+    if incident.rules.tell_online_safety_coordinator or on_official_account:
         coordinators = [
             p
             for p in people_with_roles(incident.organisation, {Role.ONLINE_SAFETY}, exclude_ids=named)
             if p not in handlers
         ]
         if coordinators:
-            sent += _send(
+            sent += _once(
                 incident,
+                ONLINE_SAFETY,
                 coordinators,
                 headline=f"Incident {incident.reference}: for the online safety coordinator",
                 message="You are told of this report as the online safety coordinator. The DSL team is handling it.",
@@ -123,16 +150,21 @@ def alert_new_incident(incident_id: int) -> int:
     return sent
 
 
-def alert_critical(incident_id: int) -> int:
-    incident = _load(incident_id)
-    if incident is None or not _claim(incident, CRITICAL):
+def alert_critical(incident) -> int:
+    incident = _load(incident)
+    if incident is None:
         return 0
     named = _named_ids(incident)
-    people = {*triagers(incident, named), *leaders(incident, named, slt=False)}
-    if incident.assignee_id and incident.assignee_id not in named:
-        people.add(incident.assignee)
-    return _send(
+
+    def people():
+        team = {*triagers(incident, named), *leaders(incident, named, slt=False)}
+        if incident.assignee_id and incident.assignee_id not in named:
+            team.add(incident.assignee)
+        return team
+
+    return _once(
         incident,
+        CRITICAL,
         people,
         headline=f"Critical incident {incident.reference}",
         message="This incident has been triaged as critical. Act on it now.",
@@ -151,24 +183,24 @@ def send_incident_reminders(now: dt.datetime | None = None) -> dict:
     for incident in untriaged.filter(
         reported_at__lte=now - dt.timedelta(hours=TRIAGE_REMINDER_HOURS), triage_due_at__gt=now
     ).filter(_unsent(TRIAGE_DUE_SOON)):
-        if _claim(incident, TRIAGE_DUE_SOON):
-            sent[TRIAGE_DUE_SOON] += _send(
-                incident,
-                triagers(incident),
-                headline=f"Incident {incident.reference} still needs triage",
-                message="This incident was reported 20 hours ago and has not been triaged.",
-                deadline=incident.triage_due_at,
-            )
+        sent[TRIAGE_DUE_SOON] += _once(
+            incident,
+            TRIAGE_DUE_SOON,
+            lambda incident=incident: triagers(incident),
+            headline=f"Incident {incident.reference} still needs triage",
+            message="This incident was reported 20 hours ago and has not been triaged.",
+            deadline=incident.triage_due_at,
+        )
     for incident in untriaged.filter(triage_due_at__lte=now).filter(_unsent(TRIAGE_OVERDUE)):
-        if _claim(incident, TRIAGE_OVERDUE):
-            named = _named_ids(incident)
-            sent[TRIAGE_OVERDUE] += _send(
-                incident,
-                {*leaders(incident, named), *triagers(incident, named)},
-                headline=f"Incident {incident.reference} was not triaged within 24 hours",
-                message="The 24 hours for triage have passed. Senior leaders and the organisation lead are told.",
-                deadline=incident.triage_due_at,
-            )
+        named = _named_ids(incident)
+        sent[TRIAGE_OVERDUE] += _once(
+            incident,
+            TRIAGE_OVERDUE,
+            lambda incident=incident, named=named: {*leaders(incident, named), *triagers(incident, named)},
+            headline=f"Incident {incident.reference} was not triaged within 24 hours",
+            message="The 24 hours for triage have passed. Senior leaders and the organisation lead are told.",
+            deadline=incident.triage_due_at,
+        )
     lado = (
         Incident.objects.open()
         .filter(lado_due_at__isnull=False, lado_referred_at__isnull=True)
@@ -177,24 +209,24 @@ def send_incident_reminders(now: dt.datetime | None = None) -> dict:
     for incident in lado.filter(
         lado_due_at__lte=now + dt.timedelta(hours=LADO_WARNING_HOURS), lado_due_at__gt=now
     ).filter(_unsent(LADO_DUE_SOON)):
-        if _claim(incident, LADO_DUE_SOON):
-            sent[LADO_DUE_SOON] += _send(
-                incident,
-                _case_team(incident),
-                headline=f"LADO referral for {incident.reference} due soon",
-                message="The LADO referral for this incident is due within one working day of triage and has not been recorded.",
-                deadline=incident.lado_due_at,
-            )
+        sent[LADO_DUE_SOON] += _once(
+            incident,
+            LADO_DUE_SOON,
+            lambda incident=incident: _case_team(incident),
+            headline=f"LADO referral for {incident.reference} due soon",
+            message="The LADO referral for this incident is due within one working day of triage and has not been recorded.",
+            deadline=incident.lado_due_at,
+        )
     for incident in lado.filter(lado_due_at__lte=now).filter(_unsent(LADO_OVERDUE)):
-        if _claim(incident, LADO_OVERDUE):
-            named = _named_ids(incident)
-            sent[LADO_OVERDUE] += _send(
-                incident,
-                {*_case_team(incident, named), *leaders(incident, named, slt=False)},
-                headline=f"LADO referral for {incident.reference} is overdue",
-                message="The LADO referral was due within one working day and has not been recorded.",
-                deadline=incident.lado_due_at,
-            )
+        named = _named_ids(incident)
+        sent[LADO_OVERDUE] += _once(
+            incident,
+            LADO_OVERDUE,
+            lambda incident=incident, named=named: {*_case_team(incident, named), *leaders(incident, named, slt=False)},
+            headline=f"LADO referral for {incident.reference} is overdue",
+            message="The LADO referral was due within one working day and has not been recorded.",
+            deadline=incident.lado_due_at,
+        )
     return sent
 
 

@@ -3,7 +3,8 @@
 Each function locks the incident, checks its state, raises ``IncidentError``
 with a message for the person on an illegal move (changing nothing), writes the
 chronology where a case reader needs it and the audit trail always. Alerts are
-sent by tasks enqueued on commit, so a rolled-back report alerts nobody.
+written to the outbox in the same transaction (``incidents.reminders``), so a
+rolled-back report alerts nobody and a kept one alerts, whatever the broker does.
 """
 
 import datetime as dt
@@ -16,16 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organisation, User, today
-from accounts.permissions import (
-    DSL_TEAM,
-    can_see_incident,
-    can_triage_incident,
-    incident_handler_roles,
-    is_incident_reporter,
-)
 from core.audit import log_action
 from core.workingdays import end_of_working_days
 from incidents import evidence as evidence_files
+from incidents import reminders
+from incidents.access import DSL_TEAM, can_see_incident, can_triage_incident, handler_roles, is_reporter
 from incidents.models import (
     CATEGORY_RULES,
     HAND_ACTIONS,
@@ -188,8 +184,6 @@ def report_incident(
 
     ``reporter`` is None for the public page. ``files`` is a list of (upload, shown_at).
     """
-    from incidents.tasks import alert_new_incident
-
     if category not in Category.values:
         raise IncidentError("Choose what kind of concern this is.")
     _check_not_future(occurred_at, "The date and time it happened")
@@ -263,7 +257,7 @@ def report_incident(
             },
         )
         if notify:
-            transaction.on_commit(lambda: alert_new_incident.delay(incident.pk))
+            reminders.alert_new_incident(incident)
     return incident
 
 
@@ -274,7 +268,7 @@ def report_incident(
 def add_evidence(*, incident, actor, files: list) -> list[Evidence]:
     if not files:
         raise IncidentError("Choose at least one file.")
-    if not (can_see_incident(actor, incident) or is_incident_reporter(actor, incident)):
+    if not (can_see_incident(actor, incident) or is_reporter(actor, incident)):
         raise PermissionDenied
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -335,8 +329,6 @@ def triage(
 
     Can be repeated while the case is open (to reassign it, say); the first one moves it to triaged.
     """
-    from incidents.tasks import alert_critical
-
     if not can_triage_incident(actor, incident):
         raise PermissionDenied
     if severity not in Severity.values:
@@ -391,7 +383,7 @@ def triage(
             },
         )
         if severity == Severity.CRITICAL:
-            transaction.on_commit(lambda: alert_critical.delay(locked.pk))
+            reminders.alert_critical(locked)
     return locked
 
 
@@ -743,29 +735,9 @@ def possible_assignees(incident):
         User.objects.filter(
             memberships__in=Membership.objects.current()
             .reaching(incident.organisation)
-            .with_role(*incident_handler_roles(incident))
+            .with_role(*handler_roles(incident))
         )
         .exclude(pk__in=incident.named_people.values("user_id"))
         .distinct()
         .order_by("last_name", "first_name")
     )
-
-
-def people_with_roles(organisation, roles, *, exclude_ids=()) -> list:
-    """Current members of the organisation holding any of ``roles``; the trust's if the organisation has none."""
-
-    def _of(org_ids):
-        return list(
-            User.objects.filter(
-                memberships__in=Membership.objects.current().filter(organisation_id__in=org_ids).with_role(*roles),
-                is_active=True,
-            )
-            .exclude(pk__in=exclude_ids)
-            .distinct()
-            .order_by("last_name", "first_name")
-        )
-
-    people = _of([organisation.pk])
-    if not people and organisation.parent_id:
-        people = _of([organisation.parent_id])
-    return people

@@ -1,14 +1,59 @@
-"""Who may publish and retire a policy's versions: the one definition, used by services, views and templates.
+"""Who may read, edit, publish and oversee which policy, and whose acknowledgements they see.
 
-Issue 10, "least privilege": publishing is the policy owner's act (DESIGN.md
-"Who uses it": the policy owner keeps a policy's text, versions and review;
-seed 001's policy table names an owner for each policy). An organisation
-administrator may draft and edit (``accounts.permissions.can_edit_policy``)
-but publishes only if they also hold the policy owner role there.
+Each rule is written once here, for the data the policies app guards; roles and
+memberships come from ``accounts``. DESIGN.md "Policy acknowledgement" and "Who uses it":
+staff read the policies of their organisation and of its trust; the policy owner keeps
+a policy's text, versions and review (seed 001's policy table names an owner for each);
+an organisation administrator drafts and edits but publishes only holding the policy
+owner role there (issue 10, least privilege); leaders (SLT, the lead, administrators)
+see every member of staff's acknowledgements, line managers their own team, policy
+owners the requests of their policies.
 """
 
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
 from accounts.models import Role
-from accounts.permissions import access_for, can_edit_policy
+from accounts.permissions import Action, access_for, can
+from core.rules import RoleRule
+from policies.models import Policy
+
+# Who sees whose acknowledgements.
+COMPLIANCE_ALL_STAFF = frozenset({Role.SLT, Role.LEAD, Role.ADMIN})
+# Whose calendar carries a policy's review date: its organisation's leaders and policy owners.
+_REVIEWERS = RoleRule(({}, COMPLIANCE_ALL_STAFF | {Role.POLICY_OWNER}))
+
+
+# Reading, editing and publishing
+# ------------------------------------------------------------------------------
+
+
+def _reading_organisations(user) -> set[int]:
+    reachable = set()
+    for organisation in access_for(user).organisations:
+        reachable.update({organisation.pk, organisation.parent_id})
+    reachable.discard(None)
+    return reachable
+
+
+def readable_policies(user) -> Q:
+    """Staff read the policies of their organisations and of their trust."""
+    return Q(organisation_id__in=_reading_organisations(user))
+
+
+def policy_to_read(user, pk):
+    """The one way a view fetches a policy: 404 when the person cannot read it."""
+    return get_object_or_404(Policy.objects.select_related("organisation", "owner"), readable_policies(user), pk=pk)
+
+
+def can_read_policy(user, policy) -> bool:
+    """``readable_policies`` for one policy (the same set, without a query)."""
+    return policy.organisation_id in _reading_organisations(user)
+
+
+def can_manage(user, policy) -> bool:
+    """The policy's owner, or an administrator of the organisation that owns it."""
+    return policy.owner_id == user.pk or can(user, Action.MANAGE_ORGANISATION, policy.organisation)
 
 
 def can_publish(user, policy) -> bool:
@@ -28,6 +73,66 @@ def can_publish(user, policy) -> bool:
 
 def can_edit(user, policy) -> bool:
     """Manage the policy and draft its versions: its owner or an administrator of the organisation
-    that owns it (``accounts.permissions.can_edit_policy``), and anyone who may publish it, who
-    must reach the draft they publish."""
-    return can_edit_policy(user, policy) or can_publish(user, policy)
+    that owns it, and anyone who may publish it, who must reach the draft they publish."""
+    return can_manage(user, policy) or can_publish(user, policy)
+
+
+def reviewed_policies(user) -> Q:
+    """Policies whose review dates the person's calendar carries: those of organisations where they
+    lead or own policies."""
+    return _REVIEWERS.filter(access_for(user).roles_by_org)
+
+
+# Acknowledgements: compliance figures and evidence
+# ------------------------------------------------------------------------------
+
+
+def sees_all_staff(user, organisation) -> bool:
+    """Leaders see every member of staff's acknowledgements in the organisation (and its members)."""
+    return bool(access_for(user).roles_in(organisation) & COMPLIANCE_ALL_STAFF)
+
+
+def compliance_filter(user, organisation) -> Q | None:
+    """Which acknowledgement requests in ``organisation`` the person may see, as a filter on
+    ``AcknowledgementRequest``; ``None`` when they may see none."""
+    if sees_all_staff(user, organisation):
+        return Q()
+    roles = access_for(user).roles_in(organisation)
+    if not roles & {Role.LINE_MANAGER, Role.POLICY_OWNER}:
+        return None
+    scope = Q(pk__in=[])
+    if Role.LINE_MANAGER in roles:
+        scope |= Q(membership__line_manager=user)
+    if Role.POLICY_OWNER in roles:
+        scope |= Q(version__policy__owner=user)
+    return scope
+
+
+def compliance_scope_label(user, organisation) -> str:
+    """In words, whose acknowledgements ``compliance_filter`` shows the person."""
+    if sees_all_staff(user, organisation):
+        return "all staff"
+    roles = access_for(user).roles_in(organisation)
+    parts = (["your team"] if Role.LINE_MANAGER in roles else []) + (
+        ["the policies you own"] if Role.POLICY_OWNER in roles else []
+    )
+    return " and ".join(parts)
+
+
+def evidence_scope(user, policy) -> list[int] | None:
+    """Whose acknowledgements of ``policy`` the person may download as evidence.
+
+    ``None``: everyone's (the policy's editors and the leaders of its organisation).
+    Otherwise the ids of the member schools the person leads, for a trust's policy
+    (an inspector asks a school for its own staff); an empty list means none.
+    """
+    access = access_for(user)
+    if can_manage(user, policy) or sees_all_staff(user, policy.organisation):
+        return None
+    return [
+        org.pk for org in access.organisations if org.parent_id == policy.organisation_id and sees_all_staff(user, org)
+    ]
+
+
+def can_download_evidence(user, policy) -> bool:
+    return evidence_scope(user, policy) != []

@@ -10,8 +10,8 @@ import datetime as dt
 from django.utils import timezone
 from icalendar import Calendar, Event
 
-from accounts.models import Role
-from accounts.permissions import COMPLIANCE_ALL_STAFF, access_for
+from accounts.permissions import access_for
+from policies.access import reviewed_policies
 from policies.models import CalendarFeed, Policy
 
 # Calendar apps fetch every few hours: "last used" is kept to the hour, not written on every fetch.
@@ -35,15 +35,11 @@ def user_for_token(token: str):
 
 def policies_for_calendar(user):
     """Policies the person owns, and every policy of organisations where they lead."""
-    access = access_for(user)
-    led = [
-        org.pk for org in access.organisations if access.roles_in(org) & (COMPLIANCE_ALL_STAFF | {Role.POLICY_OWNER})
-    ]
-    if not access.has_access:
+    if not access_for(user).has_access:
         return Policy.objects.none()
     return (
         Policy.objects.filter(retired_at__isnull=True, next_review_date__isnull=False)
-        .filter(organisation_id__in=led)
+        .filter(reviewed_policies(user))
         .select_related("organisation", "owner")
         .order_by("next_review_date")
     )

@@ -11,8 +11,8 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organisation, StaffType, today
-from accounts.permissions import compliance_filter, sees_all_staff
 from policies import tallies
+from policies.access import compliance_filter, sees_all_staff
 from policies.models import AcknowledgementRequest, AcknowledgementTally, Policy, PolicyVersion
 
 # Each breakdown: the field that names its groups on a request, on a tally, and its label.

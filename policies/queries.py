@@ -45,7 +45,8 @@ def leadership_rates(user):
 
     One grouped query whatever the number of schools: a trust's figures add up its members'.
     """
-    from accounts.permissions import access_for, sees_all_staff
+    from accounts.permissions import access_for
+    from policies.access import sees_all_staff
     from policies.compliance import Figures, rates_by_organisation
 
     access = access_for(user)

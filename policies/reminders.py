@@ -1,8 +1,10 @@
 """The daily reminder sweeps: acknowledgements and annual reviews.
 
-Each reminder for one item and stage goes out at most once, whatever retries,
-restarts or two sweeps running at once do: the stage is claimed on locked rows
-and committed before the email is sent (STYLE.md, "Idempotent reminders").
+Each reminder for one item and stage goes out once, whatever retries, restarts or
+two sweeps running at once do: the stage is claimed on locked rows and the emails
+are written to the outbox in the same transaction, with a topic naming the person
+(or policy) and stage (``core.outbox``). A batch killed midway rolls back and runs
+again; one that committed has its emails waiting to be sent.
 Work is done in batches of people, so memory stays bounded for a trust of any size.
 """
 
@@ -15,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
 from accounts.models import Membership, Organisation, Role, today
-from core.emails import send_templated_email
+from core import outbox
 from policies.models import AcknowledgementRequest, Policy, ReviewReminder
 from policies.services import sync_requests
 
@@ -126,48 +128,51 @@ def remind_people(user_ids: list[int], on: dt.date) -> int:
             moves[stage, next_stage_date(due_date, stage)].append(pk)
         for (stage, next_on), pks in moves.items():
             AcknowledgementRequest.objects.filter(pk__in=pks).update(reminder_stage=stage, next_reminder_on=next_on)
-    reminded = {user_id for _, user_id, _, _ in claimed}
-    if not reminded:
-        return 0
-    # Plain rows and dicts, not model instances: a batch lists thousands of requests, and
-    # templates find a dict's keys at the first try.
-    digests = defaultdict(list)
-    people = {}
-    for user_id, email, first_name, title, label, policy_id, due_date in (
-        _open_requests()
-        .filter(user_id__in=reminded)
-        .order_by("user_id", "due_date", "version__policy__title")
-        .values_list(
-            "user_id",
-            "user__email",
-            "user__first_name",
-            "version__policy__title",
-            "version__label",
-            "version__policy_id",
-            "due_date",
-        )
-    ):
-        people[user_id] = (email, first_name)
-        digests[user_id].append(
-            {
-                "title": title,
-                "label": label,
-                "policy_id": policy_id,
-                "due": _long_date(due_date),
-                "overdue": due_date < on,
-            }
-        )
-    for user_id, items in digests.items():
-        email, first_name = people[user_id]
-        _send(
-            "policies/acknowledgement_reminder",
-            to=[email],
-            context={
-                "person": {"first_name": first_name},
-                "requests": items,
-                "overdue": any(item["overdue"] for item in items),
-            },
-        )
+        reminded = {user_id for _, user_id, _, _ in claimed}
+        if not reminded:
+            return 0
+        # Plain rows and dicts, not model instances: a batch lists thousands of requests, and
+        # templates find a dict's keys at the first try.
+        digests = defaultdict(list)
+        people = {}
+        for user_id, email, first_name, title, label, policy_id, due_date in (
+            _open_requests()
+            .filter(user_id__in=reminded)
+            .order_by("user_id", "due_date", "version__policy__title")
+            .values_list(
+                "user_id",
+                "user__email",
+                "user__first_name",
+                "version__policy__title",
+                "version__label",
+                "version__policy_id",
+                "due_date",
+            )
+        ):
+            people[user_id] = (email, first_name)
+            digests[user_id].append(
+                {
+                    "title": title,
+                    "label": label,
+                    "policy_id": policy_id,
+                    "due": _long_date(due_date),
+                    "overdue": due_date < on,
+                }
+            )
+        rows = []
+        for user_id, items in digests.items():
+            email, first_name = people[user_id]
+            rows += outbox.compose(
+                "policies/acknowledgement_reminder",
+                to=[email],
+                context={
+                    "person": {"first_name": first_name},
+                    "requests": items,
+                    "overdue": any(item["overdue"] for item in items),
+                },
+                topic=f"policies.digest:{user_id}:{on.isoformat()}",
+            )
+        outbox.write(rows)
     return len(digests)
 
 
@@ -212,6 +217,10 @@ def tell_managers(manager_ids: list[int], on: dt.date) -> int:
             )
         )
         AcknowledgementRequest.objects.filter(pk__in=[row[0] for row in claimed]).update(manager_told_at=timezone.now())
+        return _tell(claimed, on)
+
+
+def _tell(claimed, on: dt.date) -> int:
     # One line per late person (a manager reads who, how many and since when), built here:
     # a team's first digest can hold hundreds of requests.
     managers, late = {}, defaultdict(lambda: defaultdict(list))
@@ -233,10 +242,11 @@ def tell_managers(manager_ids: list[int], on: dt.date) -> int:
                     "policies": "; ".join(policy for _, policy in overdue),
                 }
             )
-        _send(
+        outbox.send(
             "policies/manager_overdue",
             to=[email],
             context={"manager": {"first_name": first_name}, "people": lines},
+            topic=f"policies.team-overdue:{manager_id}:{on.isoformat()}",
         )
     return len(late)
 
@@ -267,31 +277,20 @@ def send_review_reminders(on: dt.date | None = None) -> int:
             stage = f"overdue-week-{(-days_left - 1) // 7}"
             recipients = _slt_emails(policy.organisation)
             template = "policies/review_overdue"
-        if not _claim_review_stage(policy, stage):
+        try:
+            with transaction.atomic():
+                ReviewReminder.objects.create(policy=policy, review_date=policy.next_review_date, stage=stage)
+                outbox.send(
+                    template,
+                    to=recipients,
+                    context={"policy": policy, "days_left": days_left, "today": on},
+                    topic=f"policies.review:{policy.pk}:{policy.next_review_date}:{stage}",
+                )
+        except IntegrityError:
             continue
-        _send(template, to=recipients, context={"policy": policy, "days_left": days_left, "today": on})
         sent += 1
     return sent
 
 
-def _claim_review_stage(policy: Policy, stage: str) -> bool:
-    try:
-        with transaction.atomic():
-            ReviewReminder.objects.create(policy=policy, review_date=policy.next_review_date, stage=stage)
-    except IntegrityError:
-        return False
-    return True
-
-
 def _slt_emails(organisation: Organisation) -> list[str]:
     return Membership.objects.current().reaching(organisation).with_role(Role.SLT, Role.LEAD).emails()
-
-
-def _send(template: str, *, to: list[str], context: dict) -> None:
-    """Sent after the stage is committed: a failure loses one email rather than repeating it."""
-    if not to:
-        return
-    try:
-        send_templated_email(template, to=to, context=context)
-    except Exception:  # noqa: BLE001 - one bad address must not stop the sweep
-        log.exception("Could not send %s to %s", template, to)

@@ -14,7 +14,9 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Membership, today
+from core import outbox
 from core.audit import log_action
+from core.queueing import publish_after_commit
 from policies import documents
 from policies.access import can_publish
 from policies.models import (
@@ -205,7 +207,9 @@ def publish_version(*, version, actor, due_date: dt.date | None = None) -> Polic
         )
         if locked.requires_acknowledgement:
             sync_requests(policies=[policy])
-            send_acknowledgement_reminders.delay_on_commit()
+            # The first emails go at once (the sweep sends each person one digest); if the broker
+            # cannot be reached they go with the daily sweep instead.
+            publish_after_commit(send_acknowledgement_reminders)
     return locked
 
 
@@ -385,15 +389,19 @@ def acknowledge_together(*, user, versions, ip_address=None, user_agent="") -> A
 
 
 def ask_owner(*, user, version, question: str) -> PolicyQuestion:
-    from policies.tasks import send_policy_question
-
     question = question.strip()
     if not question:
         raise PolicyError("Write your question first.")
     with transaction.atomic():
         asked = PolicyQuestion.objects.create(policy=version.policy, version=version, asked_by=user, question=question)
         log_action("policy.question_asked", actor=user, organisation=version.policy.organisation, obj=version.policy)
-        send_policy_question.delay_on_commit(asked.pk)
+        outbox.send(
+            "policies/question_for_owner",
+            to=[version.policy.owner.email],
+            context={"question": asked},
+            reply_to=user.email,
+            topic=f"policies.question:{asked.pk}",
+        )
     return asked
 
 

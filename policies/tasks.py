@@ -1,12 +1,15 @@
 import datetime as dt
 
 from celery import shared_task
+from django.db import DatabaseError, InterfaceError
 
 from accounts.models import today
-from core.emails import send_templated_email
 from policies import reminders
-from policies.models import PolicyQuestion
 from policies.services import sync_requests
+
+# A batch claims and writes its emails in one transaction, so running it again after a lost
+# connection (or a killed worker: acks are late) repeats nothing and leaves nobody out.
+RETRY = {"autoretry_for": (DatabaseError, InterfaceError), "retry_backoff": 5, "retry_backoff_max": 300, "max_retries": 8}
 
 
 @shared_task
@@ -25,12 +28,12 @@ def send_acknowledgement_reminders(batch_size: int = 500) -> dict:
     return {"people_batches": len(people), "manager_batches": len(managers)}
 
 
-@shared_task
+@shared_task(**RETRY)
 def remind_people(user_ids: list[int], on: str) -> int:
     return reminders.remind_people(user_ids, dt.date.fromisoformat(on))
 
 
-@shared_task
+@shared_task(**RETRY)
 def tell_managers(manager_ids: list[int], on: str) -> int:
     return reminders.tell_managers(manager_ids, dt.date.fromisoformat(on))
 
@@ -38,21 +41,6 @@ def tell_managers(manager_ids: list[int], on: str) -> int:
 @shared_task
 def send_review_reminders() -> int:
     return reminders.send_review_reminders()
-
-
-@shared_task
-def send_policy_question(question_id: int) -> None:
-    question = (
-        PolicyQuestion.objects.select_related("policy__owner", "asked_by", "version").filter(pk=question_id).first()
-    )
-    if question is None:
-        return
-    send_templated_email(
-        "policies/question_for_owner",
-        to=[question.policy.owner.email],
-        context={"question": question},
-        reply_to=[question.asked_by.email],
-    )
 
 
 @shared_task

@@ -16,15 +16,19 @@ from accounts.models import Membership, Role, User
 from accounts.permissions import (
     Action,
     access_for,
-    can_read_policy,
-    compliance_scope_label,
-    evidence_scope,
     get_organisation_for,
 )
 from core.csvfiles import SafeWriter
 from core.middleware import client_ip
 from policies import compliance, documents, services
-from policies.access import can_edit, can_publish
+from policies.access import (
+    can_download_evidence,
+    can_edit,
+    can_publish,
+    compliance_scope_label,
+    evidence_scope,
+    policy_to_read,
+)
 from policies.documents import DocumentError
 from policies.forms import (
     AcknowledgeForm,
@@ -52,10 +56,7 @@ from policies.queries import my_requests
 
 
 def _policy_to_read(user, pk) -> Policy:
-    policy = get_object_or_404(Policy.objects.select_related("organisation", "owner"), pk=pk)
-    if not can_read_policy(user, policy):
-        raise Http404
-    return policy
+    return policy_to_read(user, pk)
 
 
 def _policy_to_edit(user, pk) -> Policy:
@@ -481,6 +482,10 @@ def dashboard(request, slug):
             "by_label": compliance.BREAKDOWNS[by][-1],
             "breakdowns": {key: names[-1] for key, names in compliance.BREAKDOWNS.items()},
             "scope": compliance_scope_label(request.user, organisation),
+            # The policies whose evidence the person may download (ids, so the template tests membership only).
+            "evidence_for": {
+                version.policy_id for version, _ in versions if can_download_evidence(request.user, version.policy)
+            },
         },
     )
 

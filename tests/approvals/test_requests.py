@@ -1,7 +1,6 @@
 import threading
 
 import pytest
-from django.core import mail
 from django.db import connection
 
 from accounts.models import Role
@@ -10,6 +9,7 @@ from approvals.models import AccountStatus, Decision, OfficialAccount, RequestSt
 from core.models import AuditEntry
 from tests.approvals.conftest import START, draft_request, make_ready, submitted_request
 from tests.factories import member
+from tests.mailbox import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def test_any_member_of_staff_drafts_and_submits_a_business_case(
     with django_capture_on_commit_callbacks(execute=True):
         request = services.submit_request(account_request=request, actor=staff)
     assert (request.status, request.submission) == (RequestStatus.SUBMITTED, 1)
-    assert mail.outbox[0].to == [slt.email] and "Account request to decide" in mail.outbox[0].subject
+    assert deliver()[0].to == [slt.email] and "Account request to decide" in deliver()[0].subject
     entry = AuditEntry.objects.get(action="approvals.request_submitted")
     assert (entry.actor, entry.from_state, entry.to_state) == (staff, "draft", "submitted")
 
@@ -94,7 +94,7 @@ def test_once_everyone_is_ready_slt_approves_and_the_account_enters_the_register
     account = OfficialAccount.objects.get()
     assert (account.status, account.lead, account.name) == (AccountStatus.PENDING_CREATION, runner, "Oak Primary News")
     assert list(account.members.values_list("user", "role")) == [(runner.pk, "administrator")]
-    assert any(staff.email in m.to and "approved" in m.subject for m in mail.outbox)
+    assert any(staff.email in m.to and "approved" in m.subject for m in deliver())
 
 
 def test_without_a_social_media_policy_nothing_can_be_approved(school, staff, slt):
@@ -169,7 +169,7 @@ def test_the_requester_withdraws_before_a_decision_only(
         services.withdraw_request(account_request=request, actor=slt)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.withdraw_request(account_request=request, actor=staff).status == RequestStatus.WITHDRAWN
-    assert mail.outbox[-1].to == [slt.email] and "withdrawn" in mail.outbox[-1].subject
+    assert deliver()[-1].to == [slt.email] and "withdrawn" in deliver()[-1].subject
     with pytest.raises(services.ApprovalError, match="already withdrawn"):
         services.withdraw_request(account_request=request, actor=staff)
 

@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from approvals import reminders, services
 from approvals.models import AccountRole, TrainingRecord
-from core.models import AuditEntry
+from core.models import AuditEntry, OutboxMessage
 from tests.approvals.conftest import START
 from tests.approvals.test_secrets import SECRET, keys, second_factor, with_authenticator  # noqa: F401
 from tests.factories import member
+from tests.mailbox import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def test_a_reveal_tells_slt_but_not_the_revealer_and_is_listed_on_the_account_pa
     with django_capture_on_commit_callbacks(execute=True):
         response = client.get(reveal_url(stored))
     assert response.status_code == 200 and SECRET.split("\n")[0] in response.content.decode()
-    notices = [m for m in mail.outbox if "Sign-in details viewed" in m.subject]
+    notices = [m for m in deliver() if "Sign-in details viewed" in m.subject]
     assert len(notices) == 1
     assert notices[0].to == [second_slt.email]  # SLT told; the revealer is not
     assert slt.full_name in notices[0].body
@@ -85,12 +86,14 @@ def test_the_reveal_list_shows_the_latest_ten_in_one_query(client, stored, runne
 def test_a_reveal_by_the_service_notifies_slt_in_the_same_transaction(
     stored, runner, slt, celery_eager, django_capture_on_commit_callbacks
 ):
+    deliver()
     mail.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         assert services.reveal_credentials(account=stored, actor=runner) == SECRET
-    assert len(callbacks) == 1
-    assert [m.to for m in mail.outbox] == [[slt.email]]
-    assert runner.full_name in mail.outbox[0].body
+        # Written with the audit entry, in the reveal's own transaction.
+        assert OutboxMessage.objects.filter(recipient=slt.email, subject__startswith="Sign-in details viewed").exists()
+    assert [m.to for m in deliver()] == [[slt.email]]
+    assert runner.full_name in deliver()[0].body
 
 
 def test_an_unverified_newer_record_does_not_silence_the_expiry_reminder(account, runner, slt):
@@ -100,7 +103,7 @@ def test_an_unverified_newer_record_does_not_silence_the_expiry_reminder(account
     )
     mail.outbox.clear()
     assert reminders.send_training_expiry_reminders() == 1
-    assert "expires on 25 March 2026" in mail.outbox[-1].subject and mail.outbox[-1].to == [runner.email]
+    assert "expires on 25 March 2026" in deliver()[-1].subject and deliver()[-1].to == [runner.email]
 
 
 def test_a_verified_newer_record_does_silence_it(account, runner, slt):

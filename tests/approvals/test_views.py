@@ -152,6 +152,6 @@ def test_a_leaver_loses_their_place_on_an_accounts_team(client, account, runner)
     import datetime as dt
 
     runner.memberships.update(leaving_date=dt.date.today() - dt.timedelta(days=1))
-    from accounts.permissions import account_role
+    from approvals.access import account_role
 
     assert account_role(runner, account) is None

@@ -1,0 +1,160 @@
+"""The outbox (``core.outbox``): every email is written with its change and sent at least once,
+through a real SMTP server (aiosmtpd) started by the test on a spare port."""
+
+import datetime as dt
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+from django.db import transaction
+
+from core import outbox
+from core.models import OutboxMessage
+
+pytestmark = pytest.mark.django_db
+
+
+def spare_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """What the server accepted; addresses in ``refuse`` get a permanent 550."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf8", "replace")))
+        return "250 Message accepted"
+
+
+class MailServer:
+    def __init__(self, port: int):
+        self.port = port
+        self.inbox = Inbox()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, server_kwargs={})
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp(settings):
+    server = MailServer(spare_port())
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
+    settings.EMAIL_TIMEOUT = 5
+    server.start()
+    yield server
+    server.stop()
+
+
+def notice(topic="test:1:stage", to=("dsl@school.example",)):
+    return outbox.send(
+        "approvals/notice",
+        to=list(to),
+        context={"subject": "A notice", "lines": ["Something happened."], "path": "/x/"},
+        topic=topic,
+    )
+
+
+def test_a_message_exists_exactly_when_its_change_is_kept():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        notice()
+        raise RuntimeError("the change failed")
+    assert not OutboxMessage.objects.exists()
+    with transaction.atomic():
+        notice()
+    assert OutboxMessage.objects.count() == 1
+
+
+def test_the_same_topic_to_the_same_person_is_written_once_and_each_person_gets_their_own():
+    assert notice(to=["a@school.example", "B@school.example"]) == 2
+    notice(to=["a@school.example", "b@school.example"])  # a retry, a second sweep, a double click
+    assert sorted(OutboxMessage.objects.values_list("recipient", flat=True)) == ["B@school.example", "a@school.example"]
+
+
+def test_messages_go_through_the_mail_server_once_with_a_stable_message_id(smtp):
+    notice(to=["a@school.example", "b@school.example"])
+    assert outbox.dispatch()["sent"] == 2
+    assert outbox.dispatch()["sent"] == 0  # nothing twice
+    assert sorted(to for to, _ in smtp.inbox.messages) == [["a@school.example"], ["b@school.example"]]
+    row = OutboxMessage.objects.get(recipient="a@school.example")
+    assert row.sent_at and row.attempts == 1 and row.last_error == ""
+    assert f"Message-ID: {outbox.message_id(row)}" in smtp.inbox.messages[0][1] or any(
+        outbox.message_id(row) in content for _, content in smtp.inbox.messages
+    )
+    assert outbox.message_id(row) == outbox.message_id(OutboxMessage.objects.get(pk=row.pk))
+
+
+def test_while_the_mail_server_is_down_messages_wait_and_go_once_it_is_back(smtp, time_machine):
+    time_machine.move_to(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), tick=False)
+    smtp.stop()
+    notice()
+    assert outbox.dispatch()["sent"] == 0
+    row = OutboxMessage.objects.get()
+    assert row.attempts == 1 and row.sent_at is None and row.failed_at is None and row.last_error
+    assert row.due_at > row.created_at  # backs off
+    assert outbox.backlog()["unsent"] == 1
+    smtp.start()
+    assert outbox.dispatch()["sent"] == 0  # not before its retry time
+    time_machine.shift(dt.timedelta(minutes=2))
+    assert outbox.dispatch()["sent"] == 1
+    assert len(smtp.inbox.messages) == 1 and outbox.backlog() == {
+        "unsent": 0,
+        "due": 0,
+        "failed": 0,
+        "oldest_unsent_seconds": 0,
+    }
+
+
+def test_an_address_the_server_refuses_fails_at_once_visibly_and_can_be_sent_again(smtp):
+    smtp.inbox.refuse = {"gone@school.example"}
+    notice(to=["gone@school.example", "here@school.example"])
+    assert outbox.dispatch()["sent"] == 1
+    failed = OutboxMessage.objects.get(recipient="gone@school.example")
+    assert failed.failed_at and "550" in failed.last_error and failed.state == "failed"
+    assert outbox.backlog()["failed"] == 1
+    smtp.inbox.refuse = set()
+    assert outbox.retry(OutboxMessage.objects.filter(pk=failed.pk)) == 1
+    assert outbox.dispatch()["sent"] == 1
+    assert sorted(to[0] for to, _ in smtp.inbox.messages) == ["gone@school.example", "here@school.example"]
+
+
+def test_a_dispatcher_that_died_midway_leaves_its_claimed_messages_for_the_next_after_the_lease(smtp, time_machine):
+    time_machine.move_to(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), tick=False)
+    notice(to=["a@school.example", "b@school.example"])
+    claimed = outbox._claim(10)  # claimed, then the process is killed before sending
+    assert len(claimed) == 2
+    assert outbox.dispatch()["sent"] == 0  # another dispatcher leaves them while the lease holds
+    time_machine.shift(outbox.LEASE + dt.timedelta(seconds=1))
+    assert outbox.dispatch()["sent"] == 2
+
+
+def test_an_unreachable_broker_delays_the_dispatcher_but_never_fails_the_change(settings):
+    from policyportal.celery import app
+
+    broker = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{spare_port()}/0"
+    try:
+        outbox.kick()  # logs a warning; beat's sweep sends the messages
+    finally:
+        app.conf.broker_url = broker
