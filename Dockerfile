@@ -14,6 +14,12 @@ RUN groupadd --system --gid 10001 portal \
  && useradd --system --uid 10001 --gid portal --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin portal
 
+# pg_dump and pg_restore for `manage.py backup` and `restore`, of the server's major version
+# (docker-compose runs PostgreSQL 15; Debian bookworm's client is 15).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-15 \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 
 # Dependencies first, so a code change does not reinstall them.

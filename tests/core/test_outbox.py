@@ -6,7 +6,6 @@ import socket
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
 from django.db import transaction
 
 from core import outbox
