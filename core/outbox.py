@@ -47,6 +47,7 @@ LEASE = dt.timedelta(minutes=5)  # longer than a batch takes to send; a dead dis
 MAX_ATTEMPTS = 10  # 1, 2, 4 ... 60 minutes apart: about nine hours of trying
 MAX_DELAY = dt.timedelta(minutes=60)
 DISPATCH_SECONDS = 50  # one dispatcher run; beat starts another every minute
+DISPATCHER = "core.tasks.dispatch_outbox"  # by name: core.tasks imports this module
 
 
 # Writing
@@ -133,9 +134,7 @@ def kick_after_commit() -> None:
 def kick() -> None:
     """Queue a dispatcher run now. A broker that cannot be reached is not an error: the rows wait
     for beat's next sweep (and the broker calls give up within seconds)."""
-    from core.tasks import dispatch_outbox
-
-    publish(dispatch_outbox)
+    publish(DISPATCHER)
 
 
 # Sending
