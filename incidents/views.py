@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
@@ -15,6 +14,7 @@ from accounts.permissions import Action, access_for, can, get_organisation_for
 from approvals.access import can_log_responses
 from approvals.models import OfficialAccount, ResponseItem
 from core.middleware import client_ip
+from core.ratelimit import over_limit
 from incidents import dashboard as figures
 from incidents import exports, services
 from incidents.access import (
@@ -621,8 +621,6 @@ def records(request, slug):
 
 
 def _over_public_limit(request, organisation) -> bool:
-    from core.ratelimit import over_limit  # TODO(lead): hoist to the imports; drop django.core.cache there
-
     key = f"incidents:public-report:{client_ip(request) or 'unknown'}"
     return over_limit(key, limit=settings.INCIDENT_PUBLIC_REPORTS_PER_HOUR, window=3600)
 

@@ -260,20 +260,38 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2621440
 # CACHE, BROKER AND CELERY
 # ------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Redis is a helper, never a condition of a page working (README, "When Redis is down"). Each
+# cache or broker call waits at most REDIS_TIMEOUT_MS to connect and as long for each reply;
+# then the cache counts in each process's memory for REDIS_RETRY_SECONDS before trying Redis
+# again (core.cache), and a task that cannot be published fails at once for its caller to handle.
+REDIS_TIMEOUT_MS = env_int("REDIS_TIMEOUT_MS", 500, minimum=50)
+REDIS_RETRY_SECONDS = env_int("REDIS_RETRY_SECONDS", 10, minimum=1)
+# A publish tries once more, straight away (a dropped connection), then raises: after two or three
+# REDIS_TIMEOUT_MS with Redis frozen, a few milliseconds with it stopped (by default Celery tries
+# four times, and kombu a process's first connection for over 4 s).
+_PUBLISH_RETRIES = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 if REDIS_URL:
     if not REDIS_URL.startswith(("redis://", "rediss://")):
         raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must start with redis:// or rediss://.")
     # The cache gets the next database number: clearing the cache must never drop queued tasks.
     _redis = urlsplit(REDIS_URL)
     _broker_db = int(_redis.path.strip("/") or 0)
+    _redis_timeouts = {"socket_connect_timeout": REDIS_TIMEOUT_MS / 1000, "socket_timeout": REDIS_TIMEOUT_MS / 1000}
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": urlunsplit(_redis._replace(path=f"/{_broker_db + 1}")),
+            "RETRY_AFTER": REDIS_RETRY_SECONDS,
+            "OPTIONS": _redis_timeouts,
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # The timeouts bound publishing and acknowledging, not idling: the worker's long waits for
+    # tasks (BRPOP) run in its event loop, where socket_timeout does not apply. The retry keys
+    # bound a process's first connection (a web worker's first publish; kombu's default retries
+    # for 4 s and more); a worker that lost its connection reconnects by
+    # CELERY_BROKER_CONNECTION_MAX_RETRIES instead.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, **_redis_timeouts, **_PUBLISH_RETRIES}
 else:
     # The first look runs without Redis: a cache and a broker kept in folders under var/.
     _broker_dir = VAR_DIR / "broker"
@@ -302,6 +320,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = _PUBLISH_RETRIES
+# The worker and beat wait out an outage of any length and carry on by themselves (Celery's
+# default gives up after 100 attempts, about 45 minutes).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -412,9 +434,7 @@ def _check_fernet_keys(name: str, keys: list[str]) -> None:
             Fernet(key)
         except ValueError:
             which = f" (key {position} of {len(keys)})" if len(keys) > 1 else ""
-            raise ImproperlyConfigured(
-                f"{name}{which} is not a valid Fernet key (32 url-safe base64 bytes)."
-            ) from None
+            raise ImproperlyConfigured(f"{name}{which} is not a valid Fernet key (32 url-safe base64 bytes).") from None
 
 
 _check_fernet_keys("CREDENTIALS_ENCRYPTION_KEYS", CREDENTIALS_ENCRYPTION_KEYS)

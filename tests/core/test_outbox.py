@@ -149,11 +149,22 @@ def test_a_dispatcher_that_died_midway_leaves_its_claimed_messages_for_the_next_
 
 
 def test_an_unreachable_broker_delays_the_dispatcher_but_never_fails_the_change(settings):
-    from policyportal.celery import app
+    """A Celery app of its own on a port nobody listens on (the portal's app and its connection
+    pool are left alone): queuing gives up at once, and the caller carries on."""
+    import time
 
-    broker = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{spare_port()}/0"
-    try:
-        outbox.kick()  # logs a warning; beat's sweep sends the messages
-    finally:
-        app.conf.broker_url = broker
+    from celery import Celery
+
+    from core.queueing import publish
+
+    dead = Celery("dead-broker", broker=f"redis://127.0.0.1:{spare_port()}/0", set_as_current=False)
+    dead.conf.broker_transport_options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    dead.conf.task_publish_retry_policy = getattr(settings, "CELERY_TASK_PUBLISH_RETRY_POLICY", None)
+
+    @dead.task(name="tests.nothing")
+    def nothing():
+        return None
+
+    started = time.monotonic()
+    assert publish(nothing) is False
+    assert time.monotonic() - started < 10

@@ -7,10 +7,10 @@ from django.core import mail
 from django.db import connection
 
 from accounts.models import Role, today
+from core.models import OutboxMessage
 from policies import reminders, services
 from policies.models import AcknowledgementRequest
 from tests.factories import member
-from core.models import OutboxMessage
 from tests.mailbox import RefusingBackend, deliver, inbox
 from tests.policies.conftest import START, publish
 
@@ -158,6 +158,71 @@ def test_a_failed_email_does_not_stop_the_sweep_and_goes_when_the_server_takes_i
     mail.outbox.clear()
     reminders.send_acknowledgement_reminders()
     assert len(inbox(teacher.email)) == 1 and inbox(manager.email) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_send_each_reminder_once(school, owner):
+    from policies.services import create_policy
+
+    people = [member(school) for _ in range(40)]
+    policy = create_policy(organisation=school, actor=owner, title="Social Media Policy", owner=owner)
+    publish(policy, owner)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            reminders.send_acknowledgement_reminders(batch_size=5)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(len(inbox(p.email)) for p in people) == [1] * 40
+    assert len(mail.outbox) == 41  # the 40 and the owner
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waits_for_rows_another_claim_holds_and_leaves_nobody_out(school, owner, team):
+    """A managers' batch and a people's batch run at once on the same rows: the second waits, then sends."""
+    from django.db import transaction
+
+    _, teacher = team
+    policy = services.create_policy(organisation=school, actor=owner, title="Social Media Policy", owner=owner)
+    publish(policy, owner)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                list(AcknowledgementRequest.objects.select_for_update().filter(user=teacher))
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(10)
+    threading.Timer(0.5, release.set).start()
+    mail.outbox.clear()
+    assert reminders.remind_people([teacher.pk], today()) == 1
+    holder.join(10)
+    assert len(inbox(teacher.email)) == 1
+    assert reminders.remind_people([teacher.pk], today()) == 0
+
+
+# Annual review
+# ------------------------------------------------------------------------------
 
 
 def review_sweep(time_machine, when: dt.date):
