@@ -27,7 +27,8 @@ def _note_sign_in(sender, request, user, **kwargs):
 class AccessPolicyMiddleware:
     """Applies the sign-in rules on every request.
 
-    - A person whose memberships have all ended (a leaver) is signed out.
+    - A person whose memberships have all ended (a leaver) is signed out, and the request
+      carries on as an anonymous one.
     - Privileged people (roles, Django admin users, holders of official accounts'
       sign-in details) get a short idle timeout and an absolute lifetime.
     - Privileged roles in an organisation requiring two-factor sign-in are sent
@@ -43,9 +44,12 @@ class AccessPolicyMiddleware:
             return self.get_response(request)
         access = access_for(user)
         if not access.has_access and not user.is_superuser:
+            # Signed out, the request goes on as anyone's would: pages for signed-in people send
+            # them to sign in, and pages for everyone (the public report form, an invitation,
+            # a calendar feed) still answer.
             logout(request)
             messages.error(request, "You no longer have access to any organisation in the portal.")
-            return redirect("account_login")
+            return self.get_response(request)
         if access.is_privileged:
             started = request.session.setdefault(SIGNED_IN_AT, int(time.time()))
             if time.time() - started > settings.PRIVILEGED_SESSION_MAX_SECONDS:

@@ -36,13 +36,15 @@ class Action:
     MANAGE_INCIDENT_RECORDS = "manage_incident_records"
 
 
-COMPLIANCE_ALL_STAFF = frozenset({Role.SLT, Role.LEAD, Role.ADMIN})  # who sees all staff: policies.access
+# DESIGN.md "Who uses it": SLT see compliance dashboards and the organisation lead leads; the
+# organisation administrator keeps staff records, roles and settings, not policies or their figures.
+COMPLIANCE_ALL_STAFF = frozenset({Role.SLT, Role.LEAD})
 
 ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.VIEW_STAFF: frozenset({Role.ADMIN, Role.SLT, Role.LEAD}),
     Action.MANAGE_STAFF: frozenset({Role.ADMIN}),
     Action.MANAGE_ORGANISATION: frozenset({Role.ADMIN}),
-    Action.MANAGE_POLICIES: frozenset({Role.POLICY_OWNER, Role.ADMIN}),
+    Action.MANAGE_POLICIES: frozenset({Role.POLICY_OWNER}),
     Action.VIEW_COMPLIANCE: COMPLIANCE_ALL_STAFF | {Role.LINE_MANAGER, Role.POLICY_OWNER},
     Action.REQUEST_ACCOUNT: frozenset(Role.values),
     Action.VIEW_REGISTER: frozenset({Role.SLT, Role.LEAD, Role.ADMIN, Role.ONLINE_SAFETY}),

@@ -48,11 +48,21 @@ def _in_post(user) -> Q:
 
 
 def seeable_requests(user) -> Q:
-    """The author and the people it names to run the account; once submitted, the register's viewers
-    too. A draft never submitted is the author's own work in progress (least privilege)."""
+    """The author and the people it names to run the account; once submitted, the people who decide
+    it (SLT and the organisation lead; seed 001 §4 puts the business case to the leadership team).
+    A draft never submitted is the author's own work in progress (least privilege)."""
     named = Exists(Runner.objects.filter(request=OuterRef("pk"), user_id=user.pk))
-    submitted = Q(submission__gt=0) & _REGISTER.filter(_roles(user))
+    submitted = Q(submission__gt=0) & _DECIDE.filter(_roles(user))
     return _in_post(user) & (Q(requester_id=user.pk) | Q(named) | submitted)
+
+
+def own_requests(user) -> Q:
+    """Edit, submit and withdraw: the requester alone, while in post (DESIGN.md "the requester may withdraw")."""
+    return _in_post(user) & Q(requester_id=user.pk)
+
+
+def can_act_as_requester(user, account_request) -> bool:
+    return holds(own_requests(user), account_request)
 
 
 def decidable_requests(user) -> Q:

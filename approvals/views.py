@@ -103,7 +103,7 @@ def request_create(request, slug):
 @login_required
 def request_edit(request, pk):
     account_request = _request_for(request.user, pk)
-    if account_request.requester_id != request.user.pk or not account_request.is_editable:
+    if not rules.can_act_as_requester(request.user, account_request) or not account_request.is_editable:
         raise PermissionDenied
     form = RequestForm(
         request.POST or None, instance=account_request, staff=services.staff_of(account_request.organisation)
@@ -154,8 +154,12 @@ def request_detail(request, pk):
     )
 
 
-def _move(request, pk, action):
+def _move(request, pk, action, allowed):
+    """A change to a request the person can see: 403 unless ``allowed`` (an ``approvals.access`` rule)
+    lets them make it; a move the request's state does not allow is refused with its message."""
     account_request = _request_for(request.user, pk)
+    if not allowed(request.user, account_request):
+        raise PermissionDenied
     try:
         action(account_request)
     except services.ApprovalError as exc:
@@ -170,7 +174,7 @@ def request_submit(request, pk):
         services.submit_request(account_request=account_request, actor=request.user)
         messages.success(request, "Submitted. The senior leadership team has been told.")
 
-    return _move(request, pk, submit)
+    return _move(request, pk, submit, rules.can_act_as_requester)
 
 
 @login_required
@@ -182,12 +186,14 @@ def request_withdraw(request, pk):
         )
         messages.success(request, "Request withdrawn.")
 
-    return _move(request, pk, withdraw)
+    return _move(request, pk, withdraw, rules.can_act_as_requester)
 
 
 @login_required
 @require_POST
 def request_decide(request, pk):
+    if not rules.can_decide_request(request.user, _request_for(request.user, pk)):
+        raise PermissionDenied
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose approve, ask for changes or reject.")
@@ -202,7 +208,7 @@ def request_decide(request, pk):
         )
         messages.success(request, f"Decision recorded. The request is now {decided.get_status_display().lower()}.")
 
-    return _move(request, pk, decide)
+    return _move(request, pk, decide, rules.can_decide_request)
 
 
 # Training

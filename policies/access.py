@@ -4,9 +4,9 @@ Each rule is written once here, for the data the policies app guards; roles and
 memberships come from ``accounts``. DESIGN.md "Policy acknowledgement" and "Who uses it":
 staff read the policies of their organisation and of its trust; the policy owner keeps
 a policy's text, versions and review (seed 001's policy table names an owner for each);
-an organisation administrator drafts and edits but publishes only holding the policy
-owner role there (issue 10, least privilege); leaders (SLT, the lead, administrators)
-see every member of staff's acknowledgements, line managers their own team, policy
+the organisation administrator keeps staff records, roles and settings and, unless they
+also hold the policy owner role, neither edits policies nor sees their figures (least
+privilege); leaders (SLT and the lead) see every member of staff's acknowledgements, line managers their own team, policy
 owners the requests of their policies.
 """
 
@@ -14,12 +14,10 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Role
-from accounts.permissions import Action, access_for, can
+from accounts.permissions import COMPLIANCE_ALL_STAFF, access_for
 from core.rules import RoleRule
 from policies.models import Policy
 
-# Who sees whose acknowledgements.
-COMPLIANCE_ALL_STAFF = frozenset({Role.SLT, Role.LEAD, Role.ADMIN})
 # Whose calendar carries a policy's review date: its organisation's leaders and policy owners.
 _REVIEWERS = RoleRule(({}, COMPLIANCE_ALL_STAFF | {Role.POLICY_OWNER}))
 
@@ -52,8 +50,9 @@ def can_read_policy(user, policy) -> bool:
 
 
 def can_manage(user, policy) -> bool:
-    """The policy's owner, or an administrator of the organisation that owns it."""
-    return policy.owner_id == user.pk or can(user, Action.MANAGE_ORGANISATION, policy.organisation)
+    """Keep the policy's text, versions and review: its owner while in post, or anyone holding the
+    policy owner role in the organisation that owns it (the same people who publish it)."""
+    return can_publish(user, policy)
 
 
 def can_publish(user, policy) -> bool:
@@ -72,9 +71,8 @@ def can_publish(user, policy) -> bool:
 
 
 def can_edit(user, policy) -> bool:
-    """Manage the policy and draft its versions: its owner or an administrator of the organisation
-    that owns it, and anyone who may publish it, who must reach the draft they publish."""
-    return can_manage(user, policy) or can_publish(user, policy)
+    """Manage the policy and draft its versions."""
+    return can_manage(user, policy)
 
 
 def reviewed_policies(user) -> Q:

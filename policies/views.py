@@ -237,7 +237,7 @@ def _owner_choices(organisation):
     return User.objects.filter(
         memberships__in=Membership.objects.current()
         .filter(organisation__in=[organisation, *organisation.members.all()])
-        .with_role(Role.POLICY_OWNER, Role.ADMIN, Role.SLT, Role.LEAD)
+        .with_role(Role.POLICY_OWNER, Role.SLT, Role.LEAD)
     ).distinct()
 
 
