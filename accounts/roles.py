@@ -10,7 +10,6 @@ admin and the demo all call ``change_roles``, so the rules hold on every path
   excluded), so no privileged grant goes unseen.
 """
 
-
 from accounts.models import Membership, Role, RoleGrant
 from accounts.notices import send_role_grant_notice
 from accounts.permissions import forget_access

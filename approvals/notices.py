@@ -22,7 +22,9 @@ def log_path(account) -> str:
 
 
 def send_notice(to: list[str], subject: str, lines: list[str], path: str, *, topic: str) -> int:
-    return outbox.send("approvals/notice", to=to, context={"subject": subject, "lines": lines, "path": path}, topic=topic)
+    return outbox.send(
+        "approvals/notice", to=to, context={"subject": subject, "lines": lines, "path": path}, topic=topic
+    )
 
 
 def after_change(entry, to: list[str], subject: str, lines: list[str], path: str) -> int:

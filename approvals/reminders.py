@@ -62,9 +62,9 @@ def send_response_reminders(now: dt.datetime | None = None) -> dict:
     overdue = ResponseItem.objects.unanswered().filter(escalated_at__isnull=True, due_at__lte=now)
     for item in overdue.select_related("account__organisation"):
         with transaction.atomic():
-            if not ResponseItem.objects.filter(
-                pk=item.pk, escalated_at__isnull=True, answered_at__isnull=True
-            ).update(escalated_at=now):
+            if not ResponseItem.objects.filter(pk=item.pk, escalated_at__isnull=True, answered_at__isnull=True).update(
+                escalated_at=now
+            ):
                 continue
             send_notice(
                 _slt_and_online_safety(item.account.organisation),

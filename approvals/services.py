@@ -220,7 +220,7 @@ def withdraw_request(*, account_request, actor, reason: str = "") -> AccountRequ
             details={"reason": reason},
         )
         if previous == RequestStatus.SUBMITTED:
-                    notices.after_change(
+            notices.after_change(
                 entry,
                 [e for e in _deciders(locked.organisation) if e != actor.email],
                 f"Account request withdrawn: {locked}",
@@ -541,7 +541,9 @@ def reveal_credentials(*, account, actor) -> str:
         raise ApprovalError("No sign-in details are kept in the portal for this account.")
     secret = crypto.decrypt(stored.ciphertext)
     with transaction.atomic():
-        entry = log_action("approvals.credentials_revealed", actor=actor, organisation=account.organisation, obj=account)
+        entry = log_action(
+            "approvals.credentials_revealed", actor=actor, organisation=account.organisation, obj=account
+        )
         notices.after_change(
             entry,
             [e for e in _slt_emails(account.organisation) if e != actor.email],

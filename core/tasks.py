@@ -13,7 +13,11 @@ def clear_expired_sessions() -> int:
 
 
 @shared_task(
-    autoretry_for=(DatabaseError, InterfaceError), retry_backoff=2, retry_backoff_max=60, max_retries=5, ignore_result=True
+    autoretry_for=(DatabaseError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+    ignore_result=True,
 )
 def dispatch_outbox() -> dict:
     """Send what the outbox holds (``core.outbox``): kicked after each commit that wrote messages and

@@ -9,7 +9,12 @@ from policies.services import sync_requests
 
 # A batch claims and writes its emails in one transaction, so running it again after a lost
 # connection (or a killed worker: acks are late) repeats nothing and leaves nobody out.
-RETRY = {"autoretry_for": (DatabaseError, InterfaceError), "retry_backoff": 5, "retry_backoff_max": 300, "max_retries": 8}
+RETRY = {
+    "autoretry_for": (DatabaseError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
 
 
 @shared_task
