@@ -307,23 +307,6 @@ class AccountCheck(models.Model):
         return f"Check of {self.account} on {self.checked_on}"
 
 
-class AccountReminder(models.Model):
-    """A reminder sent about an account: once per account, due date and stage."""
-
-    account = models.ForeignKey(OfficialAccount, on_delete=models.PROTECT, related_name="+")
-    due_on = models.DateField()
-    stage = models.CharField(max_length=30)
-    sent_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["account", "due_on", "stage"], name="one_account_reminder_per_stage")
-        ]
-
-    def __str__(self):
-        return f"{self.account} {self.stage} ({self.due_on})"
-
-
 class ItemKind(models.TextChoices):
     COMMENT = "comment", "Comment"
     QUERY = "query", "Query"

@@ -1,21 +1,23 @@
 """Reminders for the response log (every few minutes) and the termly account check (daily).
 
-Each reminder for one item and stage goes once: the stage is claimed (a conditional
-UPDATE or a unique row) and its email written to the outbox in the same transaction,
-with a topic naming the item and stage (``core.outbox``).
+Each reminder for one item and stage goes once: its emails are written to the outbox
+with a topic naming the item and stage (``core.outbox``), and a topic already written
+is skipped. The response log's and training's reminder columns only narrow what a sweep
+reads; they are set in the same transaction as the emails.
 """
 
 import datetime as dt
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Role, today
-from approvals.models import AccountReminder, AccountRole, AccountStatus, OfficialAccount, ResponseItem, TrainingRecord
+from approvals.models import AccountRole, AccountStatus, OfficialAccount, ResponseItem, TrainingRecord
 from approvals.notices import account_path, log_path, send_notice
+from core import outbox
 
 log = logging.getLogger(__name__)
 
@@ -135,19 +137,17 @@ def send_check_reminders(on: dt.date | None = None) -> int:
     for account in accounts:
         days_left = (account.next_check_due - on).days
         stage = "soon" if days_left > 0 else ("due" if days_left == 0 else f"overdue-week-{(-days_left - 1) // 7}")
-        try:
-            with transaction.atomic():
-                AccountReminder.objects.create(account=account, due_on=account.next_check_due, stage=stage)
-                send_notice(
-                    _administrators(account),
-                    f"Termly check {'due' if days_left >= 0 else 'overdue'}: {account}",
-                    [
-                        f"Check that {account}'s administrators are right, two-factor sign-in is still on and the checklist is still true, by {account.next_check_due:%d %B %Y}."
-                    ],
-                    account_path(account),
-                    topic=f"approvals.check:{account.pk}:{account.next_check_due}:{stage}",
-                )
-        except IntegrityError:
+        topic = f"approvals.check:{account.pk}:{account.next_check_due}:{stage}"
+        if outbox.already_written(topic):
             continue
-        sent += 1
+        if send_notice(
+            _administrators(account),
+            f"Termly check {'due' if days_left >= 0 else 'overdue'}: {account}",
+            [
+                f"Check that {account}'s administrators are right, two-factor sign-in is still on and the checklist is still true, by {account.next_check_due:%d %B %Y}."
+            ],
+            account_path(account),
+            topic=topic,
+        ):
+            sent += 1
     return sent

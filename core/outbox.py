@@ -110,6 +110,17 @@ def compose(
     return rows
 
 
+def already_written(topic: str) -> bool:
+    """Whether a message about ``topic`` was written, to anyone: a sweep's reminder goes once per topic.
+
+    The one shape of every reminder in the portal: the sweep decides what is due, skips what is
+    already written, and writes the rest (``send``); two sweeps at once may both write, and the
+    unique key keeps one message per person. A stage with nobody to tell writes nothing and is
+    tried again at the next sweep.
+    """
+    return OutboxMessage.objects.filter(topic=topic[:200]).exists()
+
+
 def write(rows: list[OutboxMessage]) -> None:
     """Insert rendered rows (those already written are skipped) and kick the dispatcher after commit."""
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)

@@ -18,9 +18,6 @@ from django.utils import timezone
 from accounts.models import Organisation
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, RecordImmutable
 
-TRIAGE_HOURS = 24
-TRIAGE_REMINDER_HOURS = 20
-
 
 class Category(models.TextChoices):
     ABUSE_OF_STAFF = "abuse_of_staff", "Online abuse of a member of staff"
@@ -442,20 +439,6 @@ class PolicyBreach(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.incident}: {self.person} clause {self.clause}"
-
-
-class IncidentReminder(models.Model):
-    """A reminder or alert sent: one per incident and stage, whatever retries happen."""
-
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")  # bookkeeping only
-    stage = models.CharField(max_length=30)
-    sent_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["incident", "stage"], name="one_incident_reminder_per_stage")]
-
-    def __str__(self):
-        return f"{self.incident}: {self.stage}"
 
 
 class RetentionPeriod(models.Model):

@@ -1,9 +1,9 @@
 """Alerts and reminders about incidents: each goes once per incident and stage.
 
-The stage is claimed by inserting an ``IncidentReminder`` row (unique per incident
-and stage) and its emails are written to the outbox in the same transaction, with a
-topic naming the incident and stage (``core.outbox``): retries, restarts and two
-sweeps at once cannot send it twice, and a crash after the claim cannot lose it. Emails carry the reference, the
+Each alert's emails are written to the outbox with a topic naming the incident and the
+stage (``core.outbox``): a stage already written is skipped, and the outbox's unique key
+keeps retries, restarts and two sweeps at once from sending it twice. This module keeps
+only the timetable (when each stage falls due) and who is told. Emails carry the reference, the
 organisation, the category and the deadline, never what happened or who is
 named: the detail stays behind the portal's sign-in.
 """
@@ -11,14 +11,12 @@ named: the detail stays behind the portal's sign-in.
 import datetime as dt
 import logging
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Membership, Role, User
 from core import outbox
 from incidents.access import can_see_incident, triage_roles
-from incidents.models import TRIAGE_REMINDER_HOURS, Incident, IncidentReminder, Status
+from incidents.models import Incident, Status
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +25,14 @@ TRIAGE_DUE_SOON, TRIAGE_OVERDUE = "triage-20h", "triage-24h"
 CRITICAL = "critical"
 LADO_DUE_SOON, LADO_OVERDUE = "lado-due-soon", "lado-overdue"
 LADO_WARNING_HOURS = 4
+# Seed 004 §4.7 and DESIGN.md "Incident reporting": triage within 24 hours of the report; the DSL
+# team is reminded at 20 hours, SLT and the lead told at 24.
+TRIAGE_HOURS = 24
+TRIAGE_REMINDER_HOURS = 20
 
 
-def _claim(incident: Incident, stage: str) -> bool:
-    """Record that ``stage`` is decided for the incident; False if it already was. Call inside the
-    transaction that writes the stage's emails."""
-    try:
-        with transaction.atomic():
-            IncidentReminder.objects.create(incident=incident, stage=stage)
-    except IntegrityError:
-        return False
-    return True
+def topic(incident, stage: str) -> str:
+    return f"incidents.incident:{incident.pk}:{stage}"
 
 
 def people_with_roles(organisation, roles, *, exclude_ids=()) -> list:
@@ -96,7 +91,7 @@ def _send(incident, people, *, stage: str, headline: str, message: str, deadline
             "deadline": deadline,
             "show_category": show_category,
         },
-        topic=f"incidents.incident:{incident.pk}:{stage}",
+        topic=topic(incident, stage),
     )
     return 1
 
@@ -108,11 +103,10 @@ def _load(incident) -> Incident | None:
 
 
 def _once(incident, stage: str, people, **message) -> int:
-    """Claim ``stage`` and write its emails in one transaction: both happen, or neither."""
-    with transaction.atomic():
-        if not _claim(incident, stage):
-            return 0
-        return _send(incident, people() if callable(people) else people, stage=stage, **message)
+    """The stage's emails, unless they were written already."""
+    if outbox.already_written(topic(incident, stage)):
+        return 0
+    return _send(incident, people() if callable(people) else people, stage=stage, **message)
 
 
 def alert_new_incident(incident) -> int:
@@ -171,10 +165,6 @@ def alert_critical(incident) -> int:
     )
 
 
-def _unsent(stage: str):
-    return ~Exists(IncidentReminder.objects.filter(incident=OuterRef("pk"), stage=stage))
-
-
 def send_incident_reminders(now: dt.datetime | None = None) -> dict:
     """The sweep (every 15 minutes): untriaged at 20 and 24 hours, LADO referrals due and overdue."""
     now = now or timezone.now()
@@ -182,7 +172,7 @@ def send_incident_reminders(now: dt.datetime | None = None) -> dict:
     untriaged = Incident.objects.filter(status=Status.NEW).select_related("organisation").order_by("reported_at")
     for incident in untriaged.filter(
         reported_at__lte=now - dt.timedelta(hours=TRIAGE_REMINDER_HOURS), triage_due_at__gt=now
-    ).filter(_unsent(TRIAGE_DUE_SOON)):
+    ):
         sent[TRIAGE_DUE_SOON] += _once(
             incident,
             TRIAGE_DUE_SOON,
@@ -191,7 +181,7 @@ def send_incident_reminders(now: dt.datetime | None = None) -> dict:
             message="This incident was reported 20 hours ago and has not been triaged.",
             deadline=incident.triage_due_at,
         )
-    for incident in untriaged.filter(triage_due_at__lte=now).filter(_unsent(TRIAGE_OVERDUE)):
+    for incident in untriaged.filter(triage_due_at__lte=now):
         named = _named_ids(incident)
         sent[TRIAGE_OVERDUE] += _once(
             incident,
@@ -206,9 +196,7 @@ def send_incident_reminders(now: dt.datetime | None = None) -> dict:
         .filter(lado_due_at__isnull=False, lado_referred_at__isnull=True)
         .select_related("organisation", "assignee")
     )
-    for incident in lado.filter(
-        lado_due_at__lte=now + dt.timedelta(hours=LADO_WARNING_HOURS), lado_due_at__gt=now
-    ).filter(_unsent(LADO_DUE_SOON)):
+    for incident in lado.filter(lado_due_at__lte=now + dt.timedelta(hours=LADO_WARNING_HOURS), lado_due_at__gt=now):
         sent[LADO_DUE_SOON] += _once(
             incident,
             LADO_DUE_SOON,
@@ -217,7 +205,7 @@ def send_incident_reminders(now: dt.datetime | None = None) -> dict:
             message="The LADO referral for this incident is due within one working day of triage and has not been recorded.",
             deadline=incident.lado_due_at,
         )
-    for incident in lado.filter(lado_due_at__lte=now).filter(_unsent(LADO_OVERDUE)):
+    for incident in lado.filter(lado_due_at__lte=now):
         named = _named_ids(incident)
         sent[LADO_OVERDUE] += _once(
             incident,

@@ -29,7 +29,6 @@ from incidents.models import (
     OUTCOMES_NEEDING_REASON,
     REFERRALS,
     STATUS_MOVES,
-    TRIAGE_HOURS,
     ActionKind,
     Category,
     Evidence,
@@ -236,7 +235,7 @@ def report_incident(
             is_safeguarding=CATEGORY_RULES[category].safeguarding,
             # DESIGN.md: an allegation about a DSL or deputy goes to the organisation lead instead.
             routed_to_lead=bool(subjects) and _holds_dsl_role(organisation, subjects),
-            triage_due_at=now + dt.timedelta(hours=TRIAGE_HOURS),
+            triage_due_at=now + dt.timedelta(hours=reminders.TRIAGE_HOURS),
         )
         NamedPerson.objects.bulk_create(
             [NamedPerson(incident=incident, user=u, involvement=Involvement.SUBJECT) for u in subjects]

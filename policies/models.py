@@ -387,23 +387,6 @@ class PolicyReview(AppendOnlyModel):
         ordering = ["-reviewed_on", "-pk"]
 
 
-class ReviewReminder(models.Model):
-    """A review reminder sent: one per policy, review date and stage, whatever retries happen."""
-
-    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="+")
-    review_date = models.DateField()
-    stage = models.CharField(max_length=20)
-    sent_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["policy", "review_date", "stage"], name="one_review_reminder_per_stage")
-        ]
-
-    def __str__(self):
-        return f"{self.policy} review {self.review_date}: {self.stage}"
-
-
 # A calendar link nobody has fetched for this long stops working; its person can make a new one.
 CALENDAR_LINK_UNUSED_LIFETIME = relativedelta(months=12)
 

@@ -1,9 +1,11 @@
 """The daily reminder sweeps: acknowledgements and annual reviews.
 
 Each reminder for one item and stage goes out once, whatever retries, restarts or
-two sweeps running at once do: the stage is claimed on locked rows and the emails
-are written to the outbox in the same transaction, with a topic naming the person
-(or policy) and stage (``core.outbox``). A batch killed midway rolls back and runs
+two sweeps running at once do: its emails are written to the outbox with a topic
+naming the person (or policy) and the day or stage (``core.outbox``), whose unique
+key makes writing it twice a no-op. Acknowledgement requests also keep their stage
+and next reminder date (locked rows, updated in the same transaction): that is their
+timetable, which lets a sweep read only the people due today. A batch killed midway rolls back and runs
 again; one that committed has its emails waiting to be sent.
 Work is done in batches of people, so memory stays bounded for a trust of any size.
 """
@@ -13,12 +15,12 @@ import functools
 import logging
 from collections import defaultdict
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import formats, timezone
 
 from accounts.models import Membership, Organisation, Role, today
 from core import outbox
-from policies.models import AcknowledgementRequest, Policy, ReviewReminder
+from policies.models import AcknowledgementRequest, Policy
 from policies.services import sync_requests
 
 log = logging.getLogger(__name__)
@@ -277,18 +279,13 @@ def send_review_reminders(on: dt.date | None = None) -> int:
             stage = f"overdue-week-{(-days_left - 1) // 7}"
             recipients = _slt_emails(policy.organisation)
             template = "policies/review_overdue"
-        try:
-            with transaction.atomic():
-                ReviewReminder.objects.create(policy=policy, review_date=policy.next_review_date, stage=stage)
-                outbox.send(
-                    template,
-                    to=recipients,
-                    context={"policy": policy, "days_left": days_left, "today": on},
-                    topic=f"policies.review:{policy.pk}:{policy.next_review_date}:{stage}",
-                )
-        except IntegrityError:
+        topic = f"policies.review:{policy.pk}:{policy.next_review_date}:{stage}"
+        if outbox.already_written(topic):
             continue
-        sent += 1
+        if outbox.send(
+            template, to=recipients, context={"policy": policy, "days_left": days_left, "today": on}, topic=topic
+        ):
+            sent += 1
     return sent
 
 

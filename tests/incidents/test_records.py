@@ -84,8 +84,6 @@ def test_the_people_named_in_a_held_incident_cannot_be_removed(now, school, staf
 
 def _raw_delete(table: str, pk: int) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
-        if table == "incidents_incident":  # its alerts' bookkeeping first, as the ORM's cascade does
-            cursor.execute("DELETE FROM incidents_incidentreminder WHERE incident_id = %s", [pk])
         cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])
 
 
