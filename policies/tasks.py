@@ -17,11 +17,12 @@ RETRY = {
 }
 
 
-@shared_task
+@shared_task(**RETRY)
 def send_acknowledgement_reminders(batch_size: int = 500) -> dict:
     """The daily duty: asks anyone not yet asked, then one task per batch of people and of
     line managers, so that every worker process renders and sends digests at once and no
-    task runs long. Each batch claims its rows before sending: a batch run twice sends nothing twice."""
+    task runs long. Each batch claims its rows before sending: a batch run twice sends nothing twice,
+    so the duty too is retried after a lost connection (otherwise everyone waits for tomorrow's)."""
     on = today()
     sync_requests()
     people = list(reminders.people_batches(on, batch_size))

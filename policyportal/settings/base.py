@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_celery_beat",
+    "health_check",
     "core",
     "accounts",
     "policies",
@@ -276,6 +277,8 @@ if REDIS_URL:
     # The cache gets the next database number: clearing the cache must never drop queued tasks.
     _redis = urlsplit(REDIS_URL)
     _broker_db = int(_redis.path.strip("/") or 0)
+    if _broker_db >= 15:  # Redis has databases 0-15 unless configured otherwise; the cache needs the next one
+        raise ImproperlyConfigured(f"REDIS_URL names database {_broker_db}: use 0-14, the cache takes the next number.")
     _redis_timeouts = {"socket_connect_timeout": REDIS_TIMEOUT_MS / 1000, "socket_timeout": REDIS_TIMEOUT_MS / 1000}
     CACHES = {
         "default": {
@@ -403,6 +406,58 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+
+# HEALTH CHECKS
+# ------------------------------------------------------------------------------
+# /health/live/ (docker's healthcheck of the web server), /health/ (everything, for monitoring)
+# and /health/beat/ answer anyone with their status alone; the report of each check needs
+# "Authorization: Bearer HEALTH_CHECK_TOKEN" (core.health; README, "Operate: health and errors").
+HEALTH_CHECK_TOKEN = env_str("HEALTH_CHECK_TOKEN")
+if HEALTH_CHECK_TOKEN and len(HEALTH_CHECK_TOKEN) < 32:
+    raise ImproperlyConfigured("HEALTH_CHECK_TOKEN must be at least 32 characters long.")
+# /health/ fails once the oldest email not yet sent has waited this long.
+OUTBOX_MAX_AGE_SECONDS = env_int("OUTBOX_MAX_AGE_SECONDS", 15 * 60, minimum=60)
+# Docker's healthcheck asks over plain HTTP inside the container; the liveness page, which shows
+# nothing but its status, answers it without the redirect to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^health/live/$"]
+
+# ERROR REPORTS
+# ------------------------------------------------------------------------------
+# Sent to Sentry only when SENTRY_DSN is set, and without personal data: no cookies, bodies,
+# query strings or local variables, and no tracing; core.health.scrub_event (before_send) cuts
+# the user to their id, drops client addresses and the rest, and hides email addresses.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    from core.health import SAFE_HEADERS, scrub_event
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        # What integrations collect, each category off or cut to the safe few (sentry-sdk 2.x's
+        # replacement for send_default_pii, which it deprecates: this is stricter than its False).
+        data_collection={
+            "user_info": True,  # the signed-in person: scrub_event keeps their id alone
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "allowlist", "terms": sorted(SAFE_HEADERS)}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "database_query_data": False,
+            "queues": False,
+            "stack_frame_variables": False,
+            "graphql": {"document": False, "variables": False},
+            "gen_ai": {"inputs": False, "outputs": False},
+        },
+        include_local_variables=False,
+        max_request_body_size="never",
+        # Also runs Sentry's own denylist scrubber, which the SDK leaves out with data_collection.
+        before_send=scrub_event,
+        traces_sample_rate=None,
+    )
 
 # LOGGING
 # ------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 ``redis_server`` is a redis-server of the test's own on a spare port, to stop, freeze
 (SIGSTOP) and restart; ``portal_server`` serves the portal with gunicorn in a subprocess and
 ``celery_worker`` runs its Celery worker, both against that Redis and the test database, so a
-fault reaches them exactly as in production. The machine's shared Redis and PostgreSQL are
-never touched.
+fault reaches them exactly as in production; ``mail_server`` is a real SMTP server in the test's
+own process, which outlives any portal process killed while talking to it. The machine's shared
+Redis and PostgreSQL are never touched.
 """
 
+import logging
 import os
 import re
 import shutil
@@ -14,12 +16,15 @@ import signal
 import subprocess
 import sys
 import time
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import redis
 import requests
+from aiosmtpd.controller import Controller
+from celery import Celery
 from django.conf import settings
 from django.db import connection
 
@@ -81,6 +86,17 @@ class RedisServer:
 
     def client(self, db: int = 0) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, db=db, socket_timeout=2, socket_connect_timeout=2)
+
+    def let_the_visibility_timeout_pass(self) -> int:
+        """What the broker does an hour after a worker died holding tasks (its visibility timeout,
+        CELERY_BROKER_TRANSPORT_OPTIONS): they become visible again, and the next worker to look
+        (10 s after it starts, then every 100 s) queues them once more. Ages kombu's record of
+        them instead of waiting that hour; returns how many the dead worker held."""
+        client = self.client()
+        held = client.zrange("unacked_index", 0, -1)
+        if held:
+            client.zadd("unacked_index", dict.fromkeys(held, 0))
+        return len(held)
 
     def _end(self, sig) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -190,10 +206,12 @@ class PortalServer:
 
 
 class CeleryWorker:
-    """The portal's Celery worker, as production runs it; ``kill()`` is a SIGKILL of it and its pool."""
+    """The portal's Celery worker, as production runs it; ``kill()`` is a SIGKILL of it and its pool.
 
-    def __init__(self, *, redis_url: str, var_dir: Path, concurrency: int = 1):
-        self.env = portal_env(redis_url=redis_url, var_dir=var_dir)
+    ``env`` adds to its environment (``MailServer.env()`` to send real mail)."""
+
+    def __init__(self, *, redis_url: str, var_dir: Path, concurrency: int = 1, env: dict | None = None):
+        self.env = {**portal_env(redis_url=redis_url, var_dir=var_dir), **(env or {})}
         self.concurrency = concurrency
         self.log_path = var_dir / "worker.log"
         self.process = None
@@ -230,6 +248,70 @@ class CeleryWorker:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def pool_processes(self) -> list[int]:
+        """The pids of the prefork pool's processes (the worker's children), which run the tasks."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
+    def queue(self, task: str, **kwargs) -> None:
+        """Send a task by name to this worker's broker, as beat or a web process would."""
+        app = Celery(broker=self.env["REDIS_URL"], set_as_current=False)
+        try:
+            app.send_task(task, kwargs=kwargs)
+        finally:
+            app.close()
+
+
+class MailServer:
+    """A real SMTP server (aiosmtpd) on a spare port, in a thread of the test's own process.
+
+    ``received`` lists (recipient, Message-ID) of every message it accepted, in order: a portal
+    process killed after the server said 250 but before it recorded that shows as a repeat.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.received: list[tuple[str, str]] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        message_id = BytesHeaderParser().parsebytes(envelope.content)["Message-ID"]
+        self.received.extend((recipient, message_id) for recipient in envelope.rcpt_tos)
+        return "250 Message accepted"
+
+    def env(self) -> dict:
+        """A portal process that sends through this server: the production settings (the suite's
+        keep mail in the process's memory), with the suite's keys and hosts from the environment."""
+        return {
+            "DJANGO_SETTINGS_MODULE": "policyportal.settings.base",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_USE_TLS": "false",
+            "EMAIL_TIMEOUT": "5",
+            "STATIC_MANIFEST": "false",
+        }
+
+    def use_in_this_process(self, settings) -> None:
+        """Point this process's mail at the server (``settings`` is pytest-django's fixture)."""
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", self.port, False
+        settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD, settings.EMAIL_TIMEOUT = "", "", 5
+
+
+@pytest.fixture
+def mail_server():
+    smtp_log = logging.getLogger("mail.log")
+    level = smtp_log.level
+    smtp_log.setLevel(logging.WARNING)  # aiosmtpd logs every line of every session at INFO
+    server = MailServer()
+    server.controller.start()
+    yield server
+    server.controller.stop()
+    smtp_log.setLevel(level)
 
 
 @pytest.fixture
