@@ -6,6 +6,7 @@ from django.utils.dateparse import parse_datetime
 
 from approvals.certificates import MAX_BYTES, certificate_type
 from approvals.models import AccountRequest, AccountRole, DecisionKind, ItemKind, OfficialAccount
+from core.validators import DateRange
 
 
 def _helper(label: str, *, multipart: bool = False) -> FormHelper:
@@ -77,10 +78,14 @@ class DecisionForm(forms.Form):
 class TrainingForm(forms.Form):
     person = forms.ModelChoiceField(queryset=None)
     course = forms.CharField(max_length=200, initial="Social media for school staff")
-    completed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    completed_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[DateRange("The completion date", past=True)],
+    )
     expires_on = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Usually two years after completion; at most five.",
+        validators=[DateRange("The expiry date", years_ahead=5)],
     )
     evidence = forms.FileField(
         required=False,
@@ -127,6 +132,9 @@ class ChecklistForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["credentials_changed_on"].validators.append(
+            DateRange("The date the sign-in details were changed", past=True)
+        )
         self.helper = _helper("Save checklist")
 
 
@@ -186,7 +194,9 @@ class TeamForm(forms.Form):
 class ItemForm(forms.Form):
     kind = forms.ChoiceField(choices=ItemKind.choices)
     received_at = forms.DateTimeField(
-        label="Received at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        label="Received at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        validators=[DateRange("The time received", past=True)],
     )
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, help_text="What was said, briefly."
@@ -202,12 +212,6 @@ class ItemForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["received_at"].initial = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
         self.helper = _helper("Log it")
-
-    def clean_received_at(self):
-        received = self.cleaned_data["received_at"]
-        if received > timezone.now():
-            raise forms.ValidationError("The time received cannot be in the future.")
-        return received
 
 
 class AnswerForm(forms.Form):
@@ -233,6 +237,7 @@ class IntakeItemForm(forms.Form):
             received = None
         if received is None or received.tzinfo is None:
             raise forms.ValidationError("Give an ISO 8601 time with its offset, e.g. 2026-03-02T08:00:00+00:00.")
+        DateRange("The time received", past=True)(received)
         return received
 
     def error_text(self) -> str:

@@ -36,6 +36,7 @@ from approvals.forms import (
 )
 from approvals.models import AccountRequest, AccountStatus, OfficialAccount, ResponseItem, TrainingRecord
 from core.models import AuditEntry
+from core.params import int_param
 
 NO_STORE = "no-store, private"
 
@@ -511,8 +512,9 @@ def account_close(request, pk):
 @require_POST
 def account_team(request, pk):
     def change(account):
-        if request.POST.get("remove"):
-            person = get_object_or_404(User, pk=request.POST["remove"])
+        remove = int_param(request.POST, "remove")
+        if remove is not None:
+            person = get_object_or_404(User, pk=remove)
             services.set_team_member(account=account, actor=request.user, user=person, role=None)
             return
         form = TeamForm(request.POST, staff=services.staff_of(account.organisation))

@@ -1,8 +1,14 @@
+import codecs
+from urllib.parse import unquote_to_bytes
+
 from django.conf import settings
-from django.http import HttpResponse
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.http import HttpResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.template.defaultfilters import filesizeformat
 
 from core.audit import audit_ip
+from core.params import BadParameter
 
 
 def client_ip(request) -> str | None:
@@ -123,4 +129,112 @@ class RequestBodyLimitMiddleware:
                 f"This request is too large: at most {filesizeformat(limit)} can be sent "
                 f"{'at once' if signed_in else 'without signing in'}.",
             )
+        return None
+
+
+# The methods the portal's pages take; no page needs PUT, PATCH, DELETE or any other.
+ALLOWED_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _undecodable(raw: bytes) -> str:
+    """What is wrong with a query string or URL-encoded form body, or "" when nothing is."""
+    decoded = unquote_to_bytes(raw)
+    if b"\x00" in decoded:
+        return "contains a NUL character (%00), which no field takes"
+    try:
+        decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return "is not valid UTF-8 (the portal's pages send UTF-8)"
+    return ""
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())
+
+
+class BadInputMiddleware:
+    """Answers a request no page of the portal sends with a 4xx that says what is wrong, never a 500.
+
+    - Methods: OPTIONS is answered here with the methods the portal takes (no view runs: a
+      function view would treat it as a GET); any method but GET, HEAD, POST and OPTIONS gets
+      405 on every path, the Django admin's and allauth's included (their class-based views
+      would take a PUT as a POST).
+    - The address and cookies: a NUL character (PostgreSQL refuses it in any text, so a
+      search, a filter or a session lookup fed one fails) or a query string that is not
+      UTF-8 gets 400.
+    - A form body is read here first, before CsrfViewMiddleware's view hook: a body Django
+      cannot parse (URL-encoded but declared in another charset, too many fields, too
+      large) raises BadRequest there, and Django's error page, which checks the CSRF token
+      again, reads it again and fails with a 500. Such a body, one that is not UTF-8, and a
+      field holding a NUL get 400 (413 when too large) instead. Views exempt from CSRF
+      (the signed intake) read their raw body themselves and are left to it.
+    - ``core.params.BadParameter`` raised by a view gets 400 with its message.
+
+    Sits before CsrfViewMiddleware, so its view hook runs first; view hooks run only after
+    every middleware's request phase, so RequestBodyLimitMiddleware has already refused an
+    oversized body before this reads one.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=200)
+            response["Allow"] = ", ".join(ALLOWED_METHODS)
+            return response
+        if request.method not in ALLOWED_METHODS:
+            response = _refuse(405, f"Method not allowed: the portal takes {', '.join(ALLOWED_METHODS)} only.")
+            response["Allow"] = ", ".join(ALLOWED_METHODS)
+            return response
+        if "\x00" in request.path:
+            return _refuse(400, "Bad request: the address contains a NUL character (%00), which no page takes.")
+        # A quoted cookie may spell one "\000"; the session's lookup would fail on it. Nothing has
+        # read the session yet: SessionMiddleware and AuthenticationMiddleware load it lazily.
+        if any("\x00" in name or "\x00" in value for name, value in request.COOKIES.items()):
+            return _refuse(
+                400, "Bad request: a cookie contains a NUL character. Clear this site's cookies and try again."
+            )
+        problem = _undecodable(request.META.get("QUERY_STRING", "").encode("iso-8859-1", errors="replace"))
+        if problem:
+            return _refuse(400, f"Bad request: the address {problem}.")
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method != "POST" or getattr(view_func, "csrf_exempt", False):
+            return None
+        if request.content_type not in FORM_TYPES:
+            return None
+        urlencoded = request.content_type == FORM_TYPES[0]
+        if urlencoded and request.encoding:
+            try:
+                utf8 = codecs.lookup(request.encoding).name == "utf-8"
+            except LookupError:
+                utf8 = False
+            if not utf8:
+                return _refuse(400, "Bad request: a form must be sent as UTF-8, not in another character set.")
+            if request.encoding.lower() != "utf-8":
+                request.encoding = "utf-8"  # "UTF8" or "utf_8": the spelling Django's form parser accepts
+        try:
+            if urlencoded:
+                problem = _undecodable(request.body.replace(b"+", b" "))
+                if problem:
+                    return _refuse(400, f"Bad request: the form {problem}.")
+            data = request.POST
+        except RequestDataTooBig:
+            return _refuse(
+                413,
+                f"This form is too large: at most {filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)} "
+                "of text can be sent, apart from files.",
+            )
+        except (BadRequest, SuspiciousOperation, MultiPartParserError, UnreadablePostError):
+            return _refuse(400, "Bad request: the form could not be read (too many fields, or not a valid form).")
+        if _has_nul(data):
+            return _refuse(400, "Bad request: the form contains a NUL character, which no field takes.")
+        return None
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, BadParameter):
+            return _refuse(400, f"Bad request: {exception}")
         return None

@@ -6,6 +6,7 @@ from django import forms
 from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 
+from core.validators import DateRange
 from incidents import evidence as evidence_files
 from incidents.models import (
     CATEGORY_RULES,
@@ -32,18 +33,14 @@ def _helper(label: str, *, tag: bool = True) -> FormHelper:
     return helper
 
 
-def _when(label: str, help_text: str = "") -> forms.DateTimeField:
+def _when(label: str, help_text: str = "", *, what: str) -> forms.DateTimeField:
+    """A date and time something happened: since 2000, not in the future (``what`` names it in errors)."""
     return forms.DateTimeField(
         label=label,
         help_text=help_text,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT),
+        validators=[DateRange(what, past=True)],
     )
-
-
-def _not_future(value, what: str):
-    if value and value > timezone.now() + timezone.timedelta(minutes=5):
-        raise forms.ValidationError(f"{what} cannot be in the future.")
-    return value
 
 
 # A pupil is given as initials and a year group or class, never a name: "JS, Year 8" or "A.B. 4C".
@@ -81,7 +78,9 @@ class ReportForm(forms.Form):
         label="What kind of concern is it?", choices=Category.choices, widget=forms.RadioSelect
     )
     platform = forms.ChoiceField(label="Where online", choices=Platform.choices, initial=Platform.OTHER)
-    occurred_at = _when("When did it happen?", "Your best estimate if you are not sure.")
+    occurred_at = _when(
+        "When did it happen?", "Your best estimate if you are not sure.", what="The date and time it happened"
+    )
     location = forms.CharField(
         label="Web address or account name",
         max_length=500,
@@ -129,9 +128,6 @@ class ReportForm(forms.Form):
         self.fields["official_account"].queryset = accounts
         self.helper = _helper("Send report", tag=False)
 
-    def clean_occurred_at(self):
-        return _not_future(self.cleaned_data.get("occurred_at"), "The date and time it happened")
-
     def clean_pupils(self):
         return parse_pupils(self.cleaned_data.get("pupils", ""))
 
@@ -152,11 +148,10 @@ class EvidenceForm(forms.Form):
             attrs={"accept": ".png,.jpg,.jpeg,.webp,.pdf,image/png,image/jpeg,image/webp,application/pdf"}
         ),
     )
-    shown_at = _when("Date and time it shows", "The date and time on the post or message.")
+    shown_at = _when(
+        "Date and time it shows", "The date and time on the post or message.", what="The date and time a file shows"
+    )
     shown_at.required = False
-
-    def clean_shown_at(self):
-        return _not_future(self.cleaned_data.get("shown_at"), "The date and time a file shows")
 
     def clean(self):
         data = super().clean()
@@ -205,7 +200,11 @@ class PublicReportForm(forms.Form):
     public_reporter = forms.ChoiceField(label="Are you…", choices=PublicReporter.choices, widget=forms.RadioSelect)
     category = forms.ChoiceField(label="What is it about?", choices=PUBLIC_CATEGORY_LABELS, widget=forms.RadioSelect)
     platform = forms.ChoiceField(label="Where online", choices=Platform.choices, initial=Platform.OTHER)
-    occurred_at = _when("When did it happen or when did you see it?", "Your best estimate if you are not sure.")
+    occurred_at = _when(
+        "When did it happen or when did you see it?",
+        "Your best estimate if you are not sure.",
+        what="The date and time",
+    )
     location = forms.CharField(
         label="Web address or account name", max_length=500, required=False, help_text="If you know it."
     )
@@ -232,9 +231,6 @@ class PublicReportForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Send", tag=False)
-
-    def clean_occurred_at(self):
-        return _not_future(self.cleaned_data.get("occurred_at"), "The date and time")
 
     @property
     def is_spam(self) -> bool:
@@ -274,7 +270,7 @@ class TriageForm(forms.Form):
 
 class ActionForm(forms.Form):
     kind = forms.ChoiceField(label="Action", choices=[(k.value, k.label) for k in HAND_ACTIONS])
-    happened_at = _when("When")
+    happened_at = _when("When", what="The date and time of an action")
     text = forms.CharField(
         label="What was done, and by whom", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -290,9 +286,6 @@ class ActionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["happened_at"].initial = timezone.localtime().strftime(DATETIME_FORMAT)
         self.helper = _helper("Add to chronology")
-
-    def clean_happened_at(self):
-        return _not_future(self.cleaned_data.get("happened_at"), "The date and time of an action")
 
 
 class AddendumForm(forms.Form):
@@ -362,7 +355,11 @@ class BreachForm(forms.Form):
 class RetentionReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=RetentionDecision.choices, widget=forms.RadioSelect)
     keep_until = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), help_text="When keeping it."
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="When keeping it.",
+        # As far ahead as the longest retention period (RetentionPeriodsForm).
+        validators=[DateRange("The date to keep the record until", years_ahead=100)],
     )
     reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 

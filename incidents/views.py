@@ -14,6 +14,7 @@ from accounts.permissions import Action, access_for, can, get_organisation_for
 from approvals.access import can_log_responses
 from approvals.models import OfficialAccount, ResponseItem
 from core.middleware import client_ip
+from core.params import int_param
 from core.ratelimit import over_limit
 from incidents import dashboard as figures
 from incidents import exports, services
@@ -100,8 +101,8 @@ PLATFORM_OF_ACCOUNT = {"blog": Platform.WEBSITE, "website": Platform.WEBSITE}
 
 def _escalated_item(request, organisation):
     """A response-log item escalated in one step (seed 004 §4.7): its account's team may do it."""
-    item_id = request.GET.get("from_item", "")
-    if not item_id.isdigit():
+    item_id = int_param(request.GET, "from_item")
+    if item_id is None:
         return None
     item = get_object_or_404(ResponseItem.objects.select_related("account"), pk=item_id)
     if item.account.organisation_id not in organisation.family_ids or not can_log_responses(request.user, item.account):

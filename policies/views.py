@@ -20,6 +20,7 @@ from accounts.permissions import (
 )
 from core.csvfiles import SafeWriter
 from core.middleware import client_ip
+from core.params import int_param
 from policies import compliance, documents, services
 from policies.access import (
     can_download_evidence,
@@ -179,9 +180,9 @@ def answer_quiz(request, pk):
     _policy_to_read(request.user, version.policy_id)
     answers = {}
     for question in version.questions.all():
-        value = request.POST.get(f"question-{question.pk}", "")
-        if value.isdigit():
-            answers[question.pk] = int(value)
+        answer = int_param(request.POST, f"question-{question.pk}", message="Choose one of the answers offered.")
+        if answer is not None:
+            answers[question.pk] = answer
     if services.answer_quiz(user=request.user, version=version, answers=answers):
         messages.success(request, "All your answers are right. You can now acknowledge the policy.")
     else:
@@ -265,8 +266,9 @@ def create_policy(request, slug):
     organisation = get_organisation_for(request.user, slug, Action.MANAGE_POLICIES)
     form = PolicyForm(request.POST or None, owners=_owner_choices(organisation), initial={"owner": request.user.pk})
     addendum_to = None
-    if request.GET.get("addendum_to") and organisation.parent_id:
-        addendum_to = get_object_or_404(Policy, pk=request.GET["addendum_to"], organisation_id=organisation.parent_id)
+    trust_policy = int_param(request.GET, "addendum_to")
+    if trust_policy is not None and organisation.parent_id:
+        addendum_to = get_object_or_404(Policy, pk=trust_policy, organisation_id=organisation.parent_id)
         form.initial.update(title=f"{addendum_to.title}: {organisation.name} addendum", category=addendum_to.category)
     if request.method == "POST" and form.is_valid():
         policy = services.create_policy(
@@ -493,12 +495,8 @@ def dashboard(request, slug):
 def _drilldown_rows(request, organisation):
     requests = compliance.visible_requests(request.user, organisation)
     filters = {key: request.GET[key] for key in compliance.BREAKDOWNS if key in request.GET}
-    version = request.GET.get("version")
     return compliance.people(
-        requests,
-        status=request.GET.get("status", ""),
-        version=int(version) if version and version.isdigit() else None,
-        filters=filters,
+        requests, status=request.GET.get("status", ""), version=int_param(request.GET, "version"), filters=filters
     )
 
 

@@ -198,6 +198,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.BadInputMiddleware",  # before CsrfViewMiddleware: its view hook reads the form first
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Knows who is asking, and runs before CsrfViewMiddleware's view hook reads a form.

@@ -858,6 +858,9 @@ ALLAUTH_PAGES = {
     "socialaccount_signup",
     "socialaccount_connections",
 }
+# Status pages for monitors and docker (core.health): the same one-word answer for anyone, signed in or not,
+# and the report of each check only for the bearer of HEALTH_CHECK_TOKEN (tests/core/test_health.py).
+STATUS_PAGES = {"health", "health-live", "health-beat"}
 # allauth's redirects from its old addresses (accounts/social/...), unnamed.
 ALLAUTH_REDIRECTS = ("accounts/social/",)
 
@@ -882,6 +885,8 @@ def test_every_url_of_the_portal_has_a_row_in_the_matrix():
             continue
         if namespace == "bench":
             continue  # the benchmark's bare pages, mounted only with PORTAL_BENCH (never in a deployment)
+        if name in STATUS_PAGES:
+            continue
         if module.startswith(PORTAL_MODULES):
             if name not in covered:
                 missing.append(f"{route} ({name or 'unnamed'}, {module})")

@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 from django.core import mail
 
-from incidents import reminders
 from core.models import OutboxMessage
+from incidents import reminders
 from incidents.models import Category
 from tests.incidents.conftest import START, report, triaged
 from tests.mailbox import deliver, inbox
