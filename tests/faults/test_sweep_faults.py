@@ -276,14 +276,21 @@ class PostgresFaults:
             return [pid for (pid,) in cursor.fetchall()]
 
     def terminate(self, pids: list[int]) -> int:
+        if not pids:  # the worker may hold no connection at that instant (between tasks)
+            return 0
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM unnest(%s) AS pid", [pids])
+            cursor.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM unnest(%s::int[]) AS pid", [pids]
+            )
             dropped = cursor.fetchone()[0]
         self.dropped += dropped
         return dropped
 
     def drop_all(self) -> int:
-        return self.terminate(self.worker_backends())
+        deadline = time.monotonic() + 2
+        while not (backends := self.worker_backends()) and time.monotonic() < deadline:
+            time.sleep(0.02)  # between tasks the worker may hold no connection for a moment
+        return self.terminate(backends)
 
     def cut_off(self, worker: CeleryWorker, start=lambda: None) -> int:
         table = AcknowledgementRequest._meta.db_table
