@@ -1,5 +1,3 @@
-import datetime as dt
-
 from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
 from allauth.account.models import EmailAddress
 from crispy_forms.helper import FormHelper
@@ -9,10 +7,6 @@ from django.contrib.auth.forms import SetPasswordForm
 
 from accounts.models import Membership, Organisation, Role, StaffType, User
 from accounts.staff_import import MAX_FILE_BYTES
-from core.validators import DateRange
-
-# Staff may have joined long before the portal existed.
-EMPLOYMENT_EARLIEST = dt.date(1950, 1, 1)
 
 
 def _helper(label: str) -> FormHelper:
@@ -90,12 +84,6 @@ class MembershipForm(forms.ModelForm):
             User.objects.filter(memberships__organisation=org).exclude(pk=self.instance.user_id).distinct()
         )
         self.fields["roles"].initial = sorted(self.instance.roles)
-        self.fields["start_date"].validators.append(
-            DateRange("The start date", earliest=EMPLOYMENT_EARLIEST, years_ahead=1)
-        )
-        self.fields["leaving_date"].validators.append(
-            DateRange("The leaving date", earliest=EMPLOYMENT_EARLIEST, years_ahead=5)
-        )
         self.helper = _helper("Save changes")
 
     def clean(self):

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.validators import DateRange
+
 
 class Nation(models.TextChoices):
     ENGLAND = "ENG", "England"
@@ -227,6 +229,12 @@ class MembershipQuerySet(models.QuerySet):
         return sorted(set(self.values_list("user__email", flat=True)))
 
 
+# Employment reaches further back than anything else the portal records.
+EMPLOYMENT_EARLIEST = dt.date(1950, 1, 1)
+START_DATE = DateRange("The start date", earliest=EMPLOYMENT_EARLIEST, years_ahead=1)
+LEAVING_DATE = DateRange("The leaving date", earliest=EMPLOYMENT_EARLIEST, years_ahead=5)
+
+
 class Membership(models.Model):
     """A person's place in one organisation: their staff record and roles there."""
 
@@ -238,8 +246,8 @@ class Membership(models.Model):
     line_manager = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_memberships"
     )
-    start_date = models.DateField(null=True, blank=True)
-    leaving_date = models.DateField(null=True, blank=True)
+    start_date = models.DateField(null=True, blank=True, validators=[START_DATE])
+    leaving_date = models.DateField(null=True, blank=True, validators=[LEAVING_DATE])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -291,8 +299,8 @@ class Offer(models.Model):
     staff_type = models.CharField(max_length=20, choices=StaffType.choices, default=StaffType.EMPLOYEE)
     job_title = models.CharField(max_length=150, blank=True)
     department = models.CharField(max_length=150, blank=True)
-    start_date = models.DateField(null=True, blank=True)
-    leaving_date = models.DateField(null=True, blank=True)
+    start_date = models.DateField(null=True, blank=True, validators=[START_DATE])
+    leaving_date = models.DateField(null=True, blank=True, validators=[LEAVING_DATE])
     roles = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)

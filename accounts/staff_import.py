@@ -20,6 +20,7 @@ from accounts.notices import send_invitation
 from accounts.roles import RoleChangeRefused, change_roles
 from accounts.services import accounts_by_address, ask_to_acknowledge, invitation_path, offer_place
 from core.audit import log_action
+from core.validators import check_value
 
 
 def _key(text: str) -> str:
@@ -127,15 +128,22 @@ def decode(data: bytes) -> str:
     raise StaffImportError([RowError(0, "The file is not a text CSV file.")])
 
 
-def _parse_date(value: str, label: str, errors: list[str]) -> dt.date | None:
+def _parse_date(value: str, name: str, errors: list[str]) -> dt.date | None:
+    """The date in a cell for the membership's field ``name``, held to that field's range."""
     if not value:
         return None
     for fmt in DATE_FORMATS:
         try:
-            return dt.datetime.strptime(value, fmt).date()
+            day = dt.datetime.strptime(value, fmt).date()
         except ValueError:
             continue
-    errors.append(f"{label} {value!r} is not a date (use 2025-09-01 or 01/09/2025)")
+        try:
+            check_value(Membership, name, day)
+        except ValidationError as error:
+            errors.extend(message.rstrip(".") for message in error.messages)  # the row's message ends it
+            return None
+        return day
+    errors.append(f"{name.replace('_', ' ')} {value!r} is not a date (use 2025-09-01 or 01/09/2025)")
     return None
 
 
@@ -217,8 +225,8 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int]) -> tuple[St
         else:
             roles.add(role)
 
-    start_date = _parse_date(cell("start_date"), "start date", problems)
-    leaving_date = _parse_date(cell("leaving_date"), "leaving date", problems)
+    start_date = _parse_date(cell("start_date"), "start_date", problems)
+    leaving_date = _parse_date(cell("leaving_date"), "leaving_date", problems)
     if start_date and leaving_date and leaving_date < start_date:
         problems.append("leaving date is before start date")
 

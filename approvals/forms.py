@@ -5,8 +5,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from approvals.certificates import MAX_BYTES, certificate_type
-from approvals.models import AccountRequest, AccountRole, DecisionKind, ItemKind, OfficialAccount
-from core.validators import DateRange
+from approvals.models import (
+    AccountRequest,
+    AccountRole,
+    DecisionKind,
+    ItemKind,
+    OfficialAccount,
+    ResponseItem,
+    TrainingRecord,
+)
+from core.validators import field_validators
 
 
 def _helper(label: str, *, multipart: bool = False) -> FormHelper:
@@ -80,12 +88,12 @@ class TrainingForm(forms.Form):
     course = forms.CharField(max_length=200, initial="Social media for school staff")
     completed_on = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        validators=[DateRange("The completion date", past=True)],
+        validators=field_validators(TrainingRecord, "completed_on"),
     )
     expires_on = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Usually two years after completion; at most five.",
-        validators=[DateRange("The expiry date", years_ahead=5)],
+        validators=field_validators(TrainingRecord, "expires_on"),
     )
     evidence = forms.FileField(
         required=False,
@@ -132,9 +140,6 @@ class ChecklistForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["credentials_changed_on"].validators.append(
-            DateRange("The date the sign-in details were changed", past=True)
-        )
         self.helper = _helper("Save checklist")
 
 
@@ -196,7 +201,7 @@ class ItemForm(forms.Form):
     received_at = forms.DateTimeField(
         label="Received at",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        validators=[DateRange("The time received", past=True)],
+        validators=field_validators(ResponseItem, "received_at"),
     )
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, help_text="What was said, briefly."
@@ -237,7 +242,8 @@ class IntakeItemForm(forms.Form):
             received = None
         if received is None or received.tzinfo is None:
             raise forms.ValidationError("Give an ISO 8601 time with its offset, e.g. 2026-03-02T08:00:00+00:00.")
-        DateRange("The time received", past=True)(received)
+        for validator in field_validators(ResponseItem, "received_at"):
+            validator(received)
         return received
 
     def error_text(self) -> str:

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from accounts.models import Organisation, today
 from approvals.certificates import random_name
+from core.validators import DateRange
 
 
 class RequestKind(models.TextChoices):
@@ -158,8 +159,8 @@ class TrainingRecord(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="training_records")
     course = models.CharField(max_length=200)
-    completed_on = models.DateField()
-    expires_on = models.DateField()
+    completed_on = models.DateField(validators=[DateRange("The completion date", past=True)])
+    expires_on = models.DateField(validators=[DateRange("The expiry date", years_ahead=5)])
     evidence = models.FileField(upload_to=_training_path, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     verified_by = models.ForeignKey(
@@ -223,7 +224,12 @@ class OfficialAccount(models.Model):
         blank=True,
         help_text="For example: the portal, or the SLT safe.",
     )
-    credentials_changed_on = models.DateField("sign-in details last changed", null=True, blank=True)
+    credentials_changed_on = models.DateField(
+        "sign-in details last changed",
+        null=True,
+        blank=True,
+        validators=[DateRange("The date the sign-in details were changed", past=True)],
+    )
     shared_with_slt = models.BooleanField("sign-in details shared with SLT", default=False)
     activated_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -323,7 +329,7 @@ class ResponseItem(models.Model):
 
     account = models.ForeignKey(OfficialAccount, on_delete=models.PROTECT, related_name="items")
     kind = models.CharField(max_length=12, choices=ItemKind.choices)
-    received_at = models.DateTimeField()
+    received_at = models.DateTimeField(validators=[DateRange("The time received", past=True)])
     due_at = models.DateTimeField()
     summary = models.TextField(max_length=2000)
     link = models.URLField(blank=True, max_length=500)

@@ -39,6 +39,7 @@ from approvals.models import (
     TrainingRecord,
 )
 from core.audit import log_action
+from core.validators import check_value
 from core.workingdays import response_due
 from policies.queries import acknowledged_current, social_media_policy_for
 
@@ -378,8 +379,8 @@ def record_training(
 ) -> TrainingRecord:
     """Record a course. Made by an administrator or SLT for one of their staff, it counts at
     once; recorded by the person themselves, it counts once one of them verifies it."""
-    if completed_on > today():
-        raise ApprovalError("The completion date cannot be in the future.")
+    check_value(TrainingRecord, "completed_on", completed_on, raising=ApprovalError)
+    check_value(TrainingRecord, "expires_on", expires_on, raising=ApprovalError)
     if expires_on <= completed_on:
         raise ApprovalError("The expiry date must be after the completion date.")
     latest = _years_after(completed_on, TRAINING_LASTS_AT_MOST_YEARS)
@@ -761,8 +762,7 @@ def log_item(
     *, account, actor, kind: str, received_at: dt.datetime, summary: str, link: str = "", external_id: str = ""
 ) -> tuple[ResponseItem, bool]:
     """Log a comment, query or complaint; the same external id twice is stored once. Returns (item, created)."""
-    if received_at > timezone.now() + dt.timedelta(minutes=1):
-        raise ApprovalError("The time received cannot be in the future.")
+    check_value(ResponseItem, "received_at", received_at, raising=ApprovalError)
     if not summary.strip():
         raise ApprovalError("Say briefly what was received.")
     if link:

@@ -87,8 +87,10 @@ class OutboxMessage(models.Model):
     message is about, at which stage, for whom) makes writing it twice a no-op.
     """
 
-    key = models.CharField(max_length=300, unique=True)
-    topic = models.CharField(max_length=200, db_index=True, help_text="What it is about and at which stage.")
+    # Indexed in Meta, not with unique=True/db_index=True: those add a second, pattern-matching
+    # index on PostgreSQL that nothing here uses and that every insert and sent mark would write.
+    key = models.CharField(max_length=300)
+    topic = models.CharField(max_length=200, help_text="What it is about and at which stage.")
     recipient = models.EmailField(max_length=254)
     reply_to = models.EmailField(max_length=254, blank=True)
     template = models.CharField(max_length=100)
@@ -106,10 +108,12 @@ class OutboxMessage(models.Model):
     class Meta:
         verbose_name = "outgoing email"
         verbose_name_plural = "outgoing emails"
+        constraints = [models.UniqueConstraint(fields=["key"], name="outbox_key_unique")]
         indexes = [
             models.Index(
                 fields=["due_at"], condition=models.Q(sent_at__isnull=True, failed_at__isnull=True), name="outbox_due"
-            )
+            ),
+            models.Index(fields=["topic"], name="outbox_topic"),
         ]
 
     def __str__(self):

@@ -6,7 +6,7 @@ from django import forms
 from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 
-from core.validators import DateRange
+from core.validators import field_validators
 from incidents import evidence as evidence_files
 from incidents.models import (
     CATEGORY_RULES,
@@ -14,10 +14,14 @@ from incidents.models import (
     OUTCOMES_NEEDING_REASON,
     ActionKind,
     Category,
+    Evidence,
+    Incident,
+    IncidentAction,
     Outcome,
     Platform,
     PublicReporter,
     RetentionDecision,
+    RetentionReview,
     Severity,
     Status,
 )
@@ -33,13 +37,14 @@ def _helper(label: str, *, tag: bool = True) -> FormHelper:
     return helper
 
 
-def _when(label: str, help_text: str = "", *, what: str) -> forms.DateTimeField:
-    """A date and time something happened: since 2000, not in the future (``what`` names it in errors)."""
+def _when(label: str, help_text: str = "", *, fills) -> forms.DateTimeField:
+    """A date and time something happened, held to the range of the model field it ``fills``
+    (``(Model, "field")``): since 2000, not in the future."""
     return forms.DateTimeField(
         label=label,
         help_text=help_text,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT),
-        validators=[DateRange(what, past=True)],
+        validators=field_validators(*fills),
     )
 
 
@@ -79,7 +84,7 @@ class ReportForm(forms.Form):
     )
     platform = forms.ChoiceField(label="Where online", choices=Platform.choices, initial=Platform.OTHER)
     occurred_at = _when(
-        "When did it happen?", "Your best estimate if you are not sure.", what="The date and time it happened"
+        "When did it happen?", "Your best estimate if you are not sure.", fills=(Incident, "occurred_at")
     )
     location = forms.CharField(
         label="Web address or account name",
@@ -149,7 +154,7 @@ class EvidenceForm(forms.Form):
         ),
     )
     shown_at = _when(
-        "Date and time it shows", "The date and time on the post or message.", what="The date and time a file shows"
+        "Date and time it shows", "The date and time on the post or message.", fills=(Evidence, "shown_at")
     )
     shown_at.required = False
 
@@ -203,7 +208,7 @@ class PublicReportForm(forms.Form):
     occurred_at = _when(
         "When did it happen or when did you see it?",
         "Your best estimate if you are not sure.",
-        what="The date and time",
+        fills=(Incident, "occurred_at"),
     )
     location = forms.CharField(
         label="Web address or account name", max_length=500, required=False, help_text="If you know it."
@@ -270,7 +275,7 @@ class TriageForm(forms.Form):
 
 class ActionForm(forms.Form):
     kind = forms.ChoiceField(label="Action", choices=[(k.value, k.label) for k in HAND_ACTIONS])
-    happened_at = _when("When", what="The date and time of an action")
+    happened_at = _when("When", fills=(IncidentAction, "happened_at"))
     text = forms.CharField(
         label="What was done, and by whom", max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -358,8 +363,7 @@ class RetentionReviewForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="When keeping it.",
-        # As far ahead as the longest retention period (RetentionPeriodsForm).
-        validators=[DateRange("The date to keep the record until", years_ahead=100)],
+        validators=field_validators(RetentionReview, "keep_until"),
     )
     reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, RecordImmutable
+from core.validators import DateRange
 
 
 class Category(models.TextChoices):
@@ -169,7 +170,9 @@ class Incident(models.Model):
     reference = models.CharField(max_length=20)
     category = models.CharField(max_length=40, choices=Category.choices)
     platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.OTHER)
-    occurred_at = models.DateTimeField("when it happened")
+    occurred_at = models.DateTimeField(
+        "when it happened", validators=[DateRange("The date and time it happened", past=True)]
+    )
     location = models.CharField("where", max_length=500, blank=True, help_text="A web address or an account name.")
     official_account = models.ForeignKey(
         "approvals.OfficialAccount",
@@ -329,7 +332,9 @@ class Evidence(AppendOnlyModel):
     sha256 = models.CharField("SHA-256 of the original", max_length=64)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
-    shown_at = models.DateTimeField("date and time it shows")
+    shown_at = models.DateTimeField(
+        "date and time it shows", validators=[DateRange("The date and time a file shows", past=True)]
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -399,7 +404,7 @@ class IncidentAction(AppendOnlyModel):
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="actions")
     kind = models.CharField(max_length=30, choices=ActionKind.choices)
-    happened_at = models.DateTimeField("when")
+    happened_at = models.DateTimeField("when", validators=[DateRange("The date and time of an action", past=True)])
     text = models.TextField(max_length=5000, blank=True)
     external_reference = models.CharField(
         max_length=100, blank=True, help_text="For example a police crime number or a platform's report number."
@@ -466,7 +471,10 @@ class RetentionReview(AppendOnlyModel):
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="retention_reviews")
     decision = models.CharField(max_length=10, choices=RetentionDecision.choices)
     reason = models.TextField(max_length=2000)
-    keep_until = models.DateField(null=True, blank=True)
+    # As far ahead as the longest retention period (RetentionPeriodsForm).
+    keep_until = models.DateField(
+        null=True, blank=True, validators=[DateRange("The date to keep the record until", years_ahead=100)]
+    )
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(default=timezone.now)
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organisation, User, today
 from core.audit import log_action
+from core.validators import check_value
 from core.workingdays import end_of_working_days
 from incidents import evidence as evidence_files
 from incidents import reminders
@@ -69,11 +70,6 @@ def retention_years(organisation, category: str) -> int:
 REPEAT_WINDOW = dt.timedelta(minutes=10)
 
 
-def _check_not_future(moment: dt.datetime, what: str) -> None:
-    if moment > timezone.now() + dt.timedelta(minutes=5):  # five minutes for a clock a little fast
-        raise IncidentError(f"{what} cannot be in the future.")
-
-
 def _check_files(incident_category: str, files: list, already: int = 0) -> list:
     """Check every file before anything is saved: one bad file refuses the lot."""
     if files and incident_category in NO_UPLOAD_CATEGORIES:
@@ -88,7 +84,7 @@ def _check_files(incident_category: str, files: list, already: int = 0) -> list:
     for upload, shown_at in files:
         if shown_at is None:
             raise IncidentError(f"Give the date and time “{upload.name}” shows.")
-        _check_not_future(shown_at, "The date and time a file shows")
+        check_value(Evidence, "shown_at", shown_at, raising=IncidentError)
         try:
             checked.append((evidence_files.check_upload(upload), shown_at))
         except evidence_files.EvidenceError as exc:
@@ -185,7 +181,7 @@ def report_incident(
     """
     if category not in Category.values:
         raise IncidentError("Choose what kind of concern this is.")
-    _check_not_future(occurred_at, "The date and time it happened")
+    check_value(Incident, "occurred_at", occurred_at, raising=IncidentError)
     checked = _check_files(category, files or [])
     subjects, affected = list(subjects), [u for u in affected if u not in subjects]
     named = subjects + affected
@@ -403,7 +399,7 @@ def record_action(
 ) -> IncidentAction:
     """Add a dated entry to the chronology; a referral moves the case to referred."""
     _require_handler(actor, incident)
-    _check_not_future(happened_at, "The date and time of an action")
+    check_value(IncidentAction, "happened_at", happened_at, raising=IncidentError)
     if corrects is not None:
         kind = ActionKind.ADDENDUM
         if corrects.incident_id != incident.pk:
@@ -672,6 +668,7 @@ def review_retention(*, incident, actor, decision: str, reason: str, keep_until:
         if decision == RetentionDecision.KEEP:
             if keep_until is None or keep_until <= today():
                 raise IncidentError("Choose a date in the future to keep the record until.")
+            check_value(RetentionReview, "keep_until", keep_until, raising=IncidentError)
             locked.retention_review_on = keep_until
             locked.save(update_fields=["retention_review_on", "updated_at"])
         elif decision == RetentionDecision.DESTROY:

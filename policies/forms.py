@@ -5,7 +5,6 @@ from crispy_forms.layout import Submit
 from django import forms
 
 from accounts.models import Role, StaffType, today
-from core.validators import DateRange
 from policies import documents
 from policies.models import Policy, PolicyVersion, SourceFormat
 
@@ -83,10 +82,6 @@ class VersionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The next review date is worked out from the approval date: a mistyped year would make
-        # the policy overdue at once, or due never.
-        self.fields["effective_date"].validators.append(DateRange("The effective date", years_ahead=1))
-        self.fields["approval_date"].validators.append(DateRange("The approval date", years_ahead=1))
         self.helper = _helper("Save draft", multipart=True)
 
     def clean_text(self):

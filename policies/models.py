@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organisation, Role, RoleGrant, StaffType, today
 from core.models import AppendOnlyModel, AppendOnlyQuerySet
+from core.validators import DateRange
 
 
 class Category(models.TextChoices):
@@ -64,7 +65,10 @@ class Policy(models.Model):
         default=False,
         help_text="Account approvals check that account runners have acknowledged it.",
     )
-    next_review_date = models.DateField(null=True, blank=True)
+    # Reviews come at most every five years (review_frequency_months).
+    next_review_date = models.DateField(
+        null=True, blank=True, validators=[DateRange("The next review date", years_ahead=6)]
+    )
     acknowledgement_version = models.ForeignKey(
         "PolicyVersion",
         null=True,
@@ -166,8 +170,12 @@ class PolicyVersion(models.Model):
     html = models.TextField(blank=True, help_text="Sanitised HTML shown to readers (Markdown and Word versions).")
     content_sha256 = models.CharField(max_length=64, blank=True)
     summary_of_changes = models.TextField(blank=True)
-    effective_date = models.DateField(null=True, blank=True)
-    approval_date = models.DateField(null=True, blank=True)
+    # The next review date is worked out from the approval date: a mistyped year would make the
+    # policy overdue at once, or due never.
+    effective_date = models.DateField(
+        null=True, blank=True, validators=[DateRange("The effective date", years_ahead=1)]
+    )
+    approval_date = models.DateField(null=True, blank=True, validators=[DateRange("The approval date", years_ahead=1)])
     approved_by = models.CharField("approval body", max_length=150, blank=True)
     requires_acknowledgement = models.BooleanField(
         "staff must acknowledge this version",

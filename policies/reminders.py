@@ -16,6 +16,7 @@ import logging
 from collections import defaultdict
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import formats, timezone
 
 from accounts.models import Membership, Organisation, Role, today
@@ -137,6 +138,9 @@ def remind_people(user_ids: list[int], on: dt.date) -> int:
         # templates find a dict's keys at the first try.
         digests = defaultdict(list)
         people = {}
+        # The link to each policy, reversed once per batch: a batch's thousands of requests
+        # are of a few dozen policies (a {% url %} per item was a third of the sweep's time).
+        links = {}
         for user_id, email, first_name, title, label, policy_id, due_date in (
             _open_requests()
             .filter(user_id__in=reminded)
@@ -156,7 +160,8 @@ def remind_people(user_ids: list[int], on: dt.date) -> int:
                 {
                     "title": title,
                     "label": label,
-                    "policy_id": policy_id,
+                    "path": links.get(policy_id)
+                    or links.setdefault(policy_id, reverse("policies:read", args=[policy_id])),
                     "due": _long_date(due_date),
                     "overdue": due_date < on,
                 }

@@ -17,6 +17,7 @@ from accounts.models import Membership, today
 from core import outbox
 from core.audit import log_action
 from core.queueing import publish_after_commit
+from core.validators import check_fields, check_value
 from policies import documents
 from policies.access import can_publish
 from policies.models import (
@@ -109,12 +110,19 @@ def _fill_content(version: PolicyVersion, *, text: str | None, upload) -> None:
     version.document.save(name, ContentFile(data), save=False)
 
 
+def _check_dates(version: PolicyVersion) -> None:
+    """The version's dates in range (core.validators.DateRange on the model), whichever path
+    they came by: the form, an imported document, the admin."""
+    check_fields(version, "effective_date", "approval_date", raising=PolicyError)
+
+
 def create_version(*, policy, actor, text=None, upload=None, **fields) -> PolicyVersion:
     """A new draft. Bad content raises ``documents.DocumentError`` and saves nothing."""
     with transaction.atomic():
         if policy.versions.filter(label=fields.get("label")).exists():
             raise PolicyError(f"This policy already has a version {fields.get('label')}.")
         version = PolicyVersion(policy=policy, created_by=actor, **fields)
+        _check_dates(version)
         _fill_content(version, text=text, upload=upload)
         version.save()
         log_action(
@@ -130,6 +138,7 @@ def update_draft(*, version, actor, text=None, upload=None, **fields) -> PolicyV
             raise PolicyError("Only a draft can be edited. Start a new version instead.")
         for name, value in fields.items():
             setattr(locked, name, value)
+        _check_dates(locked)
         _fill_content(locked, text=text, upload=upload)
         locked.save()
         log_action("policy.version_edited", actor=actor, organisation=locked.policy.organisation, obj=locked)
@@ -511,6 +520,7 @@ def import_policy(*, organisation, actor, parsed) -> Policy:
             summary_of_changes="Imported from a document.",
         )
         if parsed.next_review_date:
+            check_value(Policy, "next_review_date", parsed.next_review_date, raising=PolicyError)
             policy.next_review_date = parsed.next_review_date
             policy.save(update_fields=["next_review_date"])
     return policy
