@@ -16,7 +16,10 @@ the server refuses the address, the row is marked failed with its error, for an
 administrator to see in the admin and send again.
 
 The dispatcher is kicked after each commit that wrote messages and swept every
-minute by beat (``core.duties``): a broker outage delays mail, never loses it.
+minute by beat (``core.duties``): a broker outage delays mail, never loses it. A sweep's
+batch, already in a worker, sends what it wrote itself once it has committed
+(``write(..., send_after_commit=True)``), claimed the same way: what it leaves is the
+dispatcher's.
 Sign-in mail that django-allauth sends itself (confirmations, password resets) does
 not come here: those links are short-lived and the person is waiting for them.
 """
@@ -121,10 +124,42 @@ def already_written(topic: str) -> bool:
     return OutboxMessage.objects.filter(topic=topic[:200]).exists()
 
 
-def write(rows: list[OutboxMessage]) -> None:
-    """Insert rendered rows (those already written are skipped) and kick the dispatcher after commit."""
+def write(rows: list[OutboxMessage], *, send_after_commit: bool = False) -> None:
+    """Insert rendered rows (those already written are skipped) and kick the dispatcher after commit.
+
+    ``send_after_commit`` is for a sweep's batch, already running in a worker: once its
+    transaction commits, this process claims the rows it wrote and sends them itself, with the
+    messages already rendered, instead of queuing a dispatcher to claim and read them again. Rows
+    it does not live to claim or send are the dispatcher's, as any others (beat's sweep every
+    minute, or after the lease).
+    """
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    kick_after_commit()
+    if send_after_commit:
+        transaction.on_commit(lambda: _send_written(rows))
+    else:
+        kick_after_commit()
+
+
+def _send_written(rows: list[OutboxMessage]) -> None:
+    """Claim and send those of ``rows`` still due and unclaimed (not those an earlier sweep wrote
+    and sent, nor those a dispatcher has taken meanwhile)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ours = dict(
+            _due(now)
+            .filter(key__in=[row.key for row in rows])
+            .select_for_update(skip_locked=True)
+            .values_list("key", "pk")
+        )
+        if ours:
+            OutboxMessage.objects.filter(pk__in=ours.values()).update(claimed_until=now + LEASE)
+    mine = []
+    for row in rows:
+        if row.key in ours:
+            row.pk = ours[row.key]
+            mine.append(row)
+    if mine:
+        send_batch(mine)
 
 
 def _html_of(message) -> str:
@@ -222,6 +257,31 @@ def _record_failure(row: OutboxMessage, exc: Exception) -> None:
     (log.error if give_up else log.warning)("Could not send %s to %s: %s", row.topic, row.recipient, exc)
 
 
+def _mark_sent(row: OutboxMessage) -> None:
+    """Record the server's accept at once, in a commit of its own.
+
+    On PostgreSQL, outside any transaction of the caller's, that commit is one round trip that
+    does not wait for the disk (``synchronous_commit`` off for this transaction alone): a third
+    of the cost of a plain update, which had made marking the slowest step of sending a sweep.
+    The dispatcher's own death loses nothing (its commit has happened); only a crash of the
+    database server within a fraction of a second can undo a mark, and that message then goes
+    again with the same Message-ID: at least once, as ever.
+    """
+    now = timezone.now()
+    if db_connection.vendor == "postgresql" and not db_connection.in_atomic_block:
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                "BEGIN; SET LOCAL synchronous_commit TO OFF; "
+                f'UPDATE "{OutboxMessage._meta.db_table}" SET sent_at = %s, attempts = attempts + 1, '
+                "claimed_until = NULL, last_error = '' WHERE id = %s; COMMIT",
+                [now, row.pk],
+            )
+        return
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        sent_at=now, attempts=F("attempts") + 1, claimed_until=None, last_error=""
+    )
+
+
 def send_batch(rows: list[OutboxMessage]) -> int:
     """Send claimed rows over one mail connection; each is marked sent as soon as it is accepted."""
     sent = 0
@@ -239,9 +299,7 @@ def send_batch(rows: list[OutboxMessage]) -> int:
             except Exception as exc:  # noqa: BLE001 - one bad message must not hold up the others
                 _record_failure(row, exc)
                 continue
-            OutboxMessage.objects.filter(pk=row.pk).update(
-                sent_at=timezone.now(), attempts=F("attempts") + 1, claimed_until=None, last_error=""
-            )
+            _mark_sent(row)
             sent += 1
     finally:
         try:

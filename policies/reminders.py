@@ -179,7 +179,7 @@ def remind_people(user_ids: list[int], on: dt.date) -> int:
                 },
                 topic=f"policies.digest:{user_id}:{on.isoformat()}",
             )
-        outbox.write(rows)
+        outbox.write(rows, send_after_commit=True)
     return len(digests)
 
 
