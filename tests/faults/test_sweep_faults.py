@@ -226,8 +226,9 @@ def test_dispatchers_killed_mid_send_repeat_at_most_the_message_each_was_sending
         # killed one held wait for the lease and cannot count), however fast the machine sends.
         taken = (killed + 1) * messages // 10
         wait_until(
-            lambda taken=taken: rows.filter(Q(sent_at__isnull=False) | Q(claimed_until__gt=timezone.now())).count()
-            >= taken,
+            lambda taken=taken: (
+                rows.filter(Q(sent_at__isnull=False) | Q(claimed_until__gt=timezone.now())).count() >= taken
+            ),
             f"{taken} taken",
             sweep_worker,
         )
