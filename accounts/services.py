@@ -13,6 +13,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import Membership, Offer, Organisation, Role, User
 from accounts.notices import send_invitation, send_offer
 from accounts.roles import RoleChangeRefused, change_roles
+from accounts.signals import people_changed
 from core.audit import log_action
 
 
@@ -53,10 +54,9 @@ def accounts_by_address(organisation: Organisation, emails) -> tuple[dict[str, U
 
 
 def ask_to_acknowledge(*, users) -> None:
-    """People who joined or changed roles are asked at once to acknowledge the policies now applying to them."""
-    from policies.services import sync_requests
-
-    sync_requests(users=users)
+    """People who joined or changed roles are asked at once to acknowledge the policies now
+    applying to them: by the policies part, which listens (``accounts.signals``)."""
+    people_changed.send(sender=Membership, users=users)
 
 
 def invitation_path(user: User) -> str:

@@ -152,6 +152,7 @@ class BrokerFolder(HealthCheck):
 
 
 def _outbox_figures(now: dt.datetime) -> dict:
+    # Models inside the function: the settings import this module (scrub_event) before apps load.
     from core.models import OutboxMessage
     from core.outbox import backlog
 
@@ -194,6 +195,7 @@ class Outbox(HealthCheck):
 
 
 def _last_sweep() -> dict:
+    # Models inside the function: the settings import this module before apps load.
     from django.db.models import Count, Max
     from django_celery_beat.models import PeriodicTask
 

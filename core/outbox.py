@@ -33,7 +33,7 @@ from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Count, F, Min, Q
@@ -216,8 +216,6 @@ def _claim(batch_size: int) -> list[OutboxMessage]:
 
 
 def _email_of(row: OutboxMessage, mail_connection):
-    from django.core.mail import EmailMultiAlternatives
-
     message = EmailMultiAlternatives(
         subject=row.subject,
         body=row.text,

@@ -13,7 +13,7 @@ import uuid
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_FILES = 10
 MAX_BYTES = 10 * 1024 * 1024
@@ -119,7 +119,6 @@ def _reencode(checked: CheckedFile) -> None:
                 image.load()
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
-            from PIL import ImageOps
 
             image = ImageOps.exif_transpose(image)
             has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info

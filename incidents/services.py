@@ -45,6 +45,7 @@ from incidents.models import (
     Severity,
     Status,
 )
+from policies.models import Acknowledgement, Policy
 
 
 class IncidentError(Exception):
@@ -556,8 +557,6 @@ def reopen_incident(*, incident, actor, reason: str) -> Incident:
 
 def record_policy_breach(*, incident, actor, person, version, clause: str) -> PolicyBreach:
     """For a staff breach: the clause of the version breached, and the person's acknowledgement of that version."""
-    from policies.models import Acknowledgement, Policy
-
     _require_handler(actor, incident)
     if not clause.strip():
         raise IncidentError("Give the clause breached, for example 5.4(c).")

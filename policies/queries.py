@@ -3,7 +3,11 @@
 from django.db.models import F
 
 from accounts.models import today
-from policies.models import AcknowledgementRequest
+from accounts.permissions import access_for
+from policies.access import sees_all_staff
+from policies.calendar import policies_for_calendar
+from policies.compliance import Figures, rates_by_organisation
+from policies.models import Acknowledgement, AcknowledgementRequest, Policy
 
 
 def my_requests(user):
@@ -34,8 +38,6 @@ def my_requests(user):
 
 def reviews_needing(user, on=None):
     """Policies due for review within 60 days (or overdue) that the person owns or leads."""
-    from policies.calendar import policies_for_calendar
-
     on = on or today()
     return [p for p in policies_for_calendar(user) if (p.next_review_date - on).days <= 60]
 
@@ -45,10 +47,6 @@ def leadership_rates(user):
 
     One grouped query whatever the number of schools: a trust's figures add up its members'.
     """
-    from accounts.permissions import access_for
-    from policies.access import sees_all_staff
-    from policies.compliance import Figures, rates_by_organisation
-
     access = access_for(user)
     led = [org for org in access.organisations if sees_all_staff(user, org)]
     if not led:
@@ -73,8 +71,6 @@ def leadership_rates(user):
 
 def social_media_policy_for(organisation):
     """The organisation's Social Media Policy: its own if it marked one, else its trust's."""
-    from policies.models import Policy
-
     candidates = Policy.objects.filter(
         is_social_media_policy=True, retired_at__isnull=True, acknowledgement_version__isnull=False
     ).select_related("acknowledgement_version")
@@ -87,8 +83,6 @@ def social_media_policy_for(organisation):
 def acknowledged_current(policy, user_ids) -> set[int]:
     """Which of these people have acknowledged the version of ``policy`` that currently counts
     (a later minor correction counts too)."""
-    from policies.models import Acknowledgement
-
     if policy is None:
         return set()
     return set(

@@ -34,6 +34,9 @@ from policies.models import (
     VersionStatus,
 )
 
+# Queued by name: policies.tasks imports this module.
+ACKNOWLEDGEMENT_DUTY = "policies.tasks.send_acknowledgement_reminders"
+
 
 class PolicyError(Exception):
     """A move the rules do not allow; the message says why, for the person who tried."""
@@ -152,8 +155,6 @@ def update_draft(*, version, actor, text=None, upload=None, **fields) -> PolicyV
 def publish_version(*, version, actor, due_date: dt.date | None = None) -> PolicyVersion:
     """Publish a draft: it supersedes the published version and, unless it is a minor
     correction, asks everyone in the audience to acknowledge it by ``due_date``."""
-    from policies.tasks import send_acknowledgement_reminders
-
     with transaction.atomic():
         policy = Policy.objects.select_for_update().select_related("organisation").get(pk=version.policy_id)
         _check_can_publish(actor, policy)
@@ -218,7 +219,7 @@ def publish_version(*, version, actor, due_date: dt.date | None = None) -> Polic
             sync_requests(policies=[policy])
             # The first emails go at once (the sweep sends each person one digest); if the broker
             # cannot be reached they go with the daily sweep instead.
-            publish_after_commit(send_acknowledgement_reminders)
+            publish_after_commit(ACKNOWLEDGEMENT_DUTY)
     return locked
 
 
@@ -255,6 +256,12 @@ def due_date_for(version: PolicyVersion, membership: Membership) -> dt.date:
     if joined <= published_on:
         return version.due_date
     return joined + dt.timedelta(days=membership.organisation.acknowledgement_period_days)
+
+
+def ask_people_changed(sender, *, users, **kwargs) -> None:
+    """People who joined or whose roles or records changed (``accounts.signals.people_changed``)
+    are asked at once to acknowledge the policies now applying to them."""
+    sync_requests(users=users)
 
 
 def sync_requests(*, policies=None, users=None, batch_size: int = 2000) -> int:

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import DatabaseError, InterfaceError
 
 from accounts.models import today
-from policies import reminders
+from policies import reminders, tallies
 from policies.services import sync_requests
 
 # A batch claims and writes its emails in one transaction, so running it again after a lost
@@ -51,6 +51,4 @@ def send_review_reminders() -> int:
 
 @shared_task
 def fold_tallies() -> dict:
-    from policies import tallies
-
     return tallies.fold() if tallies.kept() else {}

@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from accounts.views import SignInAddressView
 from core.health import HealthView, beat_checks, full_checks, live_checks
-from core.views import home
+from portal.views import home
 
 # The Django admin signs in through allauth too: rate limits and two-factor apply.
 admin.site.login = login_required(admin.site.login)

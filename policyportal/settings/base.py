@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "policies",
     "approvals",
     "incidents",
+    "portal",
 ]
 
 # AUTHENTICATION

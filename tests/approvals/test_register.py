@@ -337,7 +337,7 @@ def test_the_home_page_lists_the_first_accounts_needing_attention_and_points_to_
     for name, email in (("Oak News", "news@school.example"), ("Oak Sport", "sport@school.example")):
         request = submitted_request(school, staff, [runner], proposed_name=name, official_email=email)
         services.decide(account_request=request, decider=slt, kind="approve")
-    monkeypatch.setattr("core.views.HOME_LIMIT", 1)
+    monkeypatch.setattr("portal.views.HOME_LIMIT", 1)
     school.require_mfa = False
     school.save()
     client.force_login(slt)
@@ -345,7 +345,7 @@ def test_the_home_page_lists_the_first_accounts_needing_attention_and_points_to_
     section = page[page.index("Official accounts needing attention") :]
     assert section.count("set-up checklist not finished") == 1
     assert f'href="/organisations/{school.slug}/accounts/">the account register</a>' in section
-    monkeypatch.setattr("core.views.HOME_LIMIT", 10)
+    monkeypatch.setattr("portal.views.HOME_LIMIT", 10)
     page = client.get("/").content.decode()
     assert page.count("set-up checklist not finished") == 2 and "More need attention" not in page
 

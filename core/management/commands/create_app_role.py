@@ -12,6 +12,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
+from psycopg2.extensions import encrypt_password
 
 from core.db import RoleRefused, grant_app_role
 
@@ -29,7 +30,6 @@ def _hashed(raw_connection, password: str, name: str) -> str:
     """The password as the server stores it (SCRAM), so the clear text never reaches its logs."""
     if hasattr(raw_connection, "pgconn"):  # psycopg 3
         return raw_connection.pgconn.encrypt_password(password.encode(), name.encode()).decode()
-    from psycopg2.extensions import encrypt_password
 
     return encrypt_password(password, name, raw_connection)
 

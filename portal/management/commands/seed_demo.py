@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from accounts.models import Organisation, OrganisationKind, User
 from accounts.staff_import import import_staff
+from approvals.demo import seed_approvals
+from incidents.demo import seed_incidents
+from policies.demo import seed_social_media_policy
 
 DEMO_DOMAIN = "example.org"
 DEFAULT_PASSWORD = "portal-demo-2026"
@@ -102,14 +105,8 @@ class Command(BaseCommand):
         demo_users = User.objects.filter(email__endswith=f"@{DEMO_DOMAIN}")
         self._set_passwords(demo_users, password)
         self._confirm_addresses(demo_users)
-        from policies.demo import seed_social_media_policy
-
         seed_social_media_policy(orgs["northfield-trust"], User.objects.get(email=f"owner@{DEMO_DOMAIN}"))
-        from approvals.demo import seed_approvals
-
         seed_approvals(orgs, DEMO_DOMAIN)
-        from incidents.demo import seed_incidents
-
         seed_incidents(orgs["northfield-primary"], domain=DEMO_DOMAIN)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({timezone.localdate():%d %B %Y})."))
         self.stdout.write(f"Sign in with any of these, password {password!r}:")

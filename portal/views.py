@@ -1,3 +1,5 @@
+"""The home page: what needs the person now, from every part of the portal."""
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,7 +18,7 @@ def home(request):
     outstanding, _ = my_requests(request.user)
     return render(
         request,
-        "core/home.html",
+        "portal/home.html",
         {
             "organisations": [(org, access.role_labels(org)) for org in listed.organisations],
             "more_organisations": listed.more,
