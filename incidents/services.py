@@ -16,13 +16,13 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Membership, Organisation, User, today
+from accounts.models import Membership, Organisation
 from core.audit import log_action
 from core.validators import check_value
 from core.workingdays import end_of_working_days
 from incidents import evidence as evidence_files
 from incidents import reminders
-from incidents.access import DSL_TEAM, can_see_incident, can_triage_incident, handler_roles, is_reporter
+from incidents.access import DSL_TEAM, can_see_incident, can_triage_incident, is_reporter
 from incidents.models import (
     CATEGORY_RULES,
     HAND_ACTIONS,
@@ -39,12 +39,10 @@ from incidents.models import (
     NamedPerson,
     Outcome,
     PolicyBreach,
-    RetentionDecision,
-    RetentionPeriod,
-    RetentionReview,
     Severity,
     Status,
 )
+from incidents.queries import retention_years
 from policies.models import Acknowledgement, Policy
 
 
@@ -61,11 +59,6 @@ NUDE_IMAGERY_REFUSAL = (
 
 # Reporting
 # ------------------------------------------------------------------------------
-
-
-def retention_years(organisation, category: str) -> int:
-    period = RetentionPeriod.objects.filter(organisation=organisation, category=category).first()
-    return period.years if period else CATEGORY_RULES[category].retention_years
 
 
 REPEAT_WINDOW = dt.timedelta(minutes=10)
@@ -274,7 +267,7 @@ def add_evidence(*, incident, actor, files: list) -> list[Evidence]:
             raise IncidentError("This incident is closed. Reopen it to add evidence.")
         checked = _check_files(locked.category, files, already=locked.evidence.count())
         stored = _store(locked, checked, actor)
-        _chronicle(
+        chronicle(
             locked,
             ActionKind.EVIDENCE,
             actor,
@@ -294,7 +287,7 @@ def add_evidence(*, incident, actor, files: list) -> list[Evidence]:
 # ------------------------------------------------------------------------------
 
 
-def _chronicle(incident, kind, actor, text="", *, happened_at=None, external_reference="", corrects=None):
+def chronicle(incident, kind, actor, text="", *, happened_at=None, external_reference="", corrects=None):
     # To the minute, as people enter times: an action entered "now" then sorts after this entry, not before.
     return IncidentAction.objects.create(
         incident=incident,
@@ -307,7 +300,7 @@ def _chronicle(incident, kind, actor, text="", *, happened_at=None, external_ref
     )
 
 
-def _lock(incident) -> Incident:
+def lock_incident(incident) -> Incident:
     return Incident.objects.select_for_update().select_related("organisation").get(pk=incident.pk)
 
 
@@ -332,7 +325,7 @@ def triage(
     if not first_assessment.strip():
         raise IncidentError("Write your first assessment.")
     with transaction.atomic():
-        locked = _lock(incident)
+        locked = lock_incident(incident)
         if not locked.is_open:
             raise IncidentError("This incident is closed. Reopen it before triaging it again.")
         if assignee is not None:
@@ -363,7 +356,7 @@ def triage(
         )
         if locked.lado_due_at and "lado_due_at" in fields:
             summary += f" LADO referral due by {timezone.localtime(locked.lado_due_at):%H:%M on %d %b %Y}."
-        _chronicle(locked, ActionKind.TRIAGE, actor, f"{summary}\n\n{first_assessment}")
+        chronicle(locked, ActionKind.TRIAGE, actor, f"{summary}\n\n{first_assessment}")
         log_action(
             "incident.triaged",
             actor=actor,
@@ -410,7 +403,7 @@ def record_action(
     if not text.strip():
         raise IncidentError("Describe the action.")
     with transaction.atomic():
-        locked = _lock(incident)
+        locked = lock_incident(incident)
         if locked.status == Status.NEW:
             raise IncidentError("Triage the incident before recording actions.")
         if locked.status == Status.CLOSED and corrects is None:
@@ -424,7 +417,7 @@ def record_action(
         ).first()
         if repeat is not None:  # a double click: the entry is already in the chronology
             return repeat
-        entry = _chronicle(
+        entry = chronicle(
             locked, kind, actor, text, happened_at=happened_at, external_reference=external_reference, corrects=corrects
         )
         before = locked.status
@@ -457,7 +450,7 @@ def move_status(*, incident, actor, to: str) -> Incident:
     if to == Status.CLOSED:
         raise IncidentError("Close the incident with its outcome.")
     with transaction.atomic():
-        locked = _lock(incident)
+        locked = lock_incident(incident)
         if to not in STATUS_MOVES[locked.status]:
             raise IncidentError(
                 f"An incident that is {locked.get_status_display().lower()} cannot move to "
@@ -466,7 +459,7 @@ def move_status(*, incident, actor, to: str) -> Incident:
         before = locked.status
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
-        _chronicle(locked, ActionKind.STATUS, actor, f"{Status(before).label} → {Status(to).label}.")
+        chronicle(locked, ActionKind.STATUS, actor, f"{Status(before).label} → {Status(to).label}.")
         log_action(
             "incident.status_changed",
             actor=actor,
@@ -485,7 +478,7 @@ def close_incident(*, incident, actor, outcome: str, reason: str = "") -> Incide
     if outcome in OUTCOMES_NEEDING_REASON and not reason.strip():
         raise IncidentError(f"Say why: “{Outcome(outcome).label}” needs a reason on the record.")
     with transaction.atomic():
-        locked = _lock(incident)
+        locked = lock_incident(incident)
         if Status.CLOSED not in STATUS_MOVES[locked.status]:
             raise IncidentError(
                 "Triage the incident before closing it."
@@ -504,7 +497,7 @@ def close_incident(*, incident, actor, outcome: str, reason: str = "") -> Incide
         locked.save(
             update_fields=["status", "outcome", "outcome_reason", "closed_at", "retention_review_on", "updated_at"]
         )
-        _chronicle(
+        chronicle(
             locked, ActionKind.STATUS, actor, f"Closed: {Outcome(outcome).label}." + (f"\n\n{reason}" if reason else "")
         )
         log_action(
@@ -524,7 +517,7 @@ def reopen_incident(*, incident, actor, reason: str) -> Incident:
     if not reason.strip():
         raise IncidentError("Say why the incident is being reopened.")
     with transaction.atomic():
-        locked = _lock(incident)
+        locked = lock_incident(incident)
         if locked.status != Status.CLOSED:
             raise IncidentError("Only a closed incident can be reopened.")
         if locked.destroyed_at:
@@ -538,7 +531,7 @@ def reopen_incident(*, incident, actor, reason: str) -> Incident:
         locked.save(
             update_fields=["status", "outcome", "outcome_reason", "closed_at", "retention_review_on", "updated_at"]
         )
-        _chronicle(locked, ActionKind.STATUS, actor, f"Reopened (was closed: {before_outcome}).\n\n{reason}")
+        chronicle(locked, ActionKind.STATUS, actor, f"Reopened (was closed: {before_outcome}).\n\n{reason}")
         log_action(
             "incident.reopened",
             actor=actor,
@@ -565,7 +558,7 @@ def record_policy_breach(*, incident, actor, person, version, clause: str) -> Po
     if not Policy.objects.applying_to(incident.organisation).filter(pk=version.policy_id).exists():
         raise IncidentError("That policy does not apply to this organisation.")
     with transaction.atomic():
-        locked = _lock(incident)
+        locked = lock_incident(incident)
         if locked.status in (Status.NEW, Status.CLOSED):
             raise IncidentError("Record a breach on a triaged, open incident.")
         acknowledgement = Acknowledgement.objects.filter(user=person, version=version).first()
@@ -582,7 +575,7 @@ def record_policy_breach(*, incident, actor, person, version, clause: str) -> Po
             if acknowledgement
             else "no acknowledgement of this version on record"
         )
-        _chronicle(
+        chronicle(
             locked,
             ActionKind.POLICY_BREACH,
             actor,
@@ -596,143 +589,3 @@ def record_policy_breach(*, incident, actor, person, version, clause: str) -> Po
             details={"person": person.pk, "version": version.pk, "clause": breach.clause},
         )
     return breach
-
-
-# Records: legal hold and retention
-# ------------------------------------------------------------------------------
-
-
-def set_legal_hold(*, incident, actor, hold: bool, reason: str) -> Incident:
-    if not can_triage_incident(actor, incident):
-        raise PermissionDenied
-    if not reason.strip():
-        raise IncidentError("Say why the legal hold is being placed or lifted.")
-    with transaction.atomic():
-        locked = _lock(incident)
-        if locked.legal_hold == hold:
-            raise IncidentError(
-                "The record is already under a legal hold." if hold else "There is no legal hold to lift."
-            )
-        locked.legal_hold = hold
-        locked.legal_hold_reason = reason if hold else ""
-        locked.save(update_fields=["legal_hold", "legal_hold_reason", "updated_at"])
-        _chronicle(
-            locked, ActionKind.LEGAL_HOLD, actor, ("Legal hold placed: " if hold else "Legal hold lifted: ") + reason
-        )
-        log_action(
-            "incident.legal_hold_placed" if hold else "incident.legal_hold_lifted",
-            actor=actor,
-            organisation=locked.organisation,
-            obj=locked,
-            details={"reason": reason},
-        )
-    return locked
-
-
-def set_retention_period(*, organisation, actor, category: str, years: int) -> None:
-    if not 1 <= years <= 100:
-        raise IncidentError("A retention period is between 1 and 100 years.")
-    with transaction.atomic():
-        before = retention_years(organisation, category)
-        if before == years:
-            return
-        RetentionPeriod.objects.update_or_create(
-            organisation=organisation, category=category, defaults={"years": years}
-        )
-        log_action(
-            "incident.retention_period_set",
-            actor=actor,
-            organisation=organisation,
-            details={"category": category, "from": before, "to": years},
-        )
-
-
-def review_retention(*, incident, actor, decision: str, reason: str, keep_until: dt.date | None = None) -> Incident:
-    """A person decides, when a closed record reaches its review date: keep it longer, or destroy it.
-
-    Nothing is ever deleted automatically. Destroying removes the evidence files and the report's
-    own words; the reference, dates, outcome and the append-only chronology stay as the record of
-    what was held and when it was destroyed. A legal hold refuses destruction.
-    """
-    if not can_triage_incident(actor, incident):
-        raise PermissionDenied
-    if not reason.strip():
-        raise IncidentError("Give the reason for the decision.")
-    with transaction.atomic():
-        locked = _lock(incident)
-        if locked.destroyed_at:
-            raise IncidentError("This record has already been destroyed.")
-        if locked.status != Status.CLOSED or locked.retention_review_on is None or locked.retention_review_on > today():
-            raise IncidentError("This record is not due for a retention review.")
-        if decision == RetentionDecision.KEEP:
-            if keep_until is None or keep_until <= today():
-                raise IncidentError("Choose a date in the future to keep the record until.")
-            check_value(RetentionReview, "keep_until", keep_until, raising=IncidentError)
-            locked.retention_review_on = keep_until
-            locked.save(update_fields=["retention_review_on", "updated_at"])
-        elif decision == RetentionDecision.DESTROY:
-            if locked.legal_hold:
-                raise IncidentError(
-                    f"This record is under a legal hold ({locked.legal_hold_reason}). It cannot be destroyed."
-                )
-            _destroy(locked)
-        else:
-            raise IncidentError("Choose keep or destroy.")
-        RetentionReview.objects.create(
-            incident=locked, decision=decision, reason=reason, keep_until=keep_until, decided_by=actor
-        )
-        _chronicle(locked, ActionKind.RETENTION, actor, f"{RetentionDecision(decision).label}: {reason}")
-        log_action(
-            f"incident.retention_{decision}",
-            actor=actor,
-            organisation=locked.organisation,
-            obj=locked,
-            details={"reason": reason, "keep_until": keep_until.isoformat() if keep_until else None},
-        )
-    return locked
-
-
-def _destroy(incident: Incident) -> None:
-    files = []
-    for item in incident.evidence.all():
-        files += [f for f in (item.original, item.viewable) if f]
-    incident.description = "[Destroyed under the retention schedule.]"
-    incident.location = ""
-    incident.pupils = []
-    incident.contact_name = ""
-    incident.contact_details = ""
-    incident.first_assessment = ""
-    incident.destroyed_at = timezone.now()
-    incident.save(
-        update_fields=[
-            "description",
-            "location",
-            "pupils",
-            "contact_name",
-            "contact_details",
-            "first_assessment",
-            "destroyed_at",
-            "updated_at",
-        ]
-    )
-
-    def remove_files():
-        for file in files:
-            file.storage.delete(file.name)
-
-    # Files go only once the decision is committed.
-    transaction.on_commit(remove_files)
-
-
-def possible_assignees(incident):
-    """Who may be assigned the case: people whose roles would let them handle it, named people left out."""
-    return (
-        User.objects.filter(
-            memberships__in=Membership.objects.current()
-            .reaching(incident.organisation)
-            .with_role(*handler_roles(incident))
-        )
-        .exclude(pk__in=incident.named_people.values("user_id"))
-        .distinct()
-        .order_by("last_name", "first_name")
-    )

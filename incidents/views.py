@@ -17,7 +17,7 @@ from core.middleware import client_ip
 from core.params import int_param
 from core.ratelimit import over_limit
 from incidents import dashboard as figures
-from incidents import exports, services
+from incidents import exports, queries, retention, services
 from incidents.access import (
     can_see_incident,
     can_triage_incident,
@@ -269,7 +269,7 @@ def _render_detail(request, incident, status=200, **forms):
             "assignee": incident.assignee_id or (request.user.pk if not incident.assignee_id else None),
             "first_assessment": incident.first_assessment,
         }
-        forms["triage_form"] = TriageForm(initial=initial, handlers=services.possible_assignees(incident))
+        forms["triage_form"] = TriageForm(initial=initial, handlers=queries.possible_assignees(incident))
     if incident.status not in (Status.NEW, Status.CLOSED):
         forms.setdefault("action_form", ActionForm())
         forms.setdefault("close_form", CloseForm())
@@ -308,7 +308,7 @@ def _refused(request, incident, exc):
 @require_POST
 def triage(request, pk):
     incident = _incident_for(request.user, pk, triage=True)
-    form = TriageForm(request.POST, handlers=services.possible_assignees(incident))
+    form = TriageForm(request.POST, handlers=queries.possible_assignees(incident))
     if not form.is_valid():
         return _render_detail(request, incident, status=400, triage_form=form)
     try:
@@ -428,7 +428,7 @@ def legal_hold(request, pk):
     try:
         if not form.is_valid():
             raise IncidentError("Say why the legal hold is being placed or lifted.")
-        services.set_legal_hold(
+        retention.set_legal_hold(
             incident=incident,
             actor=request.user,
             hold=request.POST.get("hold") == "on",
@@ -447,7 +447,7 @@ def retention_review(request, pk):
     if not form.is_valid():
         return _render_detail(request, incident, status=400, retention_form=form)
     try:
-        services.review_retention(incident=incident, actor=request.user, **form.cleaned_data)
+        retention.review_retention(incident=incident, actor=request.user, **form.cleaned_data)
     except IncidentError as exc:
         return _refused(request, incident, exc)
     return _done(request, incident, "Retention decision recorded.")
@@ -597,11 +597,13 @@ def dashboard(request, slug):
 def records(request, slug):
     """Retention periods and the review queue. Nothing is deleted automatically."""
     organisation = get_organisation_for(request.user, slug, Action.MANAGE_INCIDENT_RECORDS)
-    current = {c.value: services.retention_years(organisation, c.value) for c in Category}
+    current = {c.value: queries.retention_years(organisation, c.value) for c in Category}
     form = RetentionPeriodsForm(request.POST or None, current=current)
     if request.method == "POST" and form.is_valid():
         for category, years in form.cleaned_data.items():
-            services.set_retention_period(organisation=organisation, actor=request.user, category=category, years=years)
+            retention.set_retention_period(
+                organisation=organisation, actor=request.user, category=category, years=years
+            )
         messages.success(request, "Retention periods saved. They apply to incidents closed from now on.")
         return redirect("incidents:records", slug=organisation.slug)
     due = (

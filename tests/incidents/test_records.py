@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from core.models import AuditEntry
-from incidents import services
+from incidents import retention, services
 from incidents.models import Incident, NamedPerson, RecordUnderLegalHold
 from tests.incidents.conftest import report
 
@@ -61,7 +61,7 @@ def test_without_a_hold_the_guard_does_not_stand_in_the_way(now, school, staff):
 
 
 def test_the_service_places_a_hold_that_then_blocks_deletion(now, school, staff, dsl):
-    incident = services.set_legal_hold(
+    incident = retention.set_legal_hold(
         incident=report(school, staff), actor=dsl, hold=True, reason="Solicitor's letter"
     )
     with pytest.raises(RecordUnderLegalHold):

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
 from core.models import AuditEntry, RecordImmutable
-from incidents import services
+from incidents import retention, services
 from incidents.models import (
     ActionKind,
     Category,
@@ -197,14 +197,14 @@ def test_retention_review_keeps_or_destroys_and_a_legal_hold_blocks_destruction(
     incident = triaged(report(school, staff, files=[(upload(), SHOWN)]), dsl)
     services.close_incident(incident=incident, actor=dsl, outcome=Outcome.RESOLVED)
     with pytest.raises(IncidentError, match="not due"):
-        services.review_retention(incident=incident, actor=dsl, decision=RetentionDecision.DESTROY, reason="Time.")
+        retention.review_retention(incident=incident, actor=dsl, decision=RetentionDecision.DESTROY, reason="Time.")
     time_machine.move_to(dt.datetime(2032, 3, 3, 9, tzinfo=dt.UTC), tick=False)
     assert list(Incident.objects.due_for_retention_review(dt.date(2032, 3, 3))) == [incident]
-    services.set_legal_hold(incident=incident, actor=dsl, hold=True, reason="Civil claim pending.")
+    retention.set_legal_hold(incident=incident, actor=dsl, hold=True, reason="Civil claim pending.")
     with pytest.raises(IncidentError, match="legal hold"):
-        services.review_retention(incident=incident, actor=dsl, decision=RetentionDecision.DESTROY, reason="Time.")
+        retention.review_retention(incident=incident, actor=dsl, decision=RetentionDecision.DESTROY, reason="Time.")
     assert Incident.objects.get().destroyed_at is None
-    services.review_retention(
+    retention.review_retention(
         incident=incident,
         actor=dsl,
         decision=RetentionDecision.KEEP,
@@ -223,7 +223,7 @@ def test_destroying_removes_the_files_and_the_words_but_keeps_the_record(
     item = Evidence.objects.get()
     path = item.original.path
     with django_capture_on_commit_callbacks(execute=True):
-        services.review_retention(
+        retention.review_retention(
             incident=incident, actor=dsl, decision=RetentionDecision.DESTROY, reason="Period over."
         )
     destroyed = Incident.objects.get()
