@@ -7,6 +7,8 @@ as one when a DSL opens an export. Such cells are prefixed with an apostrophe.
 
 import csv
 
+from django.http import HttpResponse
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -28,3 +30,12 @@ class SafeWriter:
     def writerows(self, rows):
         for row in rows:
             self.writerow(row)
+
+
+def csv_download(filename: str) -> tuple[HttpResponse, SafeWriter]:
+    """A response that downloads as ``filename``, and a safe writer into it (UTF-8 with the
+    byte-order mark Excel needs to read it as UTF-8)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")
+    return response, SafeWriter(response)

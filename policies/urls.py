@@ -1,6 +1,6 @@
 from django.urls import path
 
-from policies import views
+from policies import calendar_views, views
 
 app_name = "policies"
 
@@ -22,10 +22,10 @@ urlpatterns = [
     path("policies/versions/<int:pk>/preview/", views.preview_version, name="preview_version"),
     path("policies/versions/<int:pk>/publish/", views.publish_version, name="publish_version"),
     path("policies/questions/<int:pk>/delete/", views.delete_question, name="delete_question"),
-    path("policies/calendar/", views.calendar_link, name="calendar"),
-    path("policies/calendar/new-link/", views.new_calendar_link, name="new_calendar_link"),
-    path("policies/calendar/turn-off/", views.turn_off_calendar_link, name="turn_off_calendar_link"),
-    path("policies/calendar/<str:token>/reviews.ics", views.review_calendar, name="review_calendar"),
+    path("policies/calendar/", calendar_views.calendar_link, name="calendar"),
+    path("policies/calendar/new-link/", calendar_views.new_calendar_link, name="new_calendar_link"),
+    path("policies/calendar/turn-off/", calendar_views.turn_off_calendar_link, name="turn_off_calendar_link"),
+    path("policies/calendar/<str:token>/reviews.ics", calendar_views.review_calendar, name="review_calendar"),
     path("organisations/<slug:slug>/policies/", views.manage_policies, name="manage_list"),
     path("organisations/<slug:slug>/policies/new/", views.create_policy, name="create"),
     path("organisations/<slug:slug>/policies/import/", views.import_policy, name="import"),

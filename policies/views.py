@@ -3,12 +3,12 @@ from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -18,10 +18,10 @@ from accounts.permissions import (
     access_for,
     get_organisation_for,
 )
-from core.csvfiles import SafeWriter
+from core.csvfiles import csv_download
 from core.middleware import client_ip
 from core.params import int_param
-from policies import compliance, documents, services
+from policies import compliance, documents, exports, services
 from policies.access import (
     can_download_evidence,
     can_edit,
@@ -43,7 +43,6 @@ from policies.forms import (
 )
 from policies.models import (
     Acknowledgement,
-    CalendarFeed,
     Policy,
     PolicyVersion,
     QuizQuestion,
@@ -503,7 +502,6 @@ def _drilldown_rows(request, organisation):
 @login_required
 def people(request, slug):
     organisation = get_organisation_for(request.user, slug, Action.VIEW_COMPLIANCE)
-    from django.core.paginator import Paginator
 
     page = Paginator(_drilldown_rows(request, organisation), 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -521,54 +519,11 @@ def people(request, slug):
     )
 
 
-CSV_HEADER = [
-    "Name",
-    "Email",
-    "Organisation",
-    "Department",
-    "Staff type",
-    "Policy",
-    "Version asked",
-    "Due",
-    "Status",
-    "Acknowledged version",
-    "Acknowledged at",
-]
-
-
-def _csv_row(row, today_):
-    ack = row.acknowledgement
-    status = "Acknowledged" if ack else ("Overdue" if row.due_date < today_ else "Outstanding")
-    return [
-        row.user.full_name,
-        row.user.email,
-        row.membership.organisation.name,
-        row.membership.department,
-        row.membership.get_staff_type_display(),
-        row.version.policy.title,
-        row.version.label,
-        row.due_date.isoformat(),
-        status,
-        ack.version.label if ack else "",
-        timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M") if ack else "",
-    ]
-
-
-def _csv_response(filename: str) -> tuple[HttpResponse, SafeWriter]:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")  # so Excel reads the file as UTF-8
-    return response, SafeWriter(response)
-
-
 @login_required
 def export_csv(request, slug):
     organisation = get_organisation_for(request.user, slug, Action.VIEW_COMPLIANCE)
-    response, writer = _csv_response(f"acknowledgements-{organisation.slug}-{timezone.localdate()}.csv")
-    writer.writerow(CSV_HEADER)
-    today_ = timezone.localdate()
-    for row in _drilldown_rows(request, organisation).iterator(chunk_size=2000):
-        writer.writerow(_csv_row(row, today_))
+    response, writer = csv_download(f"acknowledgements-{organisation.slug}-{timezone.localdate()}.csv")
+    exports.write_acknowledgements(writer, _drilldown_rows(request, organisation))
     return response
 
 
@@ -583,88 +538,14 @@ def _policy_for_evidence(user, pk) -> tuple[Policy, list[int] | None]:
 @login_required
 def evidence_csv(request, pk):
     policy, scope = _policy_for_evidence(request.user, pk)
-    response, writer = _csv_response(f"evidence-{policy.pk}-{timezone.localdate()}.csv")
-    writer.writerow(
-        ["Name", "Email", "Organisation", "Version", "Acknowledged at", "SHA-256 of the text shown", "IP address"]
-    )
-    for row in compliance.evidence(policy, scope).iterator(chunk_size=2000):
-        ack = row.acknowledgement
-        writer.writerow(
-            [
-                row.user.full_name,
-                row.user.email,
-                row.membership.organisation.name,
-                ack.version.label,
-                timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M:%S"),
-                ack.content_sha256,
-                ack.ip_address or "",
-            ]
-        )
+    response, writer = csv_download(f"evidence-{policy.pk}-{timezone.localdate()}.csv")
+    exports.write_evidence(writer, compliance.evidence(policy, scope))
     return response
 
 
 @login_required
 def evidence_pdf(request, pk):
-    from policies.evidence import evidence_pack_pdf
-
     policy, scope = _policy_for_evidence(request.user, pk)
-    response = HttpResponse(evidence_pack_pdf(policy, scope), content_type="application/pdf")
+    response = HttpResponse(exports.evidence_pack_pdf(policy, scope), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="evidence-{policy.pk}-{timezone.localdate()}.pdf"'
-    return response
-
-
-# Review calendar
-# ------------------------------------------------------------------------------
-
-# The link is a secret: neither it nor the feed it opens is kept by a browser or a proxy.
-_no_store = cache_control(no_store=True, private=True)
-
-
-def _calendar_page(request, token: str | None = None):
-    feed = CalendarFeed.objects.filter(user=request.user).first()
-    feed_url = request.build_absolute_uri(reverse("policies:review_calendar", args=[token])) if token else None
-    return render(
-        request,
-        "policies/calendar.html",
-        {"feed": feed, "expired": feed is not None and feed.has_expired(), "feed_url": feed_url},
-    )
-
-
-@login_required
-@_no_store
-def calendar_link(request):
-    return _calendar_page(request)
-
-
-@login_required
-@require_POST
-@_no_store
-def new_calendar_link(request):
-    token = services.new_calendar_link(user=request.user)
-    # Shown in this response only (no redirect): the token is kept nowhere it could be read back from.
-    return _calendar_page(request, token)
-
-
-@login_required
-@require_POST
-def turn_off_calendar_link(request):
-    try:
-        services.turn_off_calendar_link(user=request.user)
-    except services.PolicyError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Your calendar link is turned off. Calendars using it will stop updating.")
-    return redirect("policies:calendar")
-
-
-@_no_store
-def review_calendar(request, token):
-    """An iCalendar feed of review dates; calendar apps cannot sign in, so the link carries a token."""
-    from policies.calendar import calendar_for, user_for_token
-
-    user = user_for_token(token)
-    if user is None:
-        raise Http404
-    response = HttpResponse(calendar_for(user), content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="policy-reviews.ics"'
     return response

@@ -1,4 +1,5 @@
-"""The evidence pack for inspection: who acknowledged which version of a policy, and when."""
+"""What the policies part gives out as files: the compliance CSV, and the evidence pack for
+inspection (CSV and PDF): who acknowledged which version of a policy, and when."""
 
 import io
 
@@ -9,6 +10,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from accounts.models import today
 from policies import compliance
 from policies.models import VersionStatus
 
@@ -83,3 +85,67 @@ def _table(rows):
         )
     )
     return table
+
+
+# Spreadsheets
+# ------------------------------------------------------------------------------
+
+CSV_HEADER = [
+    "Name",
+    "Email",
+    "Organisation",
+    "Department",
+    "Staff type",
+    "Policy",
+    "Version asked",
+    "Due",
+    "Status",
+    "Acknowledged version",
+    "Acknowledged at",
+]
+
+
+def _csv_row(row, on):
+    ack = row.acknowledgement
+    status = "Acknowledged" if ack else ("Overdue" if row.is_overdue(on) else "Outstanding")
+    return [
+        row.user.full_name,
+        row.user.email,
+        row.membership.organisation.name,
+        row.membership.department,
+        row.membership.get_staff_type_display(),
+        row.version.policy.title,
+        row.version.label,
+        row.due_date.isoformat(),
+        status,
+        ack.version.label if ack else "",
+        timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M") if ack else "",
+    ]
+
+
+def write_acknowledgements(writer, rows, on=None) -> None:
+    """The compliance drill-down's rows (requests), one line each, as the CSV export."""
+    on = on or today()
+    writer.writerow(CSV_HEADER)
+    for row in rows.iterator(chunk_size=2000):
+        writer.writerow(_csv_row(row, on))
+
+
+def write_evidence(writer, rows) -> None:
+    """Who acknowledged which version, when, of exactly what text: the evidence CSV."""
+    writer.writerow(
+        ["Name", "Email", "Organisation", "Version", "Acknowledged at", "SHA-256 of the text shown", "IP address"]
+    )
+    for row in rows.iterator(chunk_size=2000):
+        ack = row.acknowledgement
+        writer.writerow(
+            [
+                row.user.full_name,
+                row.user.email,
+                row.membership.organisation.name,
+                ack.version.label,
+                timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M:%S"),
+                ack.content_sha256,
+                ack.ip_address or "",
+            ]
+        )
