@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts.adapters import SocialAccountAdapter
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.services import invite_person
 from core.models import AuditEntry
 from tests.factories import PASSWORD, member
@@ -46,8 +46,17 @@ def test_the_email_is_matched_whatever_its_case(client, staff):
 
 
 def test_there_is_no_public_sign_up(client, db):
-    response = client.get("/accounts/signup/")
-    assert "Sign Up Closed" in response.content.decode() or response.status_code == 403
+    """Accounts come only from an organisation (invitation or import): the sign-up page says it
+    is closed, and a sign-up posted to it anyway makes no account."""
+    assert "Sign Up Closed" in client.get("/accounts/signup/").content.decode()
+    password = "a-long-enough-pass-2026"
+    response = client.post(
+        "/accounts/signup/", {"email": "newcomer@example.org", "password1": password, "password2": password}
+    )
+    assert (
+        "Sign Up Closed" in response.content.decode() and not User.objects.filter(email="newcomer@example.org").exists()
+    )
+    assert "_auth_user_id" not in client.session
 
 
 def test_repeated_failed_sign_ins_are_rate_limited(client, staff):

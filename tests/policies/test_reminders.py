@@ -1,6 +1,5 @@
 import datetime as dt
 import threading
-import time
 
 import pytest
 from django.core import mail
@@ -294,6 +293,7 @@ def test_the_daily_duty_shares_the_batches_among_workers_and_sends_each_digest_o
     """The duty queues one task per batch; a real worker sends them; the same duty again, or a batch
     delivered twice, sends nothing more."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
 
     from policies.tasks import remind_people, send_acknowledgement_reminders
     from policyportal.celery import app as celery_app
@@ -306,13 +306,24 @@ def test_the_daily_duty_shares_the_batches_among_workers_and_sends_each_digest_o
     people = AcknowledgementRequest.objects.values("user").distinct().count()
     celery_app.control.purge()
     mail.outbox.clear()
-    with django_db_blocker.unblock(), start_worker(celery_app, perform_ping_check=False, loglevel="WARNING"):
-        queued = send_acknowledgement_reminders.delay(batch_size=2)
-        assert wait_for(lambda: len(mail.outbox) == people), f"{len(mail.outbox)} of {people} digests"
-        first_batch = sorted(AcknowledgementRequest.objects.values_list("user_id", flat=True))[:2]
-        send_acknowledgement_reminders.delay(batch_size=2)
-        remind_people.delay(first_batch, day(0).date().isoformat())
-        time.sleep(2)
+    finished = {}  # task id -> what it returned, as the worker (a thread of this process) ends each
+
+    def record(task_id=None, retval=None, **kwargs):
+        finished[task_id] = retval
+
+    task_postrun.connect(record, weak=False)
+    try:
+        with django_db_blocker.unblock(), start_worker(celery_app, perform_ping_check=False, loglevel="WARNING"):
+            queued = send_acknowledgement_reminders.delay(batch_size=2)
+            assert wait_for(lambda: len(mail.outbox) == people), f"{len(mail.outbox)} of {people} digests"
+            first_batch = sorted(AcknowledgementRequest.objects.values_list("user_id", flat=True))[:2]
+            again = send_acknowledgement_reminders.delay(batch_size=2)
+            twice = remind_people.delay(first_batch, day(0).date().isoformat())
+            assert wait_for(lambda: again.id in finished and twice.id in finished), "the repeats did not run"
+    finally:
+        task_postrun.disconnect(record)
+    # The duty again found nobody due, and the batch delivered twice claimed nothing.
+    assert finished[again.id] == {"people_batches": 0, "manager_batches": 0} and finished[twice.id] == 0
     assert queued.id and len(mail.outbox) == people
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         AcknowledgementRequest.objects.values_list("user__email", flat=True)
