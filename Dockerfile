@@ -31,10 +31,13 @@ COPY . .
 # Static files are built into the image (not the /app/var volume, where a new
 # release's files would never replace the old ones) and served by whitenoise.
 ENV STATIC_ROOT=/app/staticfiles
-# Settings refuse to load without SECRET_KEY when DEBUG is off, so this one command
-# gets a throwaway key (never stored in the image's environment) and a scratch
+# Settings refuse to load when DEBUG is off without a secret key, the hosts and the site's
+# address, so this one command gets throwaway ones (never stored in the image's environment;
+# tests/test_image.py runs this step as written) and a scratch
 # VAR_DIR, so nothing from the build lands in /app/var.
 RUN DEBUG=false \
+    ALLOWED_HOSTS=build.invalid \
+    SITE_URL=https://build.invalid \
     SECRET_KEY=build-time-only-collectstatic-key-not-used-at-runtime \
     INTAKE_SIGNING_KEY=build-time-only-collectstatic-intake-key-not-used \
     VAR_DIR=/tmp/build-var \

@@ -10,4 +10,7 @@ if __name__ == "__main__":
     os.environ.setdefault("DEBUG", "true")
     from django.core.management import execute_from_command_line
 
+    from policyportal.startup import load_settings
+
+    load_settings()  # a missing or wrong setting: one line naming it, and exit status 2
     execute_from_command_line(sys.argv)
