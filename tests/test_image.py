@@ -70,9 +70,7 @@ def deployed_env(tmp_path) -> dict:
 
 def run(command: list[str] | str, env: dict, **kwargs) -> subprocess.CompletedProcess:
     base = {"PATH": f"{PYTHON_BIN}:{os.environ['PATH']}", "HOME": os.environ.get("HOME", "/tmp")}
-    return subprocess.run(
-        command, cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=300, **kwargs
-    )
+    return subprocess.run(command, cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=300, **kwargs)
 
 
 def test_the_dockerfile_has_the_steps_this_test_runs():
