@@ -259,13 +259,13 @@ class Builder:
 
     # Policies and acknowledgements ----------------------------------------------------
     def policies(self):
-        from policies import documents
+        from policies import rendering
         from policies.models import Category, Policy, PolicyVersion
 
         owner = self.users[1]  # trust.owner
         text = (Path(__file__).resolve().parent.parent / "policies/demo_texts/social_media_v2.md").read_text()
-        html = documents.render_markdown(text)  # once: every version shows the same text
-        sha = documents.text_sha256(html)
+        html = rendering.render_markdown(text)  # once: every version shows the same text
+        sha = rendering.text_sha256(html)
         categories = Category.values
         policies = []
         for i in range(POLICIES):

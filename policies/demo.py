@@ -7,7 +7,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from accounts.models import today
-from policies import documents
+from policies import rendering
 from policies.models import (
     Acknowledgement,
     AcknowledgementRequest,
@@ -29,14 +29,14 @@ def _share(email: str, salt: str) -> int:
 
 
 def _version(policy, owner, label, text_file, published, status, summary, approval):
-    html = documents.render_markdown((TEXTS / text_file).read_text())
+    html = rendering.render_markdown((TEXTS / text_file).read_text())
     return PolicyVersion.objects.create(
         policy=policy,
         label=label,
         status=status,
         text=(TEXTS / text_file).read_text(),
         html=html,
-        content_sha256=documents.text_sha256(html),
+        content_sha256=rendering.text_sha256(html),
         summary_of_changes=summary,
         approval_date=approval,
         effective_date=approval,

@@ -5,7 +5,7 @@ from crispy_forms.layout import Submit
 from django import forms
 
 from accounts.models import Role, StaffType, today
-from policies import documents
+from policies.document_limits import MAX_TEXT_CHARS, MAX_UPLOAD_BYTES
 from policies.models import Policy, PolicyVersion, SourceFormat
 
 
@@ -86,13 +86,13 @@ class VersionForm(forms.ModelForm):
 
     def clean_text(self):
         text = self.cleaned_data.get("text", "")
-        if len(text) > documents.MAX_TEXT_CHARS:
-            raise forms.ValidationError(f"The text is longer than {documents.MAX_TEXT_CHARS:,} characters.")
+        if len(text) > MAX_TEXT_CHARS:
+            raise forms.ValidationError(f"The text is longer than {MAX_TEXT_CHARS:,} characters.")
         return text
 
     def clean_upload(self):
         upload = self.cleaned_data.get("upload")
-        if upload and upload.size > documents.MAX_UPLOAD_BYTES:
+        if upload and upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError("The file is larger than 10 MB.")
         return upload
 

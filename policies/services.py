@@ -18,7 +18,7 @@ from core import outbox
 from core.audit import log_action
 from core.queueing import publish_after_commit
 from core.validators import check_fields, check_value
-from policies import documents
+from policies import rendering
 from policies.access import can_publish
 from policies.models import (
     Acknowledgement,
@@ -93,8 +93,8 @@ def _fill_content(version: PolicyVersion, *, text: str | None, upload) -> None:
     """Render or convert the version's content and hash exactly what readers will see."""
     if version.source_format == SourceFormat.MARKDOWN:
         version.text = text or ""
-        version.html = documents.render_markdown(version.text)
-        version.content_sha256 = documents.text_sha256(version.html)
+        version.html = rendering.render_markdown(version.text)
+        version.content_sha256 = rendering.text_sha256(version.html)
         return
     if upload is None:
         if version.document:
@@ -102,12 +102,12 @@ def _fill_content(version: PolicyVersion, *, text: str | None, upload) -> None:
         raise PolicyError("Choose the file to upload.")
     data = upload.read()
     if version.source_format == SourceFormat.PDF:
-        documents.check_pdf(data)
+        rendering.check_pdf(data)
         version.html = ""
-        version.content_sha256 = documents.text_sha256(data)
+        version.content_sha256 = rendering.text_sha256(data)
     else:
-        version.html = documents.convert_docx(data)
-        version.content_sha256 = documents.text_sha256(version.html)
+        version.html = rendering.convert_docx(data)
+        version.content_sha256 = rendering.text_sha256(version.html)
     version.text = ""
     name = f"v{version.label}.{version.source_format}".replace("/", "-")
     version.document.save(name, ContentFile(data), save=False)
@@ -120,7 +120,7 @@ def _check_dates(version: PolicyVersion) -> None:
 
 
 def create_version(*, policy, actor, text=None, upload=None, **fields) -> PolicyVersion:
-    """A new draft. Bad content raises ``documents.DocumentError`` and saves nothing."""
+    """A new draft. Bad content raises ``document_limits.DocumentError`` and saves nothing."""
     with transaction.atomic():
         if policy.versions.filter(label=fields.get("label")).exists():
             raise PolicyError(f"This policy already has a version {fields.get('label')}.")

@@ -21,7 +21,7 @@ from accounts.permissions import (
 from core.csvfiles import csv_download
 from core.middleware import client_ip
 from core.params import int_param
-from policies import compliance, documents, exports, services
+from policies import compliance, exports, importer, services, textdiff
 from policies.access import (
     can_download_evidence,
     can_edit,
@@ -30,7 +30,7 @@ from policies.access import (
     evidence_scope,
     policy_to_read,
 )
-from policies.documents import DocumentError
+from policies.document_limits import DocumentError
 from policies.forms import (
     AcknowledgeForm,
     AskOwnerForm,
@@ -122,8 +122,8 @@ def read_policy(request, pk):
     )
     diff = ""
     if previous and open_request and not open_request.acknowledgement_id and previous.version.html and version.html:
-        diff = documents.readable_diff(
-            documents.plain_text_of(previous.version.html), documents.plain_text_of(version.html)
+        diff = textdiff.readable_diff(
+            textdiff.plain_text_of(previous.version.html), textdiff.plain_text_of(version.html)
         )
     questions = list(version.questions.all())
     return render(
@@ -287,7 +287,7 @@ def import_policy(request, slug):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            parsed = documents.parse_policy_file(upload.read(), upload.name)
+            parsed = importer.parse_policy_file(upload.read(), upload.name)
             policy = services.import_policy(organisation=organisation, actor=request.user, parsed=parsed)
         except (DocumentError, services.PolicyError) as exc:
             form.add_error("file", str(exc))

@@ -35,7 +35,7 @@ from tests.approvals.conftest import BUSINESS_CASE, draft_request, submitted_req
 from tests.factories import OrganisationFactory, UserFactory, member
 from tests.incidents.conftest import SHOWN, report, triaged, upload
 
-# A minimal document that passes the portal's PDF check (as tests/policies/test_documents.py).
+# A minimal document that passes the portal's PDF check (as tests/policies/test_rendering.py).
 MINIMAL_PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 
 # Who the columns of the matrix are: (key, who they are in the world).

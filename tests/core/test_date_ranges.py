@@ -18,7 +18,7 @@ from approvals.models import ResponseItem, TrainingRecord
 from incidents import services as incident_services
 from incidents.models import Incident
 from policies import services as policy_services
-from policies.documents import parse_policy_file
+from policies.importer import parse_policy_file
 from policies.models import Policy, PolicyVersion
 from tests.approvals.conftest import account, now, runner, smp  # noqa: F401  (fixtures)
 from tests.factories import member

@@ -9,7 +9,7 @@ from django.db.utils import DatabaseError
 from accounts.models import Role, StaffType
 from core.models import AuditEntry, RecordImmutable
 from policies import services
-from policies.documents import DocumentError
+from policies.document_limits import DocumentError
 from policies.models import Acknowledgement, AcknowledgementRequest, PolicyReview, PolicyVersion, VersionStatus
 from tests.factories import member
 from tests.policies.conftest import START, draft, fresh, publish
@@ -271,7 +271,7 @@ def test_one_social_media_policy_per_organisation(now, school, policy, owner):
 
 
 def test_a_policy_imported_from_a_text_file_becomes_a_draft(now, school, owner):
-    from policies.documents import parse_policy_file
+    from policies.importer import parse_policy_file
 
     text = b"Online Safety Policy\n\nDate reviewed: July 2025\nNext review date: July 2026\n\n1. Introduction\n\nWe keep children safe online.\n"
     policy = services.import_policy(
