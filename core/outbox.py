@@ -129,15 +129,16 @@ def write(rows: list[OutboxMessage], *, send_after_commit: bool = False) -> None
 
     ``send_after_commit`` is for a sweep's batch, already running in a worker: once its
     transaction commits, this process claims the rows it wrote and sends them itself, with the
-    messages already rendered, instead of queuing a dispatcher to claim and read them again. Rows
-    it does not live to claim or send are the dispatcher's, as any others (beat's sweep every
-    minute, or after the lease).
+    messages already rendered, instead of leaving it to a dispatcher to claim and read them again
+    (the dispatcher kicked meanwhile finds them taken). Rows it does not live to claim or send
+    are the dispatcher's, as any others (kicked, beat's sweep every minute, or after the lease).
     """
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    # The dispatcher is kicked either way: should this process die between its commit and its
+    # claim, the rows are unclaimed and a queued dispatcher (not only beat's next sweep) sends them.
+    kick_after_commit()
     if send_after_commit:
         transaction.on_commit(lambda: _send_written(rows))
-    else:
-        kick_after_commit()
 
 
 def _send_written(rows: list[OutboxMessage]) -> None:

@@ -169,10 +169,11 @@ def setup_django(env):
 
 
 def assert_fails_naming(result, name):
-    assert result.returncode != 0, result.stdout + result.stderr
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured:"), result.stderr
-    assert name in last_line, result.stderr
+    """Refused at start-up in one line naming the variable, no traceback (policyportal.startup)."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Configuration error: "), result.stderr
+    assert name in lines[0], result.stderr
 
 
 def test_it_loads_with_a_complete_production_environment(production_env, tmp_path):
