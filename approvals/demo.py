@@ -22,7 +22,7 @@ from approvals.models import (
     TrainingRecord,
     Visibility,
 )
-from approvals.services import next_check_date
+from approvals.register import next_check_date
 from core.workingdays import response_due
 
 TRAINED = ("osc@", "k.dunn@", "slt@", "head@", "dsl@", "c.fraser@", "i.campbell@", "manager@")

@@ -1,4 +1,5 @@
-"""Reads for the approvals pages and the home page, each a fixed number of queries."""
+"""Reads for the approvals pages, the home page and the services (who may run an account,
+which accounts need a handover), each a fixed number of queries."""
 
 import statistics
 from collections import defaultdict
@@ -7,6 +8,7 @@ from django.db.models import Count, Exists, FilteredRelation, OuterRef, Prefetch
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from accounts.models import Membership, User
 from approvals import access as rules
 from approvals.models import (
     AccountMember,
@@ -16,7 +18,13 @@ from approvals.models import (
     OfficialAccount,
     RequestStatus,
     ResponseItem,
+    TrainingRecord,
 )
+
+
+def staff_of(organisation):
+    """People who may be named to run an account: current staff of the organisation or its trust."""
+    return User.objects.filter(memberships__in=Membership.objects.current().reaching(organisation)).distinct()
 
 
 def awaiting_decision(user):
@@ -34,14 +42,33 @@ def own_requests(user):
     return AccountRequest.objects.filter(requester=user).select_related("organisation").order_by("-created_at")
 
 
-def register(organisation):
-    """The organisation's accounts (a trust's register includes its members'), with open-item counts.
+def training_people(user):
+    """The people whose training the person sees and may record: themselves and the staff they oversee."""
+    return User.objects.filter(rules.training_people(user)).order_by("last_name", "first_name")
+
+
+def training_records(user, people) -> list[TrainingRecord]:
+    """The training records of ``people``, each marked ``can_verify`` when the person may verify it."""
+    records = list(TrainingRecord.objects.filter(user__in=people).select_related("user", "recorded_by", "verified_by"))
+    verifiable = set(
+        TrainingRecord.objects.filter(
+            verified_at__isnull=True, user__in=User.objects.filter(rules.training_verifiable_people(user))
+        ).values_list("pk", flat=True)
+    )
+    for record in records:
+        record.can_verify = record.pk in verifiable
+    return records
+
+
+def register(organisation, search: str = ""):
+    """The organisation's accounts (a trust's register includes its members'), with open-item counts;
+    ``search`` keeps those whose name, or their organisation's, contains it.
 
     Only unanswered items are joined (``FilteredRelation``), so the counts cost the same however
     long the accounts' answered history grows.
     """
     now = timezone.now()
-    return (
+    accounts = (
         OfficialAccount.objects.filter(organisation_id__in=organisation.family_ids)
         .select_related("organisation", "lead")
         .annotate(open_item=FilteredRelation("items", condition=Q(items__answered_at__isnull=True)))
@@ -50,6 +77,20 @@ def register(organisation):
             overdue_items=Count("open_item", filter=Q(open_item__due_at__lt=now)),
         )
         .order_by("status", "name")
+    )
+    if search:
+        accounts = accounts.filter(Q(name__icontains=search) | Q(organisation__name__icontains=search))
+    return accounts
+
+
+def accounts_needing_handover():
+    """Live accounts whose lead has left the organisation (leaving date passed or deactivated)."""
+    lead_in_post = Membership.objects.current().filter(
+        Q(organisation=OuterRef("organisation")) | Q(organisation=OuterRef("organisation__parent")),
+        user=OuterRef("lead"),
+    )
+    return OfficialAccount.objects.filter(status__in=[AccountStatus.ACTIVE, AccountStatus.PENDING_CREATION]).exclude(
+        Exists(lead_in_post)
     )
 
 

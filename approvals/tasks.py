@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError
 
-from approvals import reminders, services
+from approvals import register, reminders
 
 
 @shared_task(autoretry_for=(DatabaseError, InterfaceError), retry_backoff=5, max_retries=3)
@@ -12,7 +12,7 @@ def send_response_reminders() -> dict:
 @shared_task
 def daily_account_duties() -> dict:
     return {
-        "handovers": services.flag_handovers(),
+        "handovers": register.flag_handovers(),
         "checks": reminders.send_check_reminders(),
         "training": reminders.send_training_expiry_reminders(),
     }

@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,9 +16,10 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from accounts.permissions import Action, access_for, get_organisation_for
 from approvals import access as rules
-from approvals import queries, services
+from approvals import queries
 from approvals.certificates import EXTENSIONS
 from approvals.crypto import CredentialsUnavailable
+from approvals.errors import ApprovalError, ApprovalRefused
 from approvals.forms import (
     AnswerForm,
     CheckForm,
@@ -35,6 +35,26 @@ from approvals.forms import (
     TrainingForm,
 )
 from approvals.models import AccountRequest, AccountStatus, OfficialAccount, ResponseItem, TrainingRecord
+from approvals.register import (
+    close_account,
+    hand_over,
+    record_check,
+    reveal_credentials,
+    set_team_member,
+    store_credentials,
+    update_checklist,
+)
+from approvals.responses import (
+    answer_item,
+    intake_secret,
+    intake_time,
+    log_item,
+    receive_intake,
+    rotate_intake_secret,
+    signature_ok,
+)
+from approvals.services import decide, save_request, submit_request, withdraw_request
+from approvals.training import readiness_gaps, record_training, verify_training
 from core.models import AuditEntry
 from core.params import int_param
 
@@ -59,7 +79,7 @@ def _training_for(user, pk) -> TrainingRecord:
 
 
 def _refused(request, exc: Exception):
-    if isinstance(exc, services.ApprovalRefused):
+    if isinstance(exc, ApprovalRefused):
         messages.error(request, "Approval refused. " + " ".join(exc.gaps))
     else:
         messages.error(request, str(exc))
@@ -86,14 +106,14 @@ def requests_list(request):
 @login_required
 def request_create(request, slug):
     organisation = get_organisation_for(request.user, slug, Action.REQUEST_ACCOUNT)
-    form = RequestForm(request.POST or None, staff=services.staff_of(organisation), initial={"lead": request.user.pk})
+    form = RequestForm(request.POST or None, staff=queries.staff_of(organisation), initial={"lead": request.user.pk})
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k not in ("lead", "others")}
         try:
-            account_request = services.save_request(
+            account_request = save_request(
                 organisation=organisation, requester=request.user, runners=form.runners(), **data
             )
-        except services.ApprovalError as exc:
+        except ApprovalError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, "Draft saved. Check it, then submit it for a decision.")
@@ -107,19 +127,19 @@ def request_edit(request, pk):
     if not rules.can_act_as_requester(request.user, account_request) or not account_request.is_editable:
         raise PermissionDenied
     form = RequestForm(
-        request.POST or None, instance=account_request, staff=services.staff_of(account_request.organisation)
+        request.POST or None, instance=account_request, staff=queries.staff_of(account_request.organisation)
     )
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k not in ("lead", "others")}
         try:
-            services.save_request(
+            save_request(
                 organisation=account_request.organisation,
                 requester=request.user,
                 runners=form.runners(),
                 account_request=account_request,
                 **data,
             )
-        except services.ApprovalError as exc:
+        except ApprovalError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, "Changes saved.")
@@ -141,7 +161,7 @@ def request_detail(request, pk):
         {
             "r": account_request,
             "runners": runners,
-            "gaps": services.readiness_gaps(account_request.organisation, [x.user for x in runners])
+            "gaps": readiness_gaps(account_request.organisation, [x.user for x in runners])
             if account_request.is_open
             else [],
             "decisions": account_request.decisions.select_related("decider"),
@@ -163,7 +183,7 @@ def _move(request, pk, action, allowed):
         raise PermissionDenied
     try:
         action(account_request)
-    except services.ApprovalError as exc:
+    except ApprovalError as exc:
         _refused(request, exc)
     return redirect("approvals:request", pk=account_request.pk)
 
@@ -172,7 +192,7 @@ def _move(request, pk, action, allowed):
 @require_POST
 def request_submit(request, pk):
     def submit(account_request):
-        services.submit_request(account_request=account_request, actor=request.user)
+        submit_request(account_request=account_request, actor=request.user)
         messages.success(request, "Submitted. The senior leadership team has been told.")
 
     return _move(request, pk, submit, rules.can_act_as_requester)
@@ -182,9 +202,7 @@ def request_submit(request, pk):
 @require_POST
 def request_withdraw(request, pk):
     def withdraw(account_request):
-        services.withdraw_request(
-            account_request=account_request, actor=request.user, reason=request.POST.get("reason", "")
-        )
+        withdraw_request(account_request=account_request, actor=request.user, reason=request.POST.get("reason", ""))
         messages.success(request, "Request withdrawn.")
 
     return _move(request, pk, withdraw, rules.can_act_as_requester)
@@ -200,8 +218,8 @@ def request_decide(request, pk):
         messages.error(request, "Choose approve, ask for changes or reject.")
         return redirect("approvals:request", pk=pk)
 
-    def decide(account_request):
-        decided = services.decide(
+    def record_decision(account_request):
+        decided = decide(
             account_request=account_request,
             decider=request.user,
             kind=form.cleaned_data["kind"],
@@ -209,7 +227,7 @@ def request_decide(request, pk):
         )
         messages.success(request, f"Decision recorded. The request is now {decided.get_status_display().lower()}.")
 
-    return _move(request, pk, decide, rules.can_decide_request)
+    return _move(request, pk, record_decision, rules.can_decide_request)
 
 
 # Training
@@ -218,12 +236,12 @@ def request_decide(request, pk):
 
 @login_required
 def training(request):
-    people = User.objects.filter(rules.training_people(request.user)).order_by("last_name", "first_name")
+    people = queries.training_people(request.user)
     form = TrainingForm(request.POST or None, request.FILES or None, people=people)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            record = services.record_training(
+            record = record_training(
                 user=data["person"],
                 actor=request.user,
                 course=data["course"],
@@ -231,7 +249,7 @@ def training(request):
                 expires_on=data["expires_on"],
                 evidence=data["evidence"],
             )
-        except services.ApprovalError as exc:
+        except ApprovalError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(
@@ -240,18 +258,15 @@ def training(request):
                 + ("" if record.is_verified else " It counts once an administrator or SLT member verifies it."),
             )
             return redirect("approvals:training")
-    records = list(TrainingRecord.objects.filter(user__in=people).select_related("user", "recorded_by", "verified_by"))
-    verifiable = set(
-        TrainingRecord.objects.filter(
-            verified_at__isnull=True, user__in=User.objects.filter(rules.training_verifiable_people(request.user))
-        ).values_list("pk", flat=True)
-    )
-    for record in records:
-        record.can_verify = record.pk in verifiable
     return render(
         request,
         "approvals/training.html",
-        {"form": form, "records": records, "today": timezone.localdate(), "for_others": people.count() > 1},
+        {
+            "form": form,
+            "records": queries.training_records(request.user, people),
+            "today": timezone.localdate(),
+            "for_others": people.count() > 1,
+        },
     )
 
 
@@ -262,8 +277,8 @@ def training_verify(request, pk):
     if not rules.can_verify_training_of(request.user, record.user):
         raise PermissionDenied
     try:
-        services.verify_training(record=record, actor=request.user)
-    except services.ApprovalError as exc:
+        verify_training(record=record, actor=request.user)
+    except ApprovalError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{record.user.full_name}'s {record.course} training is verified: it now counts.")
@@ -297,10 +312,7 @@ def register(request, slug):
     """The register, 50 accounts a page (a trust's runs to hundreds), searchable by name."""
     organisation = get_organisation_for(request.user, slug, Action.VIEW_REGISTER)
     query = request.GET.get("q", "").strip()
-    accounts = queries.register(organisation)
-    if query:
-        accounts = accounts.filter(Q(name__icontains=query) | Q(organisation__name__icontains=query))
-    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
+    page = Paginator(queries.register(organisation, search=query), 50).get_page(request.GET.get("page"))
     return render(request, "approvals/register.html", {"organisation": organisation, "page": page, "query": query})
 
 
@@ -310,7 +322,7 @@ def account_detail(request, pk):
     administer = rules.can_administer_account(request.user, account)
     can_store = rules.can_store_credentials(request.user, account)
     can_reveal = rules.can_reveal_credentials(request.user, account)
-    staff = services.staff_of(account.organisation)
+    staff = queries.staff_of(account.organisation)
     reveals = (
         list(
             AuditEntry.objects.for_object(account)
@@ -343,7 +355,7 @@ def account_detail(request, pk):
             "checks": account.checks.select_related("checked_by")[:5],
             "gaps": account.checklist_gaps(),
             "intake_url": request.build_absolute_uri(f"/approvals/intake/{account.pk}/") if administer else "",
-            "intake_secret": services.intake_secret(account) if administer else "",
+            "intake_secret": intake_secret(account) if administer else "",
             "today": timezone.localdate(),
         },
     )
@@ -357,7 +369,7 @@ def _account_action(request, pk, permission, action, success):
         raise PermissionDenied
     try:
         action(account)
-    except (services.ApprovalError, CredentialsUnavailable) as exc:
+    except (ApprovalError, CredentialsUnavailable) as exc:
         _refused(request, exc)
     else:
         messages.success(request, success)
@@ -377,8 +389,8 @@ def account_checklist(request, pk):
         )
         return redirect("approvals:account", pk=account.pk)
     try:
-        updated = services.update_checklist(account=account, actor=request.user, **form.cleaned_data)
-    except services.ApprovalError as exc:
+        updated = update_checklist(account=account, actor=request.user, **form.cleaned_data)
+    except ApprovalError as exc:
         messages.error(request, str(exc))
     else:
         activated = account.status == AccountStatus.PENDING_CREATION and updated.status == AccountStatus.ACTIVE
@@ -423,9 +435,9 @@ def account_credentials(request, pk):
     form = CredentialsForm(request.POST)
     try:
         if not form.is_valid():
-            raise services.ApprovalError("Enter the sign-in details to keep.")
-        services.store_credentials(account=account, actor=request.user, secret=form.cleaned_data["secret"])
-    except (services.ApprovalError, CredentialsUnavailable) as exc:
+            raise ApprovalError("Enter the sign-in details to keep.")
+        store_credentials(account=account, actor=request.user, secret=form.cleaned_data["secret"])
+    except (ApprovalError, CredentialsUnavailable) as exc:
         _refused(request, exc)
     else:
         messages.success(request, "Sign-in details saved, encrypted. SLT have been told.")
@@ -442,8 +454,8 @@ def account_reveal(request, pk):
     if needed:
         return needed
     try:
-        secret = services.reveal_credentials(account=account, actor=request.user)
-    except (services.ApprovalError, CredentialsUnavailable) as exc:
+        secret = reveal_credentials(account=account, actor=request.user)
+    except (ApprovalError, CredentialsUnavailable) as exc:
         messages.error(request, str(exc))
         return redirect("approvals:account", pk=account.pk)
     response = render(request, "approvals/credentials.html", {"account": account, "secret": secret})
@@ -459,8 +471,8 @@ def account_intake_rotate(request, pk):
     if not rules.can_administer_account(request.user, account):
         raise PermissionDenied
     try:
-        account = services.rotate_intake_secret(account=account, actor=request.user)
-    except services.ApprovalError as exc:
+        account = rotate_intake_secret(account=account, actor=request.user)
+    except ApprovalError as exc:
         messages.error(request, str(exc))
         return redirect("approvals:account", pk=account.pk)
     response = render(
@@ -469,7 +481,7 @@ def account_intake_rotate(request, pk):
         {
             "account": account,
             "intake_url": request.build_absolute_uri(reverse("approvals:intake", args=[account.pk])),
-            "intake_secret": services.intake_secret(account),
+            "intake_secret": intake_secret(account),
         },
     )
     response["Cache-Control"] = NO_STORE
@@ -482,7 +494,7 @@ def account_check(request, pk):
     def check(account):
         form = CheckForm(request.POST)
         form.is_valid()
-        services.record_check(account=account, actor=request.user, **form.cleaned_data)
+        record_check(account=account, actor=request.user, **form.cleaned_data)
 
     return _account_action(request, pk, rules.can_administer_account, check, "Termly check recorded.")
 
@@ -490,20 +502,22 @@ def account_check(request, pk):
 @login_required
 @require_POST
 def account_handover(request, pk):
-    def hand_over(account):
-        form = HandoverForm(request.POST, staff=services.staff_of(account.organisation))
+    def change_lead(account):
+        form = HandoverForm(request.POST, staff=queries.staff_of(account.organisation))
         if not form.is_valid():
-            raise services.ApprovalError("Choose the new lead from the staff list.")
-        services.hand_over(account=account, actor=request.user, new_lead=form.cleaned_data["new_lead"])
+            raise ApprovalError("Choose the new lead from the staff list.")
+        hand_over(account=account, actor=request.user, new_lead=form.cleaned_data["new_lead"])
 
-    return _account_action(request, pk, rules.can_administer_account, hand_over, "Account handed over to its new lead.")
+    return _account_action(
+        request, pk, rules.can_administer_account, change_lead, "Account handed over to its new lead."
+    )
 
 
 @login_required
 @require_POST
 def account_close(request, pk):
     def close(account):
-        services.close_account(account=account, actor=request.user, reason=request.POST.get("reason", ""))
+        close_account(account=account, actor=request.user, reason=request.POST.get("reason", ""))
 
     return _account_action(request, pk, rules.can_administer_account, close, "Account closed.")
 
@@ -515,12 +529,12 @@ def account_team(request, pk):
         remove = int_param(request.POST, "remove")
         if remove is not None:
             person = get_object_or_404(User, pk=remove)
-            services.set_team_member(account=account, actor=request.user, user=person, role=None)
+            set_team_member(account=account, actor=request.user, user=person, role=None)
             return
-        form = TeamForm(request.POST, staff=services.staff_of(account.organisation))
+        form = TeamForm(request.POST, staff=queries.staff_of(account.organisation))
         if not form.is_valid():
-            raise services.ApprovalError("Choose a person from the staff list and their role.")
-        services.set_team_member(
+            raise ApprovalError("Choose a person from the staff list and their role.")
+        set_team_member(
             account=account, actor=request.user, user=form.cleaned_data["person"], role=form.cleaned_data["role"]
         )
 
@@ -541,8 +555,8 @@ def account_log(request, pk):
             raise PermissionDenied
         if form.is_valid():
             try:
-                item, _ = services.log_item(account=account, actor=request.user, **form.cleaned_data)
-            except services.ApprovalError as exc:
+                item, _ = log_item(account=account, actor=request.user, **form.cleaned_data)
+            except ApprovalError as exc:
                 form.add_error(None, str(exc))
             else:
                 messages.success(request, f"Logged. Reply by {timezone.localtime(item.due_at):%H:%M on %A %d %B}.")
@@ -574,9 +588,9 @@ def item_answer(request, pk):
     form = AnswerForm(request.POST)
     try:
         if not form.is_valid():
-            raise services.ApprovalError("Say how it was answered.")
-        answered = services.answer_item(item=item, actor=request.user, response=form.cleaned_data["response"])
-    except services.ApprovalError as exc:
+            raise ApprovalError("Say how it was answered.")
+        answered = answer_item(item=item, actor=request.user, response=form.cleaned_data["response"])
+    except ApprovalError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, "Answered on time." if answered.answered_on_time else "Answered, after the deadline.")
@@ -598,7 +612,7 @@ def intake(request, pk):
     tried one by one; a request signed more than five minutes ago (or ahead) is refused.
     """
     timestamp = request.headers.get("X-Portal-Timestamp", "")
-    signed_at = services.intake_time(timestamp)
+    signed_at = intake_time(timestamp)
     if signed_at is None:
         return JsonResponse(
             {"error": "X-Portal-Timestamp must be the time of signing in Unix seconds, within 5 minutes of now."},
@@ -606,7 +620,7 @@ def intake(request, pk):
         )
     account = OfficialAccount.objects.select_related("organisation").filter(pk=pk).first()
     signature = request.headers.get("X-Portal-Signature", "")
-    if not services.signature_ok(account, timestamp, request.body, signature):
+    if not signature_ok(account, timestamp, request.body, signature):
         return JsonResponse(INTAKE_REFUSED, status=403)
     try:
         data = json.loads(request.body)
@@ -618,10 +632,10 @@ def intake(request, pk):
     if not form.is_valid():
         return JsonResponse({"error": f"Bad item: {form.error_text()}"}, status=400)
     try:
-        item, created = services.receive_intake(
+        item, created = receive_intake(
             account=account, signature=signature.removeprefix("sha256="), signed_at=signed_at, **form.cleaned_data
         )
-    except services.ApprovalError as exc:
+    except ApprovalError as exc:
         return JsonResponse({"error": f"Bad item: {exc}"}, status=400)
     return JsonResponse(
         {"id": item.pk, "due_at": item.due_at.isoformat(), "created": created}, status=201 if created else 200

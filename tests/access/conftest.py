@@ -26,8 +26,10 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Membership, OrganisationKind, Role, StaffType
-from approvals import services as approval_services
 from approvals.models import AccountMember, AccountRequest, AccountRole, AccountStatus, OfficialAccount, TrainingRecord
+from approvals.register import store_credentials
+from approvals.responses import log_item
+from approvals.training import record_training
 from incidents import services as incident_services
 from incidents.models import Category, IncidentAction, Outcome
 from policies import services as policy_services
@@ -196,15 +198,15 @@ def _build(media_root) -> SimpleNamespace:
     )
     AccountMember.objects.create(account=w.account, user=p["aa"], role=AccountRole.ADMINISTRATOR)
     AccountMember.objects.create(account=w.account, user=p["am"], role=AccountRole.MODERATOR)
-    approval_services.store_credentials(account=w.account, actor=p["aa"], secret="user: oaknews\npassword: x")
-    w.item, _ = approval_services.log_item(
+    store_credentials(account=w.account, actor=p["aa"], secret="user: oaknews\npassword: x")
+    w.item, _ = log_item(
         account=w.account,
         actor=p["am"],
         kind="comment",
         received_at=timezone.now() - dt.timedelta(hours=1),
         summary="A parent asks when sports day is.",
     )
-    w.training = approval_services.record_training(
+    w.training = record_training(
         user=p["am"],
         actor=p["am"],
         course="Social media for school staff",

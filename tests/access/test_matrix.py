@@ -59,7 +59,6 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Organisation
-from approvals import services as approval_services
 from approvals.models import (
     AccountCheck,
     AccountRequest,
@@ -69,6 +68,7 @@ from approvals.models import (
     StoredCredentials,
     TrainingRecord,
 )
+from approvals.responses import intake_secret, intake_signature
 from core.models import AuditEntry
 from incidents.models import (
     CATEGORY_RULES,
@@ -322,9 +322,7 @@ def intake_item(signed: bool):
             }
         ).encode()
         timestamp = str(int(time.time()))
-        signature = approval_services.intake_signature(
-            approval_services.intake_secret(w.account) if signed else "0" * 64, timestamp, payload
-        )
+        signature = intake_signature(intake_secret(w.account) if signed else "0" * 64, timestamp, payload)
         return {
             "data": payload,
             "content_type": "application/json",

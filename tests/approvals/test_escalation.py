@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from approvals import services
+from approvals import responses
 from approvals.models import ItemKind
 from incidents.models import Category, Incident
 from tests.approvals.conftest import START
@@ -22,7 +22,7 @@ def _no_mfa(school, trust, outside_school):
 
 @pytest.fixture
 def item(account, runner):
-    logged, _ = services.log_item(
+    logged, _ = responses.log_item(
         account=account,
         actor=runner,
         kind=ItemKind.COMMENT,

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from approvals import services
+from approvals import register, responses
 from approvals.models import AccountRole, IntakeDelivery, ItemKind, ResponseItem
 from core.models import AuditEntry
 from tests.approvals.conftest import START
@@ -26,7 +26,7 @@ ITEM = {
 
 def signed(account, payload, *, secret=None, timestamp=None) -> tuple[bytes, dict]:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    key = (secret or services.intake_secret(account)).encode()
+    key = (secret or responses.intake_secret(account)).encode()
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(key, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return body, {"HTTP_X_PORTAL_TIMESTAMP": stamp, "HTTP_X_PORTAL_SIGNATURE": f"sha256={digest}"}
@@ -98,7 +98,7 @@ def test_the_timestamp_is_part_of_what_is_signed(client, account):
     headers["HTTP_X_PORTAL_TIMESTAMP"] = str(int(time.time()))  # and given a fresh time
     assert post(client, account.pk, body, headers).status_code == 403
     body = json.dumps(ITEM).encode()
-    body_only = "sha256=" + hmac.new(services.intake_secret(account).encode(), body, hashlib.sha256).hexdigest()
+    body_only = "sha256=" + hmac.new(responses.intake_secret(account).encode(), body, hashlib.sha256).hexdigest()
     headers = {"HTTP_X_PORTAL_TIMESTAMP": str(int(time.time())), "HTTP_X_PORTAL_SIGNATURE": body_only}
     assert post(client, account.pk, body, headers).status_code == 403  # the old scheme: the body alone
     assert not ResponseItem.objects.exists()
@@ -158,11 +158,11 @@ def test_the_intake_needs_post(client, account):
 
 
 def test_the_intake_secret_comes_from_its_own_key_not_secret_key(account, settings):
-    before = services.intake_secret(account)
+    before = responses.intake_secret(account)
     settings.SECRET_KEY = "a-rotated-secret-key-" + "x" * 40
-    assert services.intake_secret(account) == before  # rotating SECRET_KEY breaks no integration
+    assert responses.intake_secret(account) == before  # rotating SECRET_KEY breaks no integration
     settings.INTAKE_SIGNING_KEY = "another-intake-signing-key-" + "y" * 20
-    assert services.intake_secret(account) != before
+    assert responses.intake_secret(account) != before
 
 
 # Rotating an account's secret
@@ -180,7 +180,7 @@ def test_the_accounts_administrators_rotate_its_secret_and_see_the_new_one_once(
     client.force_login(person)
     response = rotate(client, account)
     account.refresh_from_db()
-    new_secret = services.intake_secret(account)
+    new_secret = responses.intake_secret(account)
     assert response.status_code == 200 and new_secret in response.content.decode()
     assert response["Cache-Control"] == "no-store, private"
     assert account.intake_key_version == 2
@@ -193,7 +193,7 @@ def test_the_accounts_administrators_rotate_its_secret_and_see_the_new_one_once(
 def test_the_account_page_showing_the_secret_is_never_cached(client, account, runner, no_mfa):
     client.force_login(runner)
     response = client.get(f"/approvals/accounts/{account.pk}/")
-    assert services.intake_secret(account) in response.content.decode()
+    assert responses.intake_secret(account) in response.content.decode()
     assert response["Cache-Control"] == "no-store, private"
     assert "X-Portal-Timestamp" in response.content.decode()
 
@@ -216,7 +216,7 @@ def test_rotating_needs_post(client, account, runner, no_mfa):
 
 
 def test_a_closed_accounts_secret_is_not_rotated(client, account, runner, slt, no_mfa):
-    services.close_account(account=account, actor=slt, reason="Merged into the trust page.")
+    register.close_account(account=account, actor=slt, reason="Merged into the trust page.")
     client.force_login(runner)
     response = rotate(client, account)
     assert response.status_code == 302

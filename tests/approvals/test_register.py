@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
-from approvals import reminders, services
+from approvals import errors, queries, register, reminders, responses, services
 from approvals.crypto import CredentialsUnavailable
 from approvals.models import AccountStatus, ItemKind, OfficialAccount, ResponseItem, StoredCredentials
 from core.models import AuditEntry
@@ -37,10 +37,10 @@ COMPLETE = {
 
 def test_the_account_becomes_active_only_when_the_checklist_is_complete(account, runner):
     partial = {**COMPLETE, "official_branding": False}
-    account = services.update_checklist(account=account, actor=runner, **partial)
+    account = register.update_checklist(account=account, actor=runner, **partial)
     assert account.status == AccountStatus.PENDING_CREATION
     assert account.checklist_gaps() == ["shows “Official / Provision Approved Site” branding"]
-    account = services.update_checklist(account=account, actor=runner, **COMPLETE)
+    account = register.update_checklist(account=account, actor=runner, **COMPLETE)
     assert account.status == AccountStatus.ACTIVE and account.next_check_due == dt.date(2026, 3, 31)
 
 
@@ -49,13 +49,13 @@ def test_credentials_are_encrypted_at_rest_and_every_reveal_is_logged(
 ):
     settings.CREDENTIALS_ENCRYPTION_KEY = KEY
     with django_capture_on_commit_callbacks(execute=True):
-        services.store_credentials(account=account, actor=runner, secret="user: oaknews\npassword: Tr0ub4dor&3")
+        register.store_credentials(account=account, actor=runner, secret="user: oaknews\npassword: Tr0ub4dor&3")
     raw = bytes(StoredCredentials.objects.values_list("ciphertext", flat=True).get())
     assert b"Tr0ub4dor" not in raw and b"oaknews" not in raw
     with connection.cursor() as cursor:
         cursor.execute("SELECT ciphertext FROM approvals_storedcredentials")
         assert b"Tr0ub4dor" not in bytes(cursor.fetchone()[0])
-    assert services.reveal_credentials(account=account, actor=slt) == "user: oaknews\npassword: Tr0ub4dor&3"
+    assert register.reveal_credentials(account=account, actor=slt) == "user: oaknews\npassword: Tr0ub4dor&3"
     assert AuditEntry.objects.filter(action="approvals.credentials_revealed", actor=slt).count() == 1
     assert AuditEntry.objects.filter(action="approvals.credentials_changed", actor=runner).count() == 1
     assert any(slt.email in m.to and "Sign-in details changed" in m.subject for m in deliver())
@@ -64,25 +64,25 @@ def test_credentials_are_encrypted_at_rest_and_every_reveal_is_logged(
 def test_without_a_key_the_portal_refuses_to_store_credentials(account, runner, settings):
     settings.CREDENTIALS_ENCRYPTION_KEY = None
     with pytest.raises(CredentialsUnavailable, match="no encryption key"):
-        services.store_credentials(account=account, actor=runner, secret="secret")
+        register.store_credentials(account=account, actor=runner, secret="secret")
     assert not StoredCredentials.objects.exists()
 
 
 def test_the_termly_check_moves_the_next_date_on(account, runner, time_machine):
-    services.update_checklist(account=account, actor=runner, **COMPLETE)
+    register.update_checklist(account=account, actor=runner, **COMPLETE)
     time_machine.move_to(dt.datetime(2026, 3, 25, 9, tzinfo=dt.UTC), tick=False)
-    with pytest.raises(services.ApprovalError, match="Say in the notes"):
-        services.record_check(
+    with pytest.raises(errors.ApprovalError, match="Say in the notes"):
+        register.record_check(
             account=account, actor=runner, admins_confirmed=True, two_factor_still_on=False, checklist_still_true=True
         )
-    services.record_check(
+    register.record_check(
         account=account, actor=runner, admins_confirmed=True, two_factor_still_on=True, checklist_still_true=True
     )
     assert OfficialAccount.objects.get().next_check_due == dt.date(2026, 7, 20)
 
 
 def test_check_reminders_go_once_per_stage(account, runner, time_machine):
-    services.update_checklist(account=account, actor=runner, **COMPLETE)  # due 31 March
+    register.update_checklist(account=account, actor=runner, **COMPLETE)  # due 31 March
     sent = {}
     for day in range(0, 45):
         time_machine.move_to(START + dt.timedelta(days=day), tick=False)
@@ -98,11 +98,11 @@ def test_check_reminders_go_once_per_stage(account, runner, time_machine):
 def test_when_the_lead_leaves_the_account_needs_a_handover(
     account, runner, slt, school, smp, celery_eager, django_capture_on_commit_callbacks
 ):
-    services.update_checklist(account=account, actor=runner, **COMPLETE)
+    register.update_checklist(account=account, actor=runner, **COMPLETE)
     runner.memberships.update(leaving_date=dt.date(2026, 3, 1))
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.flag_handovers() == 1
-    assert services.flag_handovers() == 0
+        assert register.flag_handovers() == 1
+    assert register.flag_handovers() == 0
     account.refresh_from_db()
     assert account.status == AccountStatus.HANDOVER_NEEDED
     assert any(slt.email in m.to and "Handover needed" in m.subject for m in deliver())
@@ -110,18 +110,18 @@ def test_when_the_lead_leaves_the_account_needs_a_handover(
     from policies.services import sync_requests
 
     sync_requests(users=[new_lead])
-    with pytest.raises(services.ApprovalRefused):
-        services.hand_over(account=account, actor=slt, new_lead=new_lead)
+    with pytest.raises(errors.ApprovalRefused):
+        register.hand_over(account=account, actor=slt, new_lead=new_lead)
     make_ready(new_lead, smp)
-    account = services.hand_over(account=account, actor=slt, new_lead=new_lead)
+    account = register.hand_over(account=account, actor=slt, new_lead=new_lead)
     assert (account.status, account.lead) == (AccountStatus.ACTIVE, new_lead)
 
 
 def test_closing_needs_a_reason(account, slt):
-    with pytest.raises(services.ApprovalError, match="reason"):
-        services.close_account(account=account, actor=slt, reason=" ")
+    with pytest.raises(errors.ApprovalError, match="reason"):
+        register.close_account(account=account, actor=slt, reason=" ")
     assert (
-        services.close_account(account=account, actor=slt, reason="Merged into the trust page.").status
+        register.close_account(account=account, actor=slt, reason="Merged into the trust page.").status
         == AccountStatus.CLOSED
     )
 
@@ -131,39 +131,39 @@ def test_closing_needs_a_reason(account, slt):
 
 
 def test_an_item_gets_its_24_hour_deadline(account, runner, time_machine):
-    item, created = services.log_item(
+    item, created = responses.log_item(
         account=account, actor=runner, kind=ItemKind.QUERY, received_at=START, summary="When is sports day?"
     )
     assert created and item.due_at == START + dt.timedelta(hours=24)
     saturday = dt.datetime(2026, 3, 7, 10, tzinfo=dt.UTC)
     time_machine.move_to(saturday + dt.timedelta(hours=1), tick=False)
-    weekend, _ = services.log_item(
+    weekend, _ = responses.log_item(
         account=account, actor=runner, kind=ItemKind.COMMENT, received_at=saturday, summary="Well done!"
     )
     assert weekend.due_at == dt.datetime(2026, 3, 9, 17, tzinfo=dt.UTC)  # Monday's closing time (GMT)
 
 
 def test_a_received_time_in_the_future_is_refused(account, runner):
-    with pytest.raises(services.ApprovalError, match="cannot be in the future"):
-        services.log_item(
+    with pytest.raises(errors.ApprovalError, match="cannot be in the future"):
+        responses.log_item(
             account=account, actor=runner, kind=ItemKind.QUERY, received_at=START + dt.timedelta(hours=2), summary="x"
         )
     assert not ResponseItem.objects.exists()
 
 
 def test_answering_records_who_when_what_once(account, runner, slt):
-    item, _ = services.log_item(
+    item, _ = responses.log_item(
         account=account, actor=runner, kind=ItemKind.COMPLAINT, received_at=START, summary="Car park"
     )
-    item = services.answer_item(item=item, actor=runner, response="Apologised and explained.")
+    item = responses.answer_item(item=item, actor=runner, response="Apologised and explained.")
     assert (item.answered_by, item.answered_at, item.answered_on_time) == (runner, START, True)
-    with pytest.raises(services.ApprovalError, match="already answered"):
-        services.answer_item(item=item, actor=slt, response="again")
+    with pytest.raises(errors.ApprovalError, match="already answered"):
+        responses.answer_item(item=item, actor=slt, response="again")
 
 
 def test_response_reminders_warn_admins_then_escalate_once_each(account, runner, school, slt, time_machine):
     online_safety = member(school, Role.ONLINE_SAFETY, email="osc@school.example")
-    services.log_item(
+    responses.log_item(
         account=account, actor=runner, kind=ItemKind.QUERY, received_at=START, summary="When is sports day?"
     )
     timeline = {}
@@ -179,8 +179,8 @@ def test_response_reminders_warn_admins_then_escalate_once_each(account, runner,
 
 
 def test_an_answered_item_is_not_chased(account, runner, time_machine):
-    item, _ = services.log_item(account=account, actor=runner, kind=ItemKind.QUERY, received_at=START, summary="x")
-    services.answer_item(item=item, actor=runner, response="Done")
+    item, _ = responses.log_item(account=account, actor=runner, kind=ItemKind.QUERY, received_at=START, summary="x")
+    responses.answer_item(item=item, actor=runner, response="Done")
     time_machine.move_to(START + dt.timedelta(hours=25), tick=False)
     assert reminders.send_response_reminders() == {"warned": 0, "escalated": 0}
 
@@ -188,7 +188,7 @@ def test_an_answered_item_is_not_chased(account, runner, time_machine):
 def signed(account, payload: dict, secret=None) -> tuple[bytes, dict]:
     """The body and the headers an automation tool sends: a timestamp, and the HMAC of "{timestamp}.{body}"."""
     body = json.dumps(payload).encode()
-    key = (secret or services.intake_secret(account)).encode()
+    key = (secret or responses.intake_secret(account)).encode()
     timestamp = str(int(time.time()))
     signature = hmac.new(key, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return body, {"HTTP_X_PORTAL_TIMESTAMP": timestamp, "HTTP_X_PORTAL_SIGNATURE": f"sha256={signature}"}
@@ -234,11 +234,11 @@ def test_the_intake_refuses_bad_items(client, account, payload):
 
 def test_monthly_figures_count_on_time_and_the_median(account, runner, time_machine):
     for minutes in (30, 90, 60 * 30):
-        item, _ = services.log_item(
+        item, _ = responses.log_item(
             account=account, actor=runner, kind=ItemKind.QUERY, received_at=START, summary=f"q{minutes}"
         )
         time_machine.move_to(START + dt.timedelta(minutes=minutes), tick=False)
-        services.answer_item(item=item, actor=runner, response="ok")
+        responses.answer_item(item=item, actor=runner, response="ok")
         time_machine.move_to(START, tick=False)
     from approvals.queries import monthly_figures
 
@@ -247,18 +247,16 @@ def test_monthly_figures_count_on_time_and_the_median(account, runner, time_mach
 
 
 def test_the_register_counts_open_and_overdue_items_and_not_answered_ones(now, school, account, runner):
-    from approvals.queries import register
-
-    (row,) = register(school)
+    (row,) = queries.register(school)
     assert (row.open_items, row.overdue_items) == (0, 0)
     items = [
-        services.log_item(
+        responses.log_item(
             account=account, actor=runner, kind=ItemKind.QUERY, received_at=START - dt.timedelta(days=days), summary="q"
         )[0]
         for days in (0, 3, 4)
     ]
-    services.answer_item(item=items[2], actor=runner, response="ok")
-    (row,) = register(school)
+    responses.answer_item(item=items[2], actor=runner, response="ok")
+    (row,) = queries.register(school)
     assert (row.open_items, row.overdue_items) == (2, 1)
 
 
@@ -281,7 +279,7 @@ def test_the_register_and_the_log_take_the_same_queries_for_few_or_many(client, 
     ]
     few = {url: _queries(client, url) for url in urls}
     for n in range(30):
-        services.log_item(
+        responses.log_item(
             account=account,
             actor=runner,
             kind=ItemKind.QUERY,
@@ -289,18 +287,18 @@ def test_the_register_and_the_log_take_the_same_queries_for_few_or_many(client, 
             summary=f"q{n}",
         )
     for item in ResponseItem.objects.all()[:15]:
-        services.answer_item(item=item, actor=runner, response="ok")
+        responses.answer_item(item=item, actor=runner, response="ok")
     many = {url: _queries(client, url) for url in urls}
     assert many == few
 
 
 def test_a_double_click_records_the_termly_check_once(account, runner):
-    services.update_checklist(account=account, actor=runner, **COMPLETE)
-    services.record_check(
+    register.update_checklist(account=account, actor=runner, **COMPLETE)
+    register.record_check(
         account=account, actor=runner, admins_confirmed=True, two_factor_still_on=True, checklist_still_true=True
     )
-    with pytest.raises(services.ApprovalError, match="already recorded today"):
-        services.record_check(
+    with pytest.raises(errors.ApprovalError, match="already recorded today"):
+        register.record_check(
             account=account, actor=runner, admins_confirmed=True, two_factor_still_on=True, checklist_still_true=True
         )
     account.refresh_from_db()

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import Role
-from approvals import services
+from approvals import errors, services
 from approvals.models import AccountStatus, Decision, OfficialAccount, RequestStatus
 from core.models import AuditEntry
 from tests.approvals.conftest import START, draft_request, make_ready, submitted_request
@@ -28,12 +28,12 @@ def test_any_member_of_staff_drafts_and_submits_a_business_case(
 
 
 def test_the_official_email_must_be_on_the_organisations_domains(school, staff, runner):
-    with pytest.raises(services.ApprovalError, match="must be on one of Oak Primary's email domains"):
+    with pytest.raises(errors.ApprovalError, match="must be on one of Oak Primary's email domains"):
         draft_request(school, staff, [runner], official_email="news@gmail.example")
 
 
 def test_runners_must_be_staff_of_the_organisation(school, staff, outsider, smp):
-    with pytest.raises(services.ApprovalError, match="Only staff of Oak Primary"):
+    with pytest.raises(errors.ApprovalError, match="Only staff of Oak Primary"):
         draft_request(school, staff, [staff, outsider])
 
 
@@ -44,7 +44,7 @@ def test_a_volunteer_can_run_an_account(school, staff, smp):
 
 def test_a_missing_business_case_point_is_refused_at_submission(school, staff, runner):
     request = draft_request(school, staff, [runner], promotion="  ")
-    with pytest.raises(services.ApprovalError, match="how the account will be promoted"):
+    with pytest.raises(errors.ApprovalError, match="how the account will be promoted"):
         services.submit_request(account_request=request, actor=staff)
     request.refresh_from_db()
     assert request.status == RequestStatus.DRAFT
@@ -64,7 +64,7 @@ def test_approval_is_refused_naming_each_person_and_what_they_lack(school, staff
         verified_at=START,
     )
     request = submitted_request(school, staff, [runner, trained_only])
-    with pytest.raises(services.ApprovalRefused) as refused:
+    with pytest.raises(errors.ApprovalRefused) as refused:
         services.decide(account_request=request, decider=slt, kind="approve")
     assert refused.value.gaps == [
         f"{runner.full_name} has not acknowledged version 2 of the Social Media Policy and has no in-date social-media training record.",
@@ -79,7 +79,7 @@ def test_expired_training_does_not_count(school, staff, runner, slt, smp):
     make_ready(runner, smp)
     runner.training_records.update(expires_on="2026-03-01")
     request = submitted_request(school, staff, [runner])
-    with pytest.raises(services.ApprovalRefused, match="no in-date social-media training"):
+    with pytest.raises(errors.ApprovalRefused, match="no in-date social-media training"):
         services.decide(account_request=request, decider=slt, kind="approve")
 
 
@@ -100,13 +100,13 @@ def test_once_everyone_is_ready_slt_approves_and_the_account_enters_the_register
 def test_without_a_social_media_policy_nothing_can_be_approved(school, staff, slt):
     runner = member(school)
     request = submitted_request(school, staff, [runner])
-    with pytest.raises(services.ApprovalRefused, match="has no published Social Media Policy"):
+    with pytest.raises(errors.ApprovalRefused, match="has no published Social Media Policy"):
         services.decide(account_request=request, decider=slt, kind="approve")
 
 
 def test_changes_requested_then_resubmitted_then_rejected(school, staff, runner, slt):
     request = submitted_request(school, staff, [runner])
-    with pytest.raises(services.ApprovalError, match="Give the reason"):
+    with pytest.raises(errors.ApprovalError, match="Give the reason"):
         services.decide(account_request=request, decider=slt, kind="request_changes")
     request = services.decide(
         account_request=request, decider=slt, kind="request_changes", reason="Who moderates in the holidays?"
@@ -145,19 +145,19 @@ def test_changes_requested_then_resubmitted_then_rejected(school, staff, runner,
 
 def test_nobody_decides_their_own_request(school, slt, runner):
     request = submitted_request(school, slt, [runner])
-    with pytest.raises(services.ApprovalError, match="your own request"):
+    with pytest.raises(errors.ApprovalError, match="your own request"):
         services.decide(account_request=request, decider=slt, kind="approve")
 
 
 def test_only_slt_or_the_lead_decide(school, staff, runner, dsl):
     request = submitted_request(school, staff, [runner])
-    with pytest.raises(services.ApprovalError, match="Only the senior leadership team"):
+    with pytest.raises(errors.ApprovalError, match="Only the senior leadership team"):
         services.decide(account_request=request, decider=dsl, kind="reject", reason="No.")
 
 
 def test_a_request_that_is_not_submitted_cannot_be_decided(school, staff, runner, slt):
     request = draft_request(school, staff, [runner])
-    with pytest.raises(services.ApprovalError, match="draft, so there is nothing to decide"):
+    with pytest.raises(errors.ApprovalError, match="draft, so there is nothing to decide"):
         services.decide(account_request=request, decider=slt, kind="reject", reason="No.")
 
 
@@ -165,12 +165,12 @@ def test_the_requester_withdraws_before_a_decision_only(
     school, staff, runner, slt, celery_eager, django_capture_on_commit_callbacks
 ):
     request = submitted_request(school, staff, [runner])
-    with pytest.raises(services.ApprovalError, match="Only the person who made the request"):
+    with pytest.raises(errors.ApprovalError, match="Only the person who made the request"):
         services.withdraw_request(account_request=request, actor=slt)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.withdraw_request(account_request=request, actor=staff).status == RequestStatus.WITHDRAWN
     assert deliver()[-1].to == [slt.email] and "withdrawn" in deliver()[-1].subject
-    with pytest.raises(services.ApprovalError, match="already withdrawn"):
+    with pytest.raises(errors.ApprovalError, match="already withdrawn"):
         services.withdraw_request(account_request=request, actor=staff)
 
 
@@ -194,7 +194,7 @@ def test_a_double_click_makes_one_decision(school, staff, runner, slt, second_sl
     make_ready(runner, smp)
     request = submitted_request(school, staff, [runner])
     services.decide(account_request=request, decider=slt, kind="approve")
-    with pytest.raises(services.ApprovalError, match="already given your decision"):
+    with pytest.raises(errors.ApprovalError, match="already given your decision"):
         services.decide(account_request=request, decider=slt, kind="approve")
     assert Decision.objects.count() == 1
 
@@ -228,7 +228,7 @@ def test_two_approvers_at_the_same_moment_make_exactly_one_decision(school, staf
             barrier.wait(timeout=10)
             services.decide(account_request=request, decider=decider, kind="approve")
             outcomes.append("approved")
-        except services.ApprovalError as exc:
+        except errors.ApprovalError as exc:
             outcomes.append(str(exc))
         finally:
             connection.close()

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from approvals import reminders, services
+from approvals import register, reminders
 from approvals.models import AccountRole, TrainingRecord
 from core.models import AuditEntry, OutboxMessage
 from tests.approvals.conftest import START
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def stored(account, runner, keys):  # noqa: F811
-    services.store_credentials(account=account, actor=runner, secret=SECRET)
+    register.store_credentials(account=account, actor=runner, secret=SECRET)
     return account
 
 
@@ -55,13 +55,13 @@ def test_a_reveal_tells_slt_but_not_the_revealer_and_is_listed_on_the_account_pa
 
 
 def test_the_accounts_administrator_sees_who_revealed_and_a_moderator_does_not(client, stored, runner, slt, school):
-    services.reveal_credentials(account=stored, actor=slt)
+    register.reveal_credentials(account=stored, actor=slt)
     with_authenticator(runner)
     client.force_login(runner)  # an administrator of the account
     page = client.get(f"/approvals/accounts/{stored.pk}/").content.decode()
     assert "Sign-in details revealed" in page and slt.full_name in page.split("Sign-in details revealed", 1)[1]
     moderator = member(school, email="moderator@school.example")
-    services.set_team_member(account=stored, actor=runner, user=moderator, role=AccountRole.MODERATOR)
+    register.set_team_member(account=stored, actor=runner, user=moderator, role=AccountRole.MODERATOR)
     with_authenticator(moderator)
     client.force_login(moderator)
     response = client.get(f"/approvals/accounts/{stored.pk}/")
@@ -71,7 +71,7 @@ def test_the_accounts_administrator_sees_who_revealed_and_a_moderator_does_not(c
 
 def test_the_reveal_list_shows_the_latest_ten_in_one_query(client, stored, runner, slt):
     for _ in range(12):
-        services.reveal_credentials(account=stored, actor=slt)
+        register.reveal_credentials(account=stored, actor=slt)
     with_authenticator(runner)
     client.force_login(runner)
     client.get(f"/approvals/accounts/{stored.pk}/")  # warm caches
@@ -89,7 +89,7 @@ def test_a_reveal_by_the_service_notifies_slt_in_the_same_transaction(
     deliver()
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.reveal_credentials(account=stored, actor=runner) == SECRET
+        assert register.reveal_credentials(account=stored, actor=runner) == SECRET
         # Written with the audit entry, in the reveal's own transaction.
         assert OutboxMessage.objects.filter(recipient=slt.email, subject__startswith="Sign-in details viewed").exists()
     assert [m.to for m in deliver()] == [[slt.email]]

@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
 from accounts.models import Role
-from approvals import services
+from approvals import register
 from approvals.crypto import CredentialsUnavailable
 from approvals.models import AccountRole, StoredCredentials
 from core.models import AuditEntry
@@ -56,10 +56,10 @@ def second_factor(client, secret: str, next_url: str = "/"):
 
 
 def test_details_kept_under_an_old_key_still_open_once_a_new_key_comes_first(account, runner, slt, keys):
-    services.store_credentials(account=account, actor=runner, secret=SECRET)
+    register.store_credentials(account=account, actor=runner, secret=SECRET)
     keys.CREDENTIALS_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
-    assert services.reveal_credentials(account=account, actor=slt) == SECRET
-    services.store_credentials(account=account, actor=runner, secret="changed")
+    assert register.reveal_credentials(account=account, actor=slt) == SECRET
+    register.store_credentials(account=account, actor=runner, secret="changed")
     raw = bytes(StoredCredentials.objects.get().ciphertext)
     assert Fernet(NEW_KEY).decrypt(raw) == b"changed"  # new details go under the newest key
 
@@ -67,13 +67,13 @@ def test_details_kept_under_an_old_key_still_open_once_a_new_key_comes_first(acc
 def test_the_single_key_setting_still_works(account, runner, slt, keys):
     keys.CREDENTIALS_ENCRYPTION_KEYS = []
     keys.CREDENTIALS_ENCRYPTION_KEY = OLD_KEY
-    services.store_credentials(account=account, actor=runner, secret=SECRET)
+    register.store_credentials(account=account, actor=runner, secret=SECRET)
     keys.CREDENTIALS_ENCRYPTION_KEYS = [NEW_KEY]  # the single key now counts as the oldest
-    assert services.reveal_credentials(account=account, actor=slt) == SECRET
+    assert register.reveal_credentials(account=account, actor=slt) == SECRET
 
 
 def test_rotating_reencrypts_every_row_to_the_newest_key_once(account, runner, slt, keys, capsys):
-    services.store_credentials(account=account, actor=runner, secret=SECRET)
+    register.store_credentials(account=account, actor=runner, secret=SECRET)
     keys.CREDENTIALS_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     call_command("rotate_credentials_key")
     assert "1 re-encrypted with the newest key, 0 already on it, 0 unreadable" in capsys.readouterr().out
@@ -85,17 +85,17 @@ def test_rotating_reencrypts_every_row_to_the_newest_key_once(account, runner, s
     entries = AuditEntry.objects.filter(action="approvals.credentials_key_rotated").order_by("pk")
     assert [(e.details["rotated"], e.details["already_current"]) for e in entries] == [(1, 0), (0, 1)]
     keys.CREDENTIALS_ENCRYPTION_KEYS = [NEW_KEY]  # the old key can now go
-    assert services.reveal_credentials(account=account, actor=slt) == SECRET
+    assert register.reveal_credentials(account=account, actor=slt) == SECRET
 
 
 def test_rotating_reports_details_no_key_can_read(account, runner, keys, capsys):
-    services.store_credentials(account=account, actor=runner, secret=SECRET)
+    register.store_credentials(account=account, actor=runner, secret=SECRET)
     keys.CREDENTIALS_ENCRYPTION_KEYS = [NEW_KEY]  # the old key was dropped too early
     with pytest.raises(CommandError, match=rf"account\(s\) {account.pk}"):
         call_command("rotate_credentials_key")
     assert "0 re-encrypted with the newest key, 0 already on it, 1 unreadable" in capsys.readouterr().out
     keys.CREDENTIALS_ENCRYPTION_KEYS = [OLD_KEY]
-    assert services.reveal_credentials(account=account, actor=runner) == SECRET  # left as it was
+    assert register.reveal_credentials(account=account, actor=runner) == SECRET  # left as it was
 
 
 def test_rotating_without_a_key_says_so(keys):
@@ -161,7 +161,7 @@ def test_the_intake_signing_key_is_required_when_debug_is_off_and_kept_in_var_di
 
 @pytest.fixture
 def stored(account, runner, keys):
-    services.store_credentials(account=account, actor=runner, secret=SECRET)
+    register.store_credentials(account=account, actor=runner, secret=SECRET)
     return account
 
 
@@ -233,7 +233,7 @@ def test_storing_or_changing_the_details_needs_a_fresh_second_factor_too(client,
     second_factor(client, secret)
     assert 'name="secret"' in client.get(f"/approvals/accounts/{account.pk}/").content.decode()
     assert client.post(url, {"secret": "first"}).status_code == 302
-    assert services.reveal_credentials(account=account, actor=runner) == "first"
+    assert register.reveal_credentials(account=account, actor=runner) == "first"
 
 
 def test_the_organisations_administrator_stores_the_details_but_never_sees_them(client, account, school_admin, keys):
@@ -252,7 +252,7 @@ def test_slt_see_the_details_but_do_not_change_them(client, stored, slt):
     second_factor(client, secret)
     response = client.post(f"/approvals/accounts/{stored.pk}/credentials/", {"secret": "changed by slt"})
     assert response.status_code == 403
-    assert services.reveal_credentials(account=stored, actor=slt) == SECRET
+    assert register.reveal_credentials(account=stored, actor=slt) == SECRET
 
 
 def test_moderators_and_other_staff_neither_see_nor_change_them(client, stored, school):
@@ -265,7 +265,7 @@ def test_moderators_and_other_staff_neither_see_nor_change_them(client, stored, 
         second_factor(client, secret)
         assert client.get(reveal_url(stored)).status_code == 403
         assert client.post(f"/approvals/accounts/{stored.pk}/credentials/", {"secret": "x"}).status_code == 403
-    assert services.reveal_credentials(account=stored, actor=stored.lead) == SECRET
+    assert register.reveal_credentials(account=stored, actor=stored.lead) == SECRET
 
 
 def test_storing_needs_post(client, account, runner):
@@ -282,5 +282,5 @@ def test_without_a_key_nothing_is_stored_and_the_reason_is_shown(client, account
     response = client.post(f"/approvals/accounts/{account.pk}/credentials/", {"secret": "x"}, follow=True)
     assert "no encryption key" in response.content.decode()
     with pytest.raises(CredentialsUnavailable):
-        services.store_credentials(account=account, actor=runner, secret="x")
+        register.store_credentials(account=account, actor=runner, secret="x")
     assert not StoredCredentials.objects.exists()

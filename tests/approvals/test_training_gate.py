@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
-from approvals import services
+from approvals import errors, services, training
 from approvals.models import RequestStatus, TrainingRecord
 from core.models import AuditEntry
 from policies import services as policy_services
@@ -48,7 +48,7 @@ def own_training(user, **changes):
         "completed_on": dt.date(2026, 2, 1),
         "expires_on": dt.date(2028, 2, 1),
     }
-    return services.record_training(user=user, actor=user, **{**fields, **changes})
+    return training.record_training(user=user, actor=user, **{**fields, **changes})
 
 
 def certificate(content=PDF, name="certificate.pdf", content_type="application/pdf"):
@@ -64,7 +64,7 @@ def test_self_recorded_training_does_not_count_until_verified(client, school, st
     record = own_training(runner)
     assert not record.is_verified
     request = submitted_request(school, staff, [runner])
-    with pytest.raises(services.ApprovalRefused) as refused:
+    with pytest.raises(errors.ApprovalRefused) as refused:
         services.decide(account_request=request, decider=slt, kind="approve")
     assert refused.value.gaps == [
         f"{runner.full_name} has an in-date social-media training record that no administrator or SLT member has verified yet."
@@ -83,17 +83,17 @@ def test_a_certificate_alone_does_not_make_it_count(school, staff, runner, slt, 
     acknowledged(runner, smp)
     own_training(runner, evidence=certificate())
     request = submitted_request(school, staff, [runner])
-    with pytest.raises(services.ApprovalRefused, match="no administrator or SLT member has verified"):
+    with pytest.raises(errors.ApprovalRefused, match="no administrator or SLT member has verified"):
         services.decide(account_request=request, decider=slt, kind="approve")
 
 
 def test_verified_but_expired_training_does_not_count(school, staff, runner, slt, smp, school_admin):
     acknowledged(runner, smp)
-    services.record_training(
+    training.record_training(
         user=runner, actor=school_admin, course="c", completed_on=dt.date(2024, 1, 1), expires_on=dt.date(2026, 3, 1)
     )
     request = submitted_request(school, staff, [runner])
-    with pytest.raises(services.ApprovalRefused, match="has no in-date social-media training record"):
+    with pytest.raises(errors.ApprovalRefused, match="has no in-date social-media training record"):
         services.decide(account_request=request, decider=slt, kind="approve")
 
 
@@ -121,8 +121,8 @@ def test_what_the_person_records_for_themselves_is_unverified_even_for_an_admini
 
 
 def test_plain_staff_cannot_record_training_for_someone_else(staff, runner):
-    with pytest.raises(services.ApprovalError, match="for yourself, or for staff you oversee"):
-        services.record_training(
+    with pytest.raises(errors.ApprovalError, match="for yourself, or for staff you oversee"):
+        training.record_training(
             user=runner, actor=staff, course="c", completed_on=dt.date(2026, 2, 1), expires_on=dt.date(2028, 2, 1)
         )
     assert not TrainingRecord.objects.exists()
@@ -141,8 +141,8 @@ def test_nobody_verifies_their_own_training(client, slt, school_admin):
         record = own_training(person)
         client.force_login(person)
         assert verify(client, record).status_code == 403
-        with pytest.raises(services.ApprovalError, match="nobody verifies their own"):
-            services.verify_training(record=record, actor=person)
+        with pytest.raises(errors.ApprovalError, match="nobody verifies their own"):
+            training.verify_training(record=record, actor=person)
     assert not TrainingRecord.objects.verified().exists()
 
 
@@ -169,7 +169,7 @@ def test_trust_slt_verify_the_training_of_a_member_schools_staff(client, runner,
 
 def test_verifying_twice_changes_nothing(client, runner, slt, school_admin):
     record = own_training(runner)
-    services.verify_training(record=record, actor=slt)
+    training.verify_training(record=record, actor=slt)
     client.force_login(school_admin)
     response = client.post(f"/approvals/training/{record.pk}/verify/", follow=True)
     assert "already verified by" in response.content.decode()
@@ -191,7 +191,7 @@ def test_the_training_page_shows_unverified_records_and_offers_slt_to_verify(cli
     client.force_login(slt)
     page = client.get("/approvals/training/").content.decode()
     assert "Unverified" in page and f"/approvals/training/{record.pk}/verify/" in page
-    services.verify_training(record=record, actor=slt)
+    training.verify_training(record=record, actor=slt)
     page = client.get("/approvals/training/").content.decode()
     assert "Unverified" not in page and f"By {slt.full_name}" in page
 
@@ -225,7 +225,7 @@ def test_an_expiry_more_than_five_years_after_completion_is_refused(client, staf
 
 
 def test_five_years_from_29_february_ends_on_28_february(staff):
-    with pytest.raises(services.ApprovalError, match="by 28 February 2029"):
+    with pytest.raises(errors.ApprovalError, match="by 28 February 2029"):
         own_training(staff, completed_on=dt.date(2024, 2, 29), expires_on=dt.date(2029, 3, 1))
     assert own_training(staff, completed_on=dt.date(2024, 2, 29), expires_on=dt.date(2029, 2, 28))
 
@@ -249,7 +249,7 @@ def test_a_certificate_that_is_not_a_pdf_png_or_jpeg_is_refused(client, staff, c
 
 
 def test_the_service_refuses_a_certificate_of_another_type_too(staff):
-    with pytest.raises(services.ApprovalError, match="must be a PDF, PNG or JPEG"):
+    with pytest.raises(errors.ApprovalError, match="must be a PDF, PNG or JPEG"):
         own_training(staff, evidence=certificate(b"<svg onload=alert(1)>", "c.png", "image/png"))
     assert not TrainingRecord.objects.exists()
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from approvals import services
+from approvals import register
 from approvals.crypto import CredentialsUnavailable
 
 
@@ -12,7 +12,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            report = services.rotate_credentials_key()
+            report = register.rotate_credentials_key()
         except CredentialsUnavailable as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
