@@ -251,7 +251,7 @@ def training(request):
     return render(
         request,
         "approvals/training.html",
-        {"form": form, "records": records, "today": timezone.localdate(), "for_others": people.count() > 1},
+        {"form": form, "records": records, "for_others": people.count() > 1},
     )
 
 
@@ -344,7 +344,10 @@ def account_detail(request, pk):
             "gaps": account.checklist_gaps(),
             "intake_url": request.build_absolute_uri(f"/approvals/intake/{account.pk}/") if administer else "",
             "intake_secret": services.intake_secret(account) if administer else "",
-            "today": timezone.localdate(),
+            # Closed accounts keep their record; nothing about them changes any more.
+            "may_change": administer and not account.is_closed,
+            "may_record_check": administer and account.status == AccountStatus.ACTIVE,
+            "shows_credentials": (can_store or can_reveal) and not account.is_closed,
         },
     )
     response["Cache-Control"] = NO_STORE  # it shows the intake secret to administrators
