@@ -12,6 +12,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Organisation, today
 from approvals.certificates import random_name
@@ -187,6 +188,10 @@ class TrainingRecord(models.Model):
     def is_verified(self) -> bool:
         return self.verified_at is not None
 
+    def has_expired(self, on: dt.date | None = None) -> bool:
+        """The opposite of ``TrainingQuerySet.in_date``."""
+        return self.expires_on < (on or today())
+
 
 class AccountStatus(models.TextChoices):
     PENDING_CREATION = "pending_creation", "Pending creation"
@@ -254,6 +259,18 @@ class OfficialAccount(models.Model):
         "shared_with_slt",
     )
 
+    @property
+    def is_closed(self) -> bool:
+        return self.status == AccountStatus.CLOSED
+
+    def check_is_due(self, on: dt.date | None = None) -> bool:
+        """The termly check of an active account is due on its date and after (``approvals.reminders``)."""
+        return (
+            self.status == AccountStatus.ACTIVE
+            and self.next_check_due is not None
+            and self.next_check_due <= (on or today())
+        )
+
     def checklist_gaps(self) -> list[str]:
         """What still stops the account being active, in words."""
         gaps = [str(self._meta.get_field(name).verbose_name) for name in self.CHECKLIST if not getattr(self, name)]
@@ -281,6 +298,11 @@ class AccountMember(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.get_role_display()} of {self.account}"
+
+    @property
+    def is_lead(self) -> bool:
+        """The lead stays on the team until the account is handed over (``services.set_team_member``)."""
+        return self.user_id == self.account.lead_id
 
 
 class StoredCredentials(models.Model):
@@ -366,6 +388,10 @@ class ResponseItem(models.Model):
     @property
     def answered_on_time(self) -> bool:
         return self.answered_at is not None and self.answered_at <= self.due_at
+
+    def is_overdue(self, now: dt.datetime | None = None) -> bool:
+        """Unanswered past its reply time, as the register counts it (``queries.register``)."""
+        return self.answered_at is None and self.due_at < (now or timezone.now())
 
 
 class IntakeDelivery(models.Model):

@@ -264,7 +264,6 @@ def training(request):
         {
             "form": form,
             "records": queries.training_records(request.user, people),
-            "today": timezone.localdate(),
             "for_others": people.count() > 1,
         },
     )
@@ -356,7 +355,10 @@ def account_detail(request, pk):
             "gaps": account.checklist_gaps(),
             "intake_url": request.build_absolute_uri(f"/approvals/intake/{account.pk}/") if administer else "",
             "intake_secret": intake_secret(account) if administer else "",
-            "today": timezone.localdate(),
+            # Closed accounts keep their record; nothing about them changes any more.
+            "may_change": administer and not account.is_closed,
+            "may_record_check": administer and account.status == AccountStatus.ACTIVE,
+            "shows_credentials": (can_store or can_reveal) and not account.is_closed,
         },
     )
     response["Cache-Control"] = NO_STORE  # it shows the intake secret to administrators

@@ -1,8 +1,11 @@
 """The portal's periodic duties, registered in django-celery-beat's schedule by the code.
 
 Each app lists its duties here; ``register_periodic_duties`` runs after every
-``migrate`` and creates the missing ones. A schedule an administrator changed
-in the admin is left as they set it: only the task name is kept right.
+``migrate``: it creates the missing ones, moves a duty to the time written here
+when the code's time changed, and removes a duty the code no longer lists.
+``core.models.InstalledDuty`` remembers the schedule the code last installed, so
+a schedule an administrator changed in the admin (it no longer matches that
+record) is left as they set it: only the task name is kept right.
 """
 
 from dataclasses import dataclass
@@ -75,19 +78,61 @@ DUTIES: list[Duty] = [
 ]
 
 
+TIMEZONE = "Europe/London"
+
+
+def _schedule(crontab) -> str:
+    """One comparable string for a crontab row, or for what a task runs on instead of one."""
+    if crontab is None:
+        return "not a crontab"
+    return " ".join(
+        str(part)
+        for part in (
+            crontab.minute,
+            crontab.hour,
+            crontab.day_of_month,
+            crontab.month_of_year,
+            crontab.day_of_week,
+            crontab.timezone,
+        )
+    )
+
+
 def register_periodic_duties(**kwargs):
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+    from core.models import InstalledDuty
+
+    installed = {row.name: row for row in InstalledDuty.objects.all()}
     for duty in DUTIES:
-        if PeriodicTask.objects.filter(name=duty.name).exists():
-            PeriodicTask.objects.filter(name=duty.name).exclude(task=duty.task).update(task=duty.task)
-            continue
-        schedule, _ = CrontabSchedule.objects.get_or_create(
+        crontab, _ = CrontabSchedule.objects.get_or_create(
             minute=duty.minute,
             hour=duty.hour,
             day_of_week=duty.day_of_week,
             day_of_month="*",
             month_of_year="*",
-            timezone="Europe/London",
+            timezone=TIMEZONE,
         )
-        PeriodicTask.objects.create(name=duty.name, task=duty.task, crontab=schedule, description=duty.description)
+        wanted = _schedule(crontab)
+        task = PeriodicTask.objects.select_related("crontab").filter(name=duty.name).first()
+        if task is None:
+            PeriodicTask.objects.create(name=duty.name, task=duty.task, crontab=crontab, description=duty.description)
+        else:
+            if task.task != duty.task:
+                PeriodicTask.objects.filter(pk=task.pk).update(task=duty.task)
+            stored = _schedule(task.crontab)
+            last = installed.get(duty.name)
+            if stored != wanted:
+                # An administrator's schedule (it differs from what the code last installed) is kept;
+                # so is one installed before this record existed, unless it already matches.
+                if last is None or stored != last.schedule:
+                    continue
+                # save(), not update(): beat notices a changed schedule through PeriodicTasks.changed.
+                task.crontab, task.interval, task.solar, task.clocked = crontab, None, None, None
+                task.save()
+        InstalledDuty.objects.update_or_create(name=duty.name, defaults={"schedule": wanted})
+
+    # A duty the code installed and no longer lists goes (its task has usually gone with it).
+    gone = [name for name in installed if name not in {duty.name for duty in DUTIES}]
+    PeriodicTask.objects.filter(name__in=gone).delete()
+    InstalledDuty.objects.filter(name__in=gone).delete()

@@ -126,3 +126,20 @@ class OutboxMessage(models.Model):
         if self.failed_at:
             return "failed"
         return "retrying" if self.attempts else "waiting"
+
+
+class InstalledDuty(models.Model):
+    """The schedule ``core.duties`` last gave a periodic duty, so ``migrate`` can tell the code's from an administrator's.
+
+    A duty whose stored schedule still matches this takes the code's new time; one that
+    differs was changed in the admin and is kept as it is.
+    """
+
+    name = models.CharField(max_length=200, unique=True, help_text="The periodic task's name.")
+    schedule = models.CharField(max_length=200, help_text="Minute, hour, day of month, month, weekday and time zone.")
+
+    class Meta:
+        verbose_name = "duty schedule installed by the code"
+
+    def __str__(self):
+        return f"{self.name}: {self.schedule}"

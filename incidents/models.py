@@ -271,6 +271,23 @@ class Incident(models.Model):
             return self.triaged_at > self.triage_due_at
         return (now or timezone.now()) > self.triage_due_at
 
+    def lado_referral_is_late(self, now: dt.datetime | None = None) -> bool:
+        return (
+            self.lado_due_at is not None
+            and self.lado_referred_at is None
+            and (now or timezone.now()) > self.lado_due_at
+        )
+
+    @property
+    def accepts_evidence(self) -> bool:
+        """Files may be added while the case is open (``services.add_evidence`` refuses a closed one)."""
+        return self.takes_uploads and self.is_open and self.destroyed_at is None
+
+    @property
+    def can_be_reopened(self) -> bool:
+        """As ``services.reopen_incident`` allows: closed, and not destroyed under the retention schedule."""
+        return self.status == Status.CLOSED and self.destroyed_at is None
+
     def reporter_label(self) -> str:
         if self.reported_by_id:
             return self.reported_by.full_name or self.reported_by.email

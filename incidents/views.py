@@ -52,6 +52,7 @@ from incidents.models import (
     Platform,
     Status,
 )
+from incidents.reminders import TRIAGE_HOURS
 from incidents.services import IncidentError
 
 # Object access: one helper, scoped to the person
@@ -175,7 +176,7 @@ def report(request):
 @login_required
 def submitted(request, pk):
     incident = _own_report(request.user, pk)
-    return render(request, "incidents/incident_submitted.html", {"incident": incident})
+    return render(request, "incidents/incident_submitted.html", {"incident": incident, "triage_hours": TRIAGE_HOURS})
 
 
 @login_required
@@ -194,6 +195,7 @@ def my_report(request, pk):
             "incident": incident,
             "evidence": incident.evidence.filter(uploaded_by=request.user),
             "files": EvidenceFormSet(prefix="evidence"),
+            "triage_hours": TRIAGE_HOURS,
         },
     )
 
@@ -586,6 +588,7 @@ def dashboard(request, slug):
             "grid": figures.open_grid(incidents),
             "deadlines": deadlines,
             "median": deadlines["median_hours"],
+            "triage_hours": TRIAGE_HOURS,
             "trends": figures.trends(incidents, now),
             "rollup": figures.trust_rollup(incidents, organisation, now),
             "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),

@@ -105,6 +105,10 @@ class Policy(models.Model):
     def is_addendum(self) -> bool:
         return self.addendum_to_id is not None
 
+    def takes_addendum_from(self, organisation) -> bool:
+        """A member school adds a local addendum to its trust's policy (not to another addendum)."""
+        return organisation.parent_id == self.organisation_id and not self.is_addendum
+
     def audience(self, on: dt.date | None = None):
         """Current memberships that must acknowledge this policy.
 
@@ -271,6 +275,12 @@ class AcknowledgementRequest(models.Model):
 
     def is_overdue(self, on: dt.date | None = None) -> bool:
         return self.acknowledgement_id is None and self.due_date < (on or today())
+
+    @property
+    def is_for_an_earlier_version(self) -> bool:
+        """Asked for a version that no longer counts (``counting``): a later major version has been published."""
+        counting = self.version.policy.acknowledgement_version_id
+        return counting is not None and self.version_id != counting
 
 
 class AcknowledgementTally(models.Model):

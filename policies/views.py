@@ -25,6 +25,7 @@ from policies import compliance, exports, importer, services, textdiff
 from policies.access import (
     can_download_evidence,
     can_edit,
+    can_manage,
     can_publish,
     compliance_scope_label,
     evidence_scope,
@@ -95,7 +96,7 @@ def my_policies(request):
     return render(
         request,
         "policies/my_policies.html",
-        {"outstanding": outstanding, "acknowledged": acknowledged, "today": timezone.localdate()},
+        {"outstanding": outstanding, "acknowledged": acknowledged},
     )
 
 
@@ -140,7 +141,6 @@ def read_policy(request, pk):
             "quiz_passed": services.has_passed_quiz(request.user, version),
             "form": AcknowledgeForm(),
             "ask_form": AskOwnerForm(),
-            "today": timezone.localdate(),
         },
     )
 
@@ -244,20 +244,15 @@ def _owner_choices(organisation):
 @login_required
 def manage_policies(request, slug):
     organisation = get_organisation_for(request.user, slug, Action.MANAGE_POLICIES)
-    policies = (
+    policies = list(
         Policy.objects.applying_to(organisation)
         .select_related("owner", "organisation", "acknowledgement_version")
         .prefetch_related(Prefetch("versions", queryset=PolicyVersion.objects.order_by("-created_at")))
     )
-    return render(
-        request,
-        "policies/manage_list.html",
-        {
-            "organisation": organisation,
-            "policies": policies,
-            "today": timezone.localdate(),
-        },
-    )
+    for policy in policies:
+        policy.may_manage = can_manage(request.user, policy)
+        policy.may_add_addendum = not policy.may_manage and policy.takes_addendum_from(organisation)
+    return render(request, "policies/manage_list.html", {"organisation": organisation, "policies": policies})
 
 
 @login_required
@@ -309,7 +304,6 @@ def manage_policy(request, pk):
             "versions": versions,
             "reviews": policy.reviews.select_related("reviewed_by")[:10],
             "review_form": ReviewForm(),
-            "today": timezone.localdate(),
             "has_draft": any(v.is_draft for v in versions),
             "may_publish": can_publish(request.user, policy),
         },
@@ -513,7 +507,6 @@ def people(request, slug):
             "organisation": organisation,
             "page": page,
             "query_string": query.urlencode(),
-            "today": timezone.localdate(),
             "status": request.GET.get("status", ""),
         },
     )
