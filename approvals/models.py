@@ -263,6 +263,14 @@ class OfficialAccount(models.Model):
     def is_closed(self) -> bool:
         return self.status == AccountStatus.CLOSED
 
+    @property
+    def needs_handover(self) -> bool:
+        return self.status == AccountStatus.HANDOVER_NEEDED
+
+    @property
+    def set_up_unfinished(self) -> bool:
+        return self.status == AccountStatus.PENDING_CREATION
+
     def check_is_due(self, on: dt.date | None = None) -> bool:
         """The termly check of an active account is due on its date and after (``approvals.reminders``)."""
         return (

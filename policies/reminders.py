@@ -15,7 +15,9 @@ import functools
 import logging
 from collections import defaultdict
 
+from django.conf import settings
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -138,9 +140,10 @@ def remind_people(user_ids: list[int], on: dt.date) -> int:
         # templates find a dict's keys at the first try.
         digests = defaultdict(list)
         people = {}
-        # The link to each policy, reversed once per batch: a batch's thousands of requests
-        # are of a few dozen policies (a {% url %} per item was a third of the sweep's time).
-        links = {}
+        # Each line of a digest (a policy, its version, due date and whether it is overdue) is
+        # rendered once per batch, from its own small templates, however many people's digests
+        # list it: a batch's thousands of requests are of a few dozen policies and dates.
+        lines = {}
         for user_id, email, first_name, title, label, policy_id, due_date in (
             _open_requests()
             .filter(user_id__in=reminded)
@@ -156,16 +159,10 @@ def remind_people(user_ids: list[int], on: dt.date) -> int:
             )
         ):
             people[user_id] = (email, first_name)
-            digests[user_id].append(
-                {
-                    "title": title,
-                    "label": label,
-                    "path": links.get(policy_id)
-                    or links.setdefault(policy_id, reverse("policies:read", args=[policy_id])),
-                    "due": _long_date(due_date),
-                    "overdue": due_date < on,
-                }
-            )
+            key = (policy_id, title, label, due_date)
+            if key not in lines:
+                lines[key] = _digest_line(title, label, policy_id, due_date, on)
+            digests[user_id].append(lines[key])
         rows = []
         for user_id, items in digests.items():
             email, first_name = people[user_id]
@@ -181,6 +178,23 @@ def remind_people(user_ids: list[int], on: dt.date) -> int:
             )
         outbox.write(rows, send_after_commit=True)
     return len(digests)
+
+
+def _digest_line(title: str, label: str, policy_id: int, due_date: dt.date, on: dt.date) -> dict:
+    """One policy's line in a digest, in text and HTML (``emails/policies/_digest_line.*``)."""
+    context = {
+        "title": title,
+        "label": label,
+        "site_url": settings.SITE_URL,
+        "path": reverse("policies:read", args=[policy_id]),
+        "due": _long_date(due_date),
+        "overdue": due_date < on,
+    }
+    return {
+        "overdue": context["overdue"],
+        "text": render_to_string("emails/policies/_digest_line.txt", context),
+        "html": render_to_string("emails/policies/_digest_line.html", context),
+    }
 
 
 @functools.lru_cache(maxsize=512)

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from approvals import services
+from approvals import register, responses
 from approvals.models import AccountStatus, ItemKind, TrainingRecord
 from tests.approvals.conftest import START
 from tests.approvals.test_register import COMPLETE
@@ -20,13 +20,13 @@ def _no_mfa(school):
 
 def test_the_termly_check_is_due_on_its_date_for_an_active_account(account, runner):
     assert not account.check_is_due()  # pending creation
-    account = services.update_checklist(account=account, actor=runner, **COMPLETE)
+    account = register.update_checklist(account=account, actor=runner, **COMPLETE)
     assert not account.check_is_due(account.next_check_due - dt.timedelta(days=1))
     assert account.check_is_due(account.next_check_due)
 
 
 def test_an_item_is_overdue_while_unanswered_past_its_reply_time(account, runner):
-    item, _ = services.log_item(account=account, actor=runner, kind=ItemKind.QUERY, received_at=START, summary="?")
+    item, _ = responses.log_item(account=account, actor=runner, kind=ItemKind.QUERY, received_at=START, summary="?")
     assert not item.is_overdue() and item.is_overdue(item.due_at + dt.timedelta(minutes=1))
     item.answered_at = item.due_at + dt.timedelta(minutes=1)
     assert not item.is_overdue(item.due_at + dt.timedelta(hours=1))
@@ -42,7 +42,7 @@ def test_a_closed_account_offers_no_changes_and_the_lead_stays_on_the_team(clien
     page = client.get(f"/approvals/accounts/{account.pk}/").content.decode()
     assert "Save checklist" in page and "Hand over or close" in page
     assert 'name="remove"' not in page  # the only member is the lead
-    services.close_account(account=account, actor=slt, reason="Merged into the trust page.")
+    register.close_account(account=account, actor=slt, reason="Merged into the trust page.")
     assert account.__class__.objects.get().status == AccountStatus.CLOSED
     page = client.get(f"/approvals/accounts/{account.pk}/").content.decode()
     assert "Save checklist" not in page and "Hand over or close" not in page and "Closed on" in page
