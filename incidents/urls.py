@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents import views
+from incidents import file_views, public_views, views
 
 app_name = "incidents"
 
@@ -20,12 +20,12 @@ urlpatterns = [
     path("incidents/<int:pk>/breach/", views.record_breach, name="record_breach"),
     path("incidents/<int:pk>/legal-hold/", views.legal_hold, name="legal_hold"),
     path("incidents/<int:pk>/retention/", views.retention_review, name="retention_review"),
-    path("incidents/<int:pk>/chronology.csv", views.export_csv, name="export_csv"),
-    path("incidents/<int:pk>/chronology.pdf", views.export_pdf, name="export_pdf"),
-    path("incidents/evidence/<int:pk>/", views.evidence_file, name="evidence"),
+    path("incidents/<int:pk>/chronology.csv", file_views.export_csv, name="export_csv"),
+    path("incidents/<int:pk>/chronology.pdf", file_views.export_pdf, name="export_pdf"),
+    path("incidents/evidence/<int:pk>/", file_views.evidence_file, name="evidence"),
     path("organisations/<slug:slug>/incidents/", views.incident_list, name="list"),
     path("organisations/<slug:slug>/incidents/dashboard/", views.dashboard, name="incident_dashboard"),
     path("organisations/<slug:slug>/incidents/records/", views.records, name="records"),
-    path("report/<slug:slug>/", views.public_report, name="public_report"),
-    path("report/<slug:slug>/thanks/", views.public_thanks, name="public_thanks"),
+    path("report/<slug:slug>/", public_views.public_report, name="public_report"),
+    path("report/<slug:slug>/thanks/", public_views.public_thanks, name="public_thanks"),
 ]

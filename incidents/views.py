@@ -1,9 +1,9 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,11 +13,9 @@ from accounts.models import Membership, Organisation, User
 from accounts.permissions import Action, access_for, can, get_organisation_for
 from approvals.access import can_log_responses
 from approvals.models import OfficialAccount, ResponseItem
-from core.middleware import client_ip
 from core.params import int_param
-from core.ratelimit import over_limit
 from incidents import dashboard as figures
-from incidents import exports, queries, retention, services
+from incidents import queries, retention, services
 from incidents.access import (
     can_see_incident,
     can_triage_incident,
@@ -32,7 +30,6 @@ from incidents.forms import (
     BreachForm,
     CloseForm,
     EvidenceFormSet,
-    PublicReportForm,
     ReasonForm,
     ReportForm,
     RetentionPeriodsForm,
@@ -46,7 +43,6 @@ from incidents.models import (
     OPEN_STATUSES,
     STATUS_MOVES,
     Category,
-    Evidence,
     Incident,
     Involvement,
     Platform,
@@ -54,6 +50,7 @@ from incidents.models import (
 )
 from incidents.reminders import TRIAGE_HOURS
 from incidents.services import IncidentError
+from policies.models import Policy, PolicyVersion, VersionStatus
 
 # Object access: one helper, scoped to the person
 # ------------------------------------------------------------------------------
@@ -229,8 +226,6 @@ def add_evidence(request, pk):
 
 
 def _breach_versions(incident):
-    from policies.models import Policy, PolicyVersion, VersionStatus
-
     return (
         PolicyVersion.objects.filter(policy__in=Policy.objects.applying_to(incident.organisation))
         .exclude(status=VersionStatus.DRAFT)
@@ -455,85 +450,6 @@ def retention_review(request, pk):
     return _done(request, incident, "Retention decision recorded.")
 
 
-# Evidence and exports
-# ------------------------------------------------------------------------------
-
-
-@login_required
-def evidence_file(request, pk):
-    """Evidence only through here: the viewer must be able to open the incident; always a download."""
-    item = get_object_or_404(Evidence.objects.select_related("incident__organisation"), pk=pk)
-    incident = item.incident
-    if not can_see_incident(request.user, incident):
-        raise Http404
-    if incident.destroyed_at:
-        raise Http404
-    original = request.GET.get("original") == "1" or not item.viewable
-    file = item.original if original else item.viewable
-    stem = item.original_name.rsplit(".", 1)[0][:80] or "evidence"
-    extension = file.name.rsplit(".", 1)[-1]
-    response = FileResponse(
-        file.open("rb"),
-        as_attachment=True,
-        filename=f"{incident.reference}-{stem}{'' if original else '-clean'}.{extension}",
-        content_type="application/octet-stream" if original else item.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    from core.audit import log_action
-
-    log_action(
-        "incident.evidence_downloaded",
-        actor=request.user,
-        organisation=incident.organisation,
-        obj=incident,
-        details={"evidence": item.pk, "original": original},
-    )
-    return response
-
-
-def _export_parts(incident):
-    named = list(incident.named_people.select_related("user"))
-    evidence = list(incident.evidence.all())
-    entries = list(incident.actions.select_related("recorded_by").order_by("happened_at", "pk"))
-    return named, evidence, entries
-
-
-def _log_export(request, incident, kind):
-    from core.audit import log_action
-
-    log_action(
-        "incident.exported",
-        actor=request.user,
-        organisation=incident.organisation,
-        obj=incident,
-        details={"format": kind},
-    )
-
-
-@login_required
-def export_csv(request, pk):
-    incident = _incident_for(request.user, pk)
-    response = HttpResponse(
-        exports.chronology_csv(incident, *_export_parts(incident)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{incident.reference}-chronology.csv"'
-    response["Cache-Control"] = "private, no-store"
-    _log_export(request, incident, "csv")
-    return response
-
-
-@login_required
-def export_pdf(request, pk):
-    incident = _incident_for(request.user, pk)
-    pdf = exports.chronology_pdf(incident, *_export_parts(incident), produced_by=request.user)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{incident.reference}-chronology.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    _log_export(request, incident, "pdf")
-    return response
-
-
 # Lists and dashboard
 # ------------------------------------------------------------------------------
 
@@ -556,7 +472,6 @@ def incident_list(request, slug):
     incidents = figures.scoped(request.user, organisation)
     incidents = incidents.filter(assignee=request.user) if show == "mine" else incidents.filter(condition)
     incidents = incidents.select_related("organisation", "assignee").order_by("status", "reported_at")
-    from django.core.paginator import Paginator
 
     page = Paginator(incidents, 50).get_page(request.GET.get("page"))
     return render(
@@ -620,55 +535,3 @@ def records(request, slug):
         "incidents/records.html",
         {"organisation": organisation, "form": form, "due": due, "rules": CATEGORY_RULES},
     )
-
-
-# The public page: no sign-in
-# ------------------------------------------------------------------------------
-
-
-def _over_public_limit(request, organisation) -> bool:
-    key = f"incidents:public-report:{client_ip(request) or 'unknown'}"
-    return over_limit(key, limit=settings.INCIDENT_PUBLIC_REPORTS_PER_HOUR, window=3600)
-
-
-def public_report(request, slug):
-    organisation = get_object_or_404(Organisation, slug=slug)
-    form = PublicReportForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_spam:
-            # Say nothing of the trap: the bot sees the same thanks page, and nothing is stored.
-            return redirect("incidents:public_thanks", slug=organisation.slug)
-        if _over_public_limit(request, organisation):
-            return render(
-                request,
-                "incidents/public_report.html",
-                {"organisation": organisation, "form": form, "limited": True},
-                status=429,
-            )
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                incident = services.report_incident(
-                    organisation=organisation,
-                    reporter=None,
-                    category=data["category"],
-                    platform=data["platform"],
-                    occurred_at=data["occurred_at"],
-                    location=data["location"],
-                    description=data["description"],
-                    public_reporter=data["public_reporter"],
-                    contact_name=data["contact_name"],
-                    contact_details=data["contact_details"],
-                )
-            except IncidentError as exc:
-                form.add_error(None, str(exc))
-            else:
-                request.session["public_report_reference"] = incident.reference
-                return redirect("incidents:public_thanks", slug=organisation.slug)
-    return render(request, "incidents/public_report.html", {"organisation": organisation, "form": form})
-
-
-def public_thanks(request, slug):
-    organisation = get_object_or_404(Organisation, slug=slug)
-    reference = request.session.pop("public_report_reference", None)
-    return render(request, "incidents/public_thanks.html", {"organisation": organisation, "reference": reference})
