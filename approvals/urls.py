@@ -1,6 +1,6 @@
 from django.urls import path
 
-from approvals import views
+from approvals import training_views, views
 
 app_name = "approvals"
 
@@ -11,9 +11,9 @@ urlpatterns = [
     path("approvals/requests/<int:pk>/submit/", views.request_submit, name="request_submit"),
     path("approvals/requests/<int:pk>/withdraw/", views.request_withdraw, name="request_withdraw"),
     path("approvals/requests/<int:pk>/decide/", views.request_decide, name="request_decide"),
-    path("approvals/training/", views.training, name="training"),
-    path("approvals/training/<int:pk>/evidence/", views.training_evidence, name="training_evidence"),
-    path("approvals/training/<int:pk>/verify/", views.training_verify, name="training_verify"),
+    path("approvals/training/", training_views.training, name="training"),
+    path("approvals/training/<int:pk>/evidence/", training_views.training_evidence, name="training_evidence"),
+    path("approvals/training/<int:pk>/verify/", training_views.training_verify, name="training_verify"),
     path("approvals/accounts/<int:pk>/", views.account_detail, name="account"),
     path("approvals/accounts/<int:pk>/checklist/", views.account_checklist, name="account_checklist"),
     path("approvals/accounts/<int:pk>/credentials/", views.account_credentials, name="account_credentials"),

@@ -1,11 +1,10 @@
 import json
-from pathlib import PurePosixPath
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +16,6 @@ from accounts.models import User
 from accounts.permissions import Action, access_for, get_organisation_for
 from approvals import access as rules
 from approvals import queries
-from approvals.certificates import EXTENSIONS
 from approvals.crypto import CredentialsUnavailable
 from approvals.errors import ApprovalError, ApprovalRefused
 from approvals.forms import (
@@ -32,9 +30,8 @@ from approvals.forms import (
     ItemForm,
     RequestForm,
     TeamForm,
-    TrainingForm,
 )
-from approvals.models import AccountRequest, AccountStatus, OfficialAccount, ResponseItem, TrainingRecord
+from approvals.models import AccountRequest, AccountStatus, OfficialAccount, ResponseItem
 from approvals.register import (
     close_account,
     hand_over,
@@ -54,11 +51,10 @@ from approvals.responses import (
     signature_ok,
 )
 from approvals.services import decide, save_request, submit_request, withdraw_request
-from approvals.training import readiness_gaps, record_training, verify_training
+from approvals.training import readiness_gaps
+from core.middleware import NO_STORE
 from core.models import AuditEntry
 from core.params import int_param
-
-NO_STORE = "no-store, private"
 
 # Object access: one helper per kind of object, scoped to the person
 # ------------------------------------------------------------------------------
@@ -70,12 +66,6 @@ def _request_for(user, pk) -> AccountRequest:
 
 def _account_for(user, pk) -> OfficialAccount:
     return rules.account_for(user, pk, queries.account_with_team(OfficialAccount.objects.all()))
-
-
-def _training_for(user, pk) -> TrainingRecord:
-    """A training record the person may see: their own, or one of the staff they oversee."""
-    people = User.objects.filter(rules.training_people(user))
-    return get_object_or_404(TrainingRecord.objects.filter(user__in=people).select_related("user"), pk=pk)
 
 
 def _refused(request, exc: Exception):
@@ -228,78 +218,6 @@ def request_decide(request, pk):
         messages.success(request, f"Decision recorded. The request is now {decided.get_status_display().lower()}.")
 
     return _move(request, pk, record_decision, rules.can_decide_request)
-
-
-# Training
-# ------------------------------------------------------------------------------
-
-
-@login_required
-def training(request):
-    people = queries.training_people(request.user)
-    form = TrainingForm(request.POST or None, request.FILES or None, people=people)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            record = record_training(
-                user=data["person"],
-                actor=request.user,
-                course=data["course"],
-                completed_on=data["completed_on"],
-                expires_on=data["expires_on"],
-                evidence=data["evidence"],
-            )
-        except ApprovalError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(
-                request,
-                f"Training recorded for {data['person'].full_name}."
-                + ("" if record.is_verified else " It counts once an administrator or SLT member verifies it."),
-            )
-            return redirect("approvals:training")
-    return render(
-        request,
-        "approvals/training.html",
-        {
-            "form": form,
-            "records": queries.training_records(request.user, people),
-            "for_others": people.count() > 1,
-        },
-    )
-
-
-@login_required
-@require_POST
-def training_verify(request, pk):
-    record = _training_for(request.user, pk)
-    if not rules.can_verify_training_of(request.user, record.user):
-        raise PermissionDenied
-    try:
-        verify_training(record=record, actor=request.user)
-    except ApprovalError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{record.user.full_name}'s {record.course} training is verified: it now counts.")
-    return redirect("approvals:training")
-
-
-@login_required
-def training_evidence(request, pk):
-    """Always a download of opaque bytes, never rendered by the browser, never cached."""
-    record = _training_for(request.user, pk)
-    if not record.evidence:
-        raise Http404
-    extension = PurePosixPath(record.evidence.name).suffix.lower().lstrip(".")
-    response = FileResponse(
-        record.evidence.open("rb"),
-        as_attachment=True,
-        filename=f"training-certificate-{record.pk}" + (f".{extension}" if extension in EXTENSIONS else ""),
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = NO_STORE
-    return response
 
 
 # The register

@@ -10,6 +10,9 @@ from django.template.defaultfilters import filesizeformat
 from core.audit import audit_ip
 from core.params import BadParameter
 
+# Neither a shared proxy nor the browser may keep the response.
+NO_STORE = "no-store, private"
+
 
 def client_ip(request) -> str | None:
     """The client's address, trusting X-Forwarded-For only as far as our own proxies."""
@@ -70,7 +73,7 @@ class PrivatePagesMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if "no-store" not in _cache_directives(response) and self._is_private(request, response):
-            response["Cache-Control"] = "no-store, private"
+            response["Cache-Control"] = NO_STORE
         return response
 
     @staticmethod

@@ -823,7 +823,7 @@ def test_a_superuser_with_a_password_alone_is_sent_to_set_up_a_second_factor(wor
 # Coverage: a URL without a row fails the suite
 # ------------------------------------------------------------------------------
 
-PORTAL_MODULES = ("accounts.", "policies.", "approvals.", "incidents.", "core.")
+PORTAL_MODULES = ("accounts.", "policies.", "approvals.", "incidents.", "core.", "portal.")
 # allauth's own pages: sign-in, sign-up, sign-out, password reset and change, address confirmation, two-factor
 # set-up and use, and the third-party sign-in pages. allauth guards them itself (tests/accounts/test_sign_in.py and
 # test_privileged_sessions.py exercise the flows); the portal's own views mounted under accounts/ are in the matrix.
