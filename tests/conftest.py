@@ -1,5 +1,3 @@
-import os
-
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -11,12 +9,11 @@ from tests.factories import OrganisationFactory, member
 
 @pytest.fixture(scope="session", autouse=True)
 def _require_real_services(django_db_setup, django_db_blocker):
-    """CI sets PORTAL_REQUIRE_SERVICES: the suite then fails, never skips, without PostgreSQL and Redis."""
-    if os.environ.get("PORTAL_REQUIRE_SERVICES") != "1":
-        return
+    """The suite runs on PostgreSQL and Redis, always: scripts/test gives it both (a private copy
+    of each when DATABASE_URL and REDIS_URL are not set). Without them it fails; nothing skips."""
     with django_db_blocker.unblock():
-        assert connection.vendor == "postgresql", f"PostgreSQL required, got {connection.vendor}"
-    assert settings.CELERY_BROKER_URL.startswith("redis://"), "Redis broker required"
+        assert connection.vendor == "postgresql", f"PostgreSQL required (run scripts/test), got {connection.vendor}"
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "Redis broker required (run scripts/test)"
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL).ping()

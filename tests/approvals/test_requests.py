@@ -199,7 +199,6 @@ def test_a_double_click_makes_one_decision(school, staff, runner, slt, second_sl
     assert Decision.objects.count() == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_two_approvers_at_the_same_moment_make_exactly_one_decision(school, staff, slt, second_slt):
     from tests.approvals.conftest import START  # noqa: F401  (dates do not matter here)

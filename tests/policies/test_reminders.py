@@ -159,7 +159,6 @@ def test_a_failed_email_does_not_stop_the_sweep_and_goes_when_the_server_takes_i
     assert len(inbox(teacher.email)) == 1 and inbox(manager.email) == []
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_send_each_reminder_once(school, owner):
     from policies.services import create_policy
@@ -189,7 +188,6 @@ def test_two_sweeps_at_once_send_each_reminder_once(school, owner):
     assert len(mail.outbox) == 41  # the 40 and the owner
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_waits_for_rows_another_claim_holds_and_leaves_nobody_out(school, owner, team):
     """A managers' batch and a people's batch run at once on the same rows: the second waits, then sends."""

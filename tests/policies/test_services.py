@@ -142,7 +142,6 @@ def test_an_acknowledgement_is_never_edited_or_deleted(now, policy, owner, staff
         Acknowledgement.objects.update(user_agent="x")
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
 def test_the_database_refuses_to_change_an_acknowledgement(now, policy, owner, staff):
     services.acknowledge(user=staff, version=publish(policy, owner))
     with pytest.raises(DatabaseError, match="append-only"):

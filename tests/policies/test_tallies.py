@@ -19,8 +19,6 @@ from tests.factories import member
 
 from .conftest import publish
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="tallies are kept by PostgreSQL triggers")
-
 
 @pytest.fixture
 def trust_lead(trust):
