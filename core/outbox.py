@@ -24,6 +24,7 @@ Sign-in mail that django-allauth sends itself (confirmations, password resets) d
 not come here: those links are short-lived and the person is waiting for them.
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -269,12 +270,20 @@ def _mark_sent(row: OutboxMessage) -> None:
     now = timezone.now()
     if db_connection.vendor == "postgresql" and not db_connection.in_atomic_block:
         with db_connection.cursor() as cursor:
-            cursor.execute(
-                "BEGIN; SET LOCAL synchronous_commit TO OFF; "
-                f'UPDATE "{OutboxMessage._meta.db_table}" SET sent_at = %s, attempts = attempts + 1, '
-                "claimed_until = NULL, last_error = '' WHERE id = %s; COMMIT",
-                [now, row.pk],
-            )
+            try:
+                cursor.execute(
+                    "BEGIN; SET LOCAL synchronous_commit TO OFF; "
+                    f'UPDATE "{OutboxMessage._meta.db_table}" SET sent_at = %s, attempts = attempts + 1, '
+                    "claimed_until = NULL, last_error = '' WHERE id = %s; COMMIT",
+                    [now, row.pk],
+                )
+            except Exception:
+                # The statement opened a transaction Django does not know of (and psycopg2's own
+                # rollback does nothing in autocommit): end it before the error goes on, so the
+                # connection is not left inside an aborted transaction.
+                with contextlib.suppress(Exception):
+                    cursor.execute("ROLLBACK")
+                raise
         return
     OutboxMessage.objects.filter(pk=row.pk).update(
         sent_at=now, attempts=F("attempts") + 1, claimed_until=None, last_error=""

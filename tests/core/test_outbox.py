@@ -168,3 +168,18 @@ def test_an_unreachable_broker_delays_the_dispatcher_but_never_fails_the_change(
     started = time.monotonic()
     assert publish(nothing) is False
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sent_mark_that_fails_leaves_the_connection_usable():
+    """The mark is one statement that opens and commits its own transaction; when it fails, that
+    transaction is ended, so the dispatcher's next query does not meet an aborted transaction."""
+    from django.db import DatabaseError, connection
+
+    row = OutboxMessage(pk="not a number")  # the UPDATE fails inside its own transaction
+    with pytest.raises(DatabaseError):
+        outbox._mark_sent(row)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+    assert connection.connection.info.transaction_status == 0  # idle: no transaction left open
