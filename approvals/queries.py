@@ -13,6 +13,7 @@ from approvals import access as rules
 from approvals.models import (
     AccountMember,
     AccountRequest,
+    AccountRole,
     AccountStatus,
     Decision,
     OfficialAccount,
@@ -154,4 +155,15 @@ def monthly_figures(account, months: int = 12) -> list[dict]:
 def account_with_team(queryset):
     return queryset.select_related("organisation", "lead", "request").prefetch_related(
         Prefetch("members", queryset=AccountMember.objects.select_related("user").order_by("role", "user__last_name"))
+    )
+
+
+def administrator_emails(account) -> list[str]:
+    """The account's administrators still in post at its organisation: who is told of its
+    reminders, reveals and handovers (a leaver is told nothing more)."""
+    return (
+        Membership.objects.current()
+        .reaching(account.organisation)
+        .filter(user__account_memberships__account=account, user__account_memberships__role=AccountRole.ADMINISTRATOR)
+        .emails()
     )

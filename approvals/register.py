@@ -15,7 +15,7 @@ from accounts.models import Membership, Role, today
 from approvals import crypto, notices
 from approvals.errors import ApprovalError, ApprovalRefused
 from approvals.models import AccountCheck, AccountMember, AccountRole, AccountStatus, OfficialAccount, StoredCredentials
-from approvals.queries import accounts_needing_handover, staff_of
+from approvals.queries import accounts_needing_handover, administrator_emails, staff_of
 from approvals.training import readiness_gaps
 from core.audit import log_action
 
@@ -76,14 +76,6 @@ def update_checklist(*, account, actor, **fields) -> OfficialAccount:
 
 def _slt_emails(organisation) -> list[str]:
     return Membership.objects.current().reaching(organisation).with_role(Role.SLT).emails()
-
-
-def _admin_emails(account) -> list[str]:
-    return sorted(
-        account.members.filter(role=AccountRole.ADMINISTRATOR, user__is_active=True).values_list(
-            "user__email", flat=True
-        )
-    )
 
 
 def store_credentials(*, account, actor, secret: str) -> StoredCredentials:
@@ -228,7 +220,7 @@ def flag_handovers() -> int:
             )
             notices.after_change(
                 entry,
-                sorted(set(_slt_emails(locked.organisation) + _admin_emails(locked))),
+                sorted(set(_slt_emails(locked.organisation) + administrator_emails(locked))),
                 f"Handover needed: {locked}",
                 [
                     f"{account.lead.full_name}, who leads {locked}, has left.",

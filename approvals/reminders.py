@@ -15,23 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Role, today
-from approvals.models import AccountRole, AccountStatus, OfficialAccount, ResponseItem, TrainingRecord
+from approvals.models import AccountStatus, OfficialAccount, ResponseItem, TrainingRecord
 from approvals.notices import account_path, log_path, send_notice
+from approvals.queries import administrator_emails
 from core import outbox
 
 log = logging.getLogger(__name__)
 
 WARN_BEFORE = dt.timedelta(hours=4)
-
-
-def _administrators(account) -> list[str]:
-    """The account's administrators who are still in post (a leaver is not reminded)."""
-    return (
-        Membership.objects.current()
-        .reaching(account.organisation)
-        .filter(user__account_memberships__account=account, user__account_memberships__role=AccountRole.ADMINISTRATOR)
-        .emails()
-    )
 
 
 def _slt_and_online_safety(organisation) -> list[str]:
@@ -51,7 +42,7 @@ def send_response_reminders(now: dt.datetime | None = None) -> dict:
             ).update(admins_reminded_at=now):
                 continue
             send_notice(
-                _administrators(item.account),
+                administrator_emails(item.account),
                 f"Reply due by {timezone.localtime(item.due_at):%H:%M %a %d %b}: {item.get_kind_display().lower()} on {item.account}",
                 [
                     f"A {item.get_kind_display().lower()} received on {item.account} has not been answered yet.",
@@ -141,7 +132,7 @@ def send_check_reminders(on: dt.date | None = None) -> int:
         if outbox.already_written(topic):
             continue
         if send_notice(
-            _administrators(account),
+            administrator_emails(account),
             f"Termly check {'due' if days_left >= 0 else 'overdue'}: {account}",
             [
                 f"Check that {account}'s administrators are right, two-factor sign-in is still on and the checklist is still true, by {account.next_check_due:%d %B %Y}."

@@ -6,6 +6,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from core.audit import log_action
+from core.middleware import NO_STORE
 from incidents import exports
 from incidents.access import can_see_incident, incident_for
 from incidents.models import Evidence, Incident
@@ -34,7 +35,7 @@ def evidence_file(request, pk):
         content_type="application/octet-stream" if original else item.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
+    response["Cache-Control"] = NO_STORE
     log_action(
         "incident.evidence_downloaded",
         actor=request.user,
@@ -69,7 +70,7 @@ def export_csv(request, pk):
         exports.chronology_csv(incident, *_export_parts(incident)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{incident.reference}-chronology.csv"'
-    response["Cache-Control"] = "private, no-store"
+    response["Cache-Control"] = NO_STORE
     _log_export(request, incident, "csv")
     return response
 
@@ -80,6 +81,6 @@ def export_pdf(request, pk):
     pdf = exports.chronology_pdf(incident, *_export_parts(incident), produced_by=request.user)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{incident.reference}-chronology.pdf"'
-    response["Cache-Control"] = "private, no-store"
+    response["Cache-Control"] = NO_STORE
     _log_export(request, incident, "pdf")
     return response
