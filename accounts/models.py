@@ -290,8 +290,11 @@ class Offer(models.Model):
 
     Import and invitation never attach an account outside the organisation's group
     by its email address: the person is asked, and becomes a member only when they
-    accept, signed in as themselves, through the link sent to their address.
+    accept, signed in as themselves, through the link sent to their address, which
+    works for ``OPEN_DAYS``.
     """
+
+    OPEN_DAYS = 14
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="offers")
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="offers")

@@ -8,7 +8,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Offer
 from core import outbox
+
+
+def invitation_days() -> int:
+    """How long an invitation link works: Django's password-reset timeout, which signs it."""
+    return max(1, settings.PASSWORD_RESET_TIMEOUT // (24 * 60 * 60))
 
 
 def send_invitation(user, organisation, path: str) -> None:
@@ -19,7 +25,12 @@ def send_invitation(user, organisation, path: str) -> None:
     outbox.send(
         "accounts/invitation",
         to=[user.email],
-        context={"user": user, "organisation": organisation, "link": settings.SITE_URL + path},
+        context={
+            "user": user,
+            "organisation": organisation,
+            "link": settings.SITE_URL + path,
+            "link_days": invitation_days(),
+        },
         topic=f"accounts.invitation:{user.pk}:{organisation.pk}:{timezone.now():%Y%m%d%H%M}",
     )
 
@@ -31,7 +42,7 @@ def send_offer(offer, path: str) -> None:
     outbox.send(
         "accounts/offer",
         to=[offer.user.email],
-        context={"offer": offer, "link": settings.SITE_URL + path},
+        context={"offer": offer, "link": settings.SITE_URL + path, "link_days": Offer.OPEN_DAYS},
         topic=f"accounts.offer:{offer.pk}:{timezone.now():%Y%m%d%H%M}",
     )
 

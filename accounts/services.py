@@ -30,7 +30,6 @@ class StaffError(Exception):
     """A change to a staff record that the rules do not allow; the message says why."""
 
 
-OFFER_DAYS = 14
 offer_signer = signing.TimestampSigner(salt="accounts.offer")
 
 
@@ -156,9 +155,9 @@ def offer_path(offer: Offer) -> str:
 
 
 def open_offer(token: str, user) -> Offer | None:
-    """The open offer the link names, if it was made to ``user`` and is under ``OFFER_DAYS`` old."""
+    """The open offer the link names, if it was made to ``user`` and is under ``Offer.OPEN_DAYS`` old."""
     try:
-        pk = int(offer_signer.unsign(token, max_age=OFFER_DAYS * 24 * 60 * 60))
+        pk = int(offer_signer.unsign(token, max_age=Offer.OPEN_DAYS * 24 * 60 * 60))
     except (signing.BadSignature, ValueError):
         return None
     return Offer.objects.open().select_related("organisation", "offered_by").filter(pk=pk, user_id=user.pk).first()

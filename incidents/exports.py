@@ -10,7 +10,6 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from core.csvfiles import SafeWriter
 
 CSV_HEADER = ["Entry", "When", "Action", "Details", "Their reference", "Corrects entry", "Recorded by", "Recorded at"]
 
@@ -58,16 +57,13 @@ def summary_rows(incident, named, evidence) -> list[tuple[str, str]]:
     ]
 
 
-def chronology_csv(incident, named, evidence, entries) -> str:
-    out = io.StringIO()
-    out.write("\ufeff")  # so Excel reads the file as UTF-8
-    writer = SafeWriter(out)
+def write_chronology_csv(writer, incident, named, evidence, entries) -> None:
+    """The case summary, a blank row, then the chronology, into ``writer`` (a ``SafeWriter``)."""
     for label, value in summary_rows(incident, named, evidence):
         writer.writerow([label, value])
     writer.writerow([])
     writer.writerow(CSV_HEADER)
     writer.writerows(chronology_rows(incident, entries))
-    return out.getvalue()
 
 
 def chronology_pdf(incident, named, evidence, entries, *, produced_by) -> bytes:

@@ -6,6 +6,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from core.audit import log_action
+from core.csvfiles import csv_download
 from core.middleware import NO_STORE
 from incidents import exports
 from incidents.access import can_see_incident, incident_for
@@ -66,10 +67,8 @@ def _log_export(request, incident, kind):
 @login_required
 def export_csv(request, pk):
     incident = incident_for(request.user, pk, queryset=CASE)
-    response = HttpResponse(
-        exports.chronology_csv(incident, *_export_parts(incident)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{incident.reference}-chronology.csv"'
+    response, writer = csv_download(f"{incident.reference}-chronology.csv")
+    exports.write_chronology_csv(writer, incident, *_export_parts(incident))
     response["Cache-Control"] = NO_STORE
     _log_export(request, incident, "csv")
     return response

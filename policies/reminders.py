@@ -266,7 +266,7 @@ def _tell(claimed, on: dt.date) -> int:
         outbox.send(
             "policies/manager_overdue",
             to=[email],
-            context={"manager": {"first_name": first_name}, "people": lines},
+            context={"manager": {"first_name": first_name}, "people": lines, "late_after_days": MANAGER_AFTER_DAYS},
             topic=f"policies.team-overdue:{manager_id}:{on.isoformat()}",
         )
     return len(late)

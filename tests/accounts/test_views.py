@@ -100,6 +100,22 @@ def test_an_administrator_invites_a_person(
     assert AuditEntry.objects.filter(action="staff.invited", actor=school_admin).exists()
 
 
+def test_the_invitation_says_how_long_its_link_works_from_the_setting_that_signs_it(
+    client, school, school_admin, celery_eager, django_capture_on_commit_callbacks, settings
+):
+    settings.PASSWORD_RESET_TIMEOUT = 2 * 24 * 60 * 60
+    client.force_login(school_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            staff_url(school, "invite/"),
+            {"first_name": "Nia", "last_name": "Jones", "email": "nia@school.example", "staff_type": "employee",
+             "roles": ["staff"]},
+        )
+    message = deliver()[-1]
+    assert "for 2 days" in message.body and "3 days" not in message.body
+    assert "for 2 days" in message.alternatives[0][0]
+
+
 def test_inviting_someone_twice_keeps_one_record(
     client, school, school_admin, celery_eager, django_capture_on_commit_callbacks
 ):

@@ -275,7 +275,10 @@ def test_the_chronology_exports_as_csv_and_pdf(client, now, school, staff, dsl):
         incident=incident, actor=dsl, kind="police", happened_at=SHOWN, text="Called 101.", external_reference="CR-42"
     )
     client.force_login(dsl)
-    csv_text = client.get(f"/incidents/{incident.pk}/chronology.csv").content.decode("utf-8-sig")
+    download = client.get(f"/incidents/{incident.pk}/chronology.csv")
+    assert download.content.startswith("\ufeff".encode()) and "no-store" in download["Cache-Control"]
+    assert download["Content-Disposition"] == f'attachment; filename="{incident.reference}-chronology.csv"'
+    csv_text = download.content.decode("utf-8-sig")
     assert "Referral to the police" in csv_text and "CR-42" in csv_text and incident.reference in csv_text
     pdf = client.get(f"/incidents/{incident.pk}/chronology.pdf")
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
