@@ -40,7 +40,7 @@ from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
-from core.emails import make_message
+from core.emails import render_parts
 from core.models import OutboxMessage
 from core.queueing import publish
 
@@ -86,32 +86,35 @@ def compose(
     template: str,
     *,
     to: list[str],
-    context: dict,
+    context: dict | None = None,
     topic: str,
     reply_to: str = "",
     due_at: dt.datetime | None = None,
+    parts: tuple[str, str, str] | None = None,
 ) -> list[OutboxMessage]:
-    """The rendered rows ``send`` writes: a sweep composes a batch's messages, then ``write``s them at once."""
+    """The rendered rows ``send`` writes: a sweep composes a batch's messages, then ``write``s them
+    at once. ``parts`` (subject, text, HTML) is the message already rendered (``core.emails.Stamp``);
+    otherwise ``template`` is rendered with ``context``, once for every recipient."""
     recipients = sorted({address.strip() for address in to if address and address.strip()}, key=str.lower)
+    if not recipients:
+        return []
+    subject, text, html = parts or render_parts(template, context or {})
     now = timezone.now()
-    rows = []
-    for recipient in recipients:
-        message = make_message(template, to=[recipient], context=context)
-        rows.append(
-            OutboxMessage(
-                key=key_for(topic, recipient),
-                topic=topic[:200],
-                recipient=recipient,
-                reply_to=reply_to,
-                template=template,
-                subject=message.subject,
-                text=message.body,
-                html=_html_of(message),
-                created_at=now,
-                due_at=due_at or now,
-            )
+    return [
+        OutboxMessage(
+            key=key_for(topic, recipient),
+            topic=topic[:200],
+            recipient=recipient,
+            reply_to=reply_to,
+            template=template,
+            subject=subject,
+            text=text,
+            html=html,
+            created_at=now,
+            due_at=due_at or now,
         )
-    return rows
+        for recipient in recipients
+    ]
 
 
 def already_written(topic: str) -> bool:
@@ -162,13 +165,6 @@ def _send_written(rows: list[OutboxMessage]) -> None:
             mine.append(row)
     if mine:
         send_batch(mine)
-
-
-def _html_of(message) -> str:
-    for content, mimetype in getattr(message, "alternatives", []):
-        if mimetype == "text/html":
-            return content
-    return ""
 
 
 def kick_after_commit() -> None:

@@ -326,3 +326,22 @@ def test_the_daily_duty_shares_the_batches_among_workers_and_sends_each_digest_o
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         AcknowledgementRequest.objects.values_list("user__email", flat=True)
     )
+
+
+@pytest.mark.parametrize("first_name", ["Siân", "O'Brien & <Co>", "", "\ue0001\ue001 =cmd", "{{ x }}"])
+def test_a_stamped_digest_is_exactly_the_digest_rendered_in_full(first_name):
+    """The sweep stamps each digest into a frame rendered once per shape (core.emails.Stamp);
+    whatever the name and lines hold, the result is what rendering the template gives."""
+    from core.emails import Stamp, render_parts
+
+    on = dt.date(2026, 3, 9)
+    stamp = Stamp(reminders.DIGEST)
+    lines = [
+        reminders._digest_line("Social Media & <Online> Safety", "2.1", 7, dt.date(2026, 3, 2), on),
+        reminders._digest_line("Staff Code \ue0000\ue001", "1", 8, dt.date(2026, 3, 30), on),
+        reminders._digest_line("Mobile phones", "3", 9, dt.date(2026, 3, 9), on),
+    ]
+    for items in (lines[:1], lines[1:2], lines, lines[1:]):
+        stamped = reminders._digest_parts(stamp, first_name, items)
+        assert stamped == render_parts(reminders.DIGEST, reminders.digest_context(first_name, items))
+    assert sorted(stamp._frames) == [(1, False), (1, True), (2, False), (3, True)]  # one per (lines, overdue)
