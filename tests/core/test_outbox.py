@@ -104,6 +104,30 @@ def test_messages_go_through_the_mail_server_once_with_a_stable_message_id(smtp)
     assert outbox.message_id(row) == outbox.message_id(OutboxMessage.objects.get(pk=row.pk))
 
 
+def test_each_message_reaches_the_server_whole_with_a_boundary_of_its_own(smtp):
+    """The sender picks a random MIME boundary itself (core.outbox._Email); a body line that
+    looks like a boundary cannot split the message."""
+    import email
+
+    outbox.send(
+        "approvals/notice",
+        to=["a@school.example", "b@school.example"],
+        context={"subject": "A notice", "lines": ["--==pp0==", "Siân's line"], "path": "/x/"},
+        topic="test:boundary",
+    )
+    outbox.dispatch()
+    boundaries = set()
+    for _, content in smtp.inbox.messages:
+        parsed = email.message_from_bytes(content.encode())
+        assert parsed.get_content_type() == "multipart/alternative"
+        boundary = parsed.get_boundary()
+        assert boundary.startswith("==pp") and len(boundary) == 32 + 6
+        boundaries.add(boundary)
+        text, html = (part.get_payload(decode=True).decode() for part in parsed.get_payload())
+        assert "--==pp0==" in text and "Siân's line" in text and "Siân&#x27;s line" in html
+    assert len(boundaries) == 2
+
+
 def test_while_the_mail_server_is_down_messages_wait_and_go_once_it_is_back(smtp, time_machine):
     time_machine.move_to(dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), tick=False)
     smtp.stop()
