@@ -207,3 +207,12 @@ def test_a_sent_mark_that_fails_leaves_the_connection_usable():
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
     assert connection.connection.info.transaction_status == 0  # idle: no transaction left open
+
+
+def test_message_bodies_are_stored_out_of_line_so_a_sent_mark_does_not_rewrite_them():
+    """core/0006: the outbox table moves bodies to TOAST from 256 bytes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [OutboxMessage._meta.db_table])
+        assert "toast_tuple_target=256" in cursor.fetchone()[0]
