@@ -9,11 +9,12 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from core import checks  # noqa: F401  (registers the system checks)
-        from core.db import grant_after_migrate
+        from core.db import grant_after_migrate, refuse_skipping_after_migrate
         from core.duties import register_periodic_duties
 
         post_migrate.connect(register_periodic_duties, sender=self)
         post_migrate.connect(grant_after_migrate, sender=self)
+        post_migrate.connect(refuse_skipping_after_migrate, sender=self)
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

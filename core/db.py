@@ -1,41 +1,69 @@
-"""Database-level guards shared by the apps' migrations."""
+"""Database-level guards: the append-only trigger the models declare, and the application's role.
 
+Every trigger in the portal is declared on its model's ``Meta.triggers`` with django-pgtrigger
+(``AppendOnly`` here; the legal hold in ``incidents/models.py``; the tally triggers built in
+``policies/tallies.py``). ``makemigrations`` writes each one's SQL, frozen, into the app's
+migrations; ``tests/core/test_triggers.py`` checks that the database holds exactly the
+declared set after ``migrate``. SQLite (the first look) gets no triggers: there the ORM's
+guards (``core.models.AppendOnlyModel``, ``incidents.models.RecordUnderLegalHold``) are the rule.
+"""
+
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections, migrations
-
-_CREATE = """
-CREATE OR REPLACE FUNCTION portal_refuse_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '% rows are append-only: % refused', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END;
-$$ LANGUAGE plpgsql;
-
-DROP TRIGGER IF EXISTS {table}_append_only ON {table};
-CREATE TRIGGER {table}_append_only
-    BEFORE UPDATE OR DELETE ON {table}
-    FOR EACH ROW EXECUTE FUNCTION portal_refuse_change();
-"""
-_DROP = "DROP TRIGGER IF EXISTS {table}_append_only ON {table};"
+from django.db import connections
+from pgtrigger import features as pgtrigger_features
 
 
-def append_only(table: str) -> migrations.RunPython:
-    """A migration operation: on PostgreSQL, refuse UPDATE and DELETE on ``table``.
+class AppendOnly(pgtrigger.Trigger):
+    """On PostgreSQL: refuse every UPDATE and DELETE of the model's rows, however sent.
 
-    TRUNCATE is left alone: the test suite empties tables with it, and it needs
-    table ownership, which the web application's role need not have.
+    The ORM refuses first, with a message for people (``core.models.RecordImmutable``); this
+    refuses the same change sent as raw SQL. Not ``pgtrigger.Protect``: that raises a generic
+    message with SQLSTATE P0001, and this keeps the portal's ("... rows are append-only: UPDATE
+    refused", SQLSTATE 42501 insufficient_privilege, which Django raises as a ``DatabaseError``).
+    TRUNCATE is left alone: the test suite empties tables with it, and it needs table ownership,
+    which the web application's role does not have (``grant_app_role``).
     """
 
-    def forwards(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(_CREATE.format(table=table), params=None)
+    name = "append_only"
+    when = pgtrigger.Before
+    operation = pgtrigger.Update | pgtrigger.Delete
+    func = (
+        "RAISE EXCEPTION '% rows are append-only: % refused', TG_TABLE_NAME, TG_OP "
+        "USING ERRCODE = 'insufficient_privilege';"
+    )
 
-    def backwards(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(_DROP.format(table=table), params=None)
 
-    return migrations.RunPython(forwards, backwards)
+# No skipping
+# ------------------------------------------------------------------------------
+# django-pgtrigger's trigger functions first ask "public"._pgtrigger_should_ignore(), which reads
+# the session setting pgtrigger.ignore (what ``pgtrigger.ignore()`` sets). Any role may set a
+# custom setting, so any session, the application role's included, could skip a guard that it
+# cannot disable. Fixed to an empty list on the function itself, the setting is ignored: no
+# trigger is ever skipped, as before pgtrigger. Every trigger install recreates the function
+# (and so drops the fix), so this runs after every migrate; after ``manage.py pgtrigger install``
+# run migrate again.
+IGNORE_FUNCTION = "_pgtrigger_should_ignore(name)"
+
+
+def refuse_trigger_skipping(*, using: str = "default") -> bool:
+    """Make pgtrigger's "ignore this trigger" setting do nothing. False where there is nothing to fix."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return False
+    function = f"{connection.ops.quote_name(pgtrigger_features.schema())}.{IGNORE_FUNCTION}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regprocedure(%s) IS NOT NULL", [function])
+        if not cursor.fetchone()[0]:
+            return False
+        cursor.execute(f"ALTER FUNCTION {function} SET pgtrigger.ignore TO '{{}}'")
+    return True
+
+
+def refuse_skipping_after_migrate(sender, using="default", **kwargs):
+    """post_migrate: see ``refuse_trigger_skipping``."""
+    refuse_trigger_skipping(using=using)
 
 
 # The application's database role

@@ -5,6 +5,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
+from core.db import AppendOnly
+
 
 class RecordImmutable(Exception):
     """Raised on any attempt to change or remove an append-only record."""
@@ -14,7 +16,7 @@ AuditEntryImmutable = RecordImmutable
 
 
 class AppendOnlyQuerySet(models.QuerySet):
-    """Rows are added, never changed or removed (see also ``core.db.append_only``)."""
+    """Rows are added, never changed or removed (in the database too: ``core.db.AppendOnly``)."""
 
     def update(self, **kwargs):
         raise RecordImmutable(f"{self.model._meta.verbose_name_plural} cannot be changed.")
@@ -48,8 +50,8 @@ class AuditEntry(AppendOnlyModel):
     """Who did what, where, to which object, from which state to which, and when.
 
     Written only through ``core.audit.log_action``. On PostgreSQL a trigger
-    (migration 0002) also refuses UPDATE and DELETE on the table, so raw SQL
-    cannot rewrite history either.
+    (``Meta.triggers``) also refuses UPDATE and DELETE on the table, so raw SQL
+    cannot rewrite history either; the application role is not granted them at all.
     """
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -74,6 +76,7 @@ class AuditEntry(AppendOnlyModel):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
         verbose_name_plural = "audit entries"
+        triggers = [AppendOnly()]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"

@@ -10,12 +10,14 @@ The chronology and the evidence are append-only: corrections are addenda.
 import datetime as dt
 from dataclasses import dataclass
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organisation
+from core.db import AppendOnly
 from core.models import AppendOnlyModel, AppendOnlyQuerySet, RecordImmutable
 from core.validators import DateRange
 
@@ -129,7 +131,8 @@ class RecordUnderLegalHold(RecordImmutable):
     """Raised on an attempt to delete an incident, or a person named in it, while a legal hold stands.
 
     DESIGN.md "Records": a legal hold blocks deletion. On PostgreSQL a trigger
-    (migration 0004) refuses the same DELETE from raw SQL.
+    (``Incident.Meta.triggers``, ``NamedPerson.Meta.triggers``) refuses the same DELETE from raw
+    SQL, with SQLSTATE 23001 restrict_violation (Django's ``IntegrityError``).
     """
 
 
@@ -149,7 +152,7 @@ def _refuse_held(references) -> None:
 
 class IncidentQuerySet(models.QuerySet):
     def delete(self):
-        # The check and the delete are not atomic: PostgreSQL's trigger catches a hold placed in between.
+        # The check and the delete are not atomic: PostgreSQL's trigger (Incident.Meta) catches a hold placed in between.
         _refuse_held(self.filter(legal_hold=True).values_list("reference", flat=True))
         return super().delete()
 
@@ -245,6 +248,19 @@ class Incident(models.Model):
             models.Index(fields=["status", "triage_due_at"]),
             models.Index(fields=["reported_by", "reported_at"]),
         ]
+        triggers = [
+            # A held incident cannot be deleted by raw SQL either (the ORM refuses first: ``delete``).
+            pgtrigger.Trigger(
+                name="legal_hold",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Delete,
+                condition=pgtrigger.Condition("OLD.legal_hold"),
+                func=(
+                    "RAISE EXCEPTION 'incident % is under a legal hold: DELETE refused', OLD.reference "
+                    "USING ERRCODE = 'restrict_violation';"
+                ),
+            )
+        ]
 
     def __str__(self):
         return self.reference
@@ -321,6 +337,23 @@ class NamedPerson(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["incident", "user"], name="named_once_per_incident")]
         indexes = [models.Index(fields=["user", "incident"])]
+        triggers = [
+            # Nor can a person named in a held incident be removed by raw SQL (the ORM refuses first).
+            pgtrigger.Trigger(
+                name="legal_hold",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Delete,
+                declare=[("held_reference", "text")],
+                func=(
+                    "SELECT reference INTO held_reference FROM incidents_incident WHERE id = OLD.incident_id AND legal_hold; "
+                    "IF FOUND THEN "
+                    "RAISE EXCEPTION 'incident % is under a legal hold: DELETE of a named person refused', held_reference "
+                    "USING ERRCODE = 'restrict_violation'; "
+                    "END IF; "
+                    "RETURN OLD;"
+                ),
+            )
+        ]
 
     def __str__(self):
         return f"{self.user} ({self.get_involvement_display()})"
@@ -362,6 +395,7 @@ class Evidence(AppendOnlyModel):
     class Meta:
         ordering = ["uploaded_at", "pk"]
         verbose_name_plural = "evidence"
+        triggers = [AppendOnly()]
 
     def __str__(self):
         return f"{self.original_name} ({self.incident})"
@@ -436,6 +470,7 @@ class IncidentAction(AppendOnlyModel):
 
     class Meta:
         ordering = ["happened_at", "pk"]
+        triggers = [AppendOnly()]
 
     def __str__(self):
         return f"{self.incident}: {self.get_kind_display()} {self.happened_at:%Y-%m-%d %H:%M}"
@@ -458,6 +493,7 @@ class PolicyBreach(AppendOnlyModel):
 
     class Meta:
         ordering = ["recorded_at", "pk"]
+        triggers = [AppendOnly()]
 
     def __str__(self):
         return f"{self.incident}: {self.person} clause {self.clause}"
@@ -496,6 +532,9 @@ class RetentionReview(AppendOnlyModel):
     decided_at = models.DateTimeField(default=timezone.now)
 
     objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        triggers = [AppendOnly()]
 
     def __str__(self):
         return f"{self.incident}: {self.get_decision_display()}"

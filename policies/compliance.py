@@ -88,15 +88,15 @@ def current_requests(organisation_ids, on: dt.date | None = None):
     )
 
 
-def visible_requests(user, organisation: Organisation):
-    """Requests for the versions that currently count, of people in post, that ``user`` may see.
+def visible_requests(user, organisation: Organisation, on: dt.date | None = None):
+    """Requests for the versions that currently count, of people in post on ``on`` (today), that ``user`` may see.
 
     A trust's figures roll up every member organisation.
     """
     scope = compliance_filter(user, organisation)
     if scope is None:
         return AcknowledgementRequest.objects.none()
-    return current_requests(organisation.family_ids).filter(scope)
+    return current_requests(organisation.family_ids, on).filter(scope)
 
 
 def _figure_rows(user, organisation: Organisation, by: str, on: dt.date):
@@ -111,7 +111,7 @@ def _figure_rows(user, organisation: Organisation, by: str, on: dt.date):
         )
     field = "membership__organisation_id" if by == "organisation" else BREAKDOWNS[by][0]
     return (
-        visible_requests(user, organisation)
+        visible_requests(user, organisation, on)
         .values_list("version_id", field)
         .annotate(**count_expressions(on))
         .order_by()
@@ -176,7 +176,8 @@ def rates_by_organisation(organisation_ids, on: dt.date | None = None) -> dict[i
             .annotate(**count_expressions(on))
             .order_by()
         )
-    return {row["org"]: Figures(row["total"], row["acknowledged"], row["overdue"]) for row in rows}
+    # Tallies may keep a group at nothing (its people left or moved) until the daily fold: it has no figures.
+    return {row["org"]: Figures(row["total"], row["acknowledged"], row["overdue"]) for row in rows if row["total"]}
 
 
 def people(

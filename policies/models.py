@@ -16,9 +16,11 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from accounts.models import Membership, Organisation, Role, RoleGrant, StaffType, today
+from accounts.models import Membership, Organisation, Role, RoleGrant, StaffType, User, today
+from core.db import AppendOnly
 from core.models import AppendOnlyModel, AppendOnlyQuerySet
 from core.validators import DateRange
+from policies import tallies
 
 
 class Category(models.TextChoices):
@@ -269,6 +271,8 @@ class AcknowledgementRequest(models.Model):
                 name="open_request_reminder_idx",
             ),
         ]
+        # The tallies' triggers (policies/tallies.py).
+        triggers = tallies.REQUEST_TRIGGERS
 
     def __str__(self):
         return f"{self.user} to acknowledge {self.version}"
@@ -293,7 +297,8 @@ class AcknowledgementTally(models.Model):
     (``name`` empty), in its department's and in its staff type's, each row
     also keyed by due date and leaving date, so that "overdue" and "still in
     post" remain questions of today's date. A dashboard reads only the rows of
-    the breakdown it shows. On PostgreSQL, triggers (``policies/tallies.py``)
+    the breakdown it shows. On PostgreSQL, triggers (``policies/tallies.py``,
+    declared on ``AcknowledgementRequest``, ``TalliedMembership`` and ``TalliedUser``)
     keep the rows right in the same transaction as every write that moves a
     request between tallies; nothing in Python writes them.
     """
@@ -321,6 +326,31 @@ class AcknowledgementTally(models.Model):
         return f"{self.acknowledged_count}/{self.asked} of {self.version} in {self.organisation_id}"
 
 
+class TalliedMembership(Membership):
+    """``accounts.Membership`` as the tallies see it: a proxy (no table) that carries their trigger.
+
+    Declared here, not on ``Membership``, so that the migration installing it is policies': accounts,
+    the lower floor, knows nothing of tallies (``policies/tallies.py`` says more). Not for queries.
+    """
+
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        triggers = tallies.MEMBERSHIP_TRIGGERS
+
+
+class TalliedUser(User):
+    """``accounts.User`` as the tallies see it: a proxy (no table) that carries their trigger. Not for queries."""
+
+    # A plain manager: the proxy's migration then names nothing of accounts' code.
+    objects = models.Manager()
+
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        triggers = tallies.USER_TRIGGERS
+
+
 class Acknowledgement(AppendOnlyModel):
     """A person's confirmation that they have read and understood one version. Never edited or deleted."""
 
@@ -337,6 +367,7 @@ class Acknowledgement(AppendOnlyModel):
         constraints = [
             models.UniqueConstraint(fields=["user", "version"], name="one_acknowledgement_per_person_per_version")
         ]
+        triggers = [AppendOnly()]
 
     def __str__(self):
         return f"{self.user} acknowledged {self.version} on {self.acknowledged_at:%d %b %Y}"
@@ -366,6 +397,9 @@ class QuizAttempt(AppendOnlyModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        triggers = [AppendOnly()]
 
 
 class PolicyQuestion(models.Model):
@@ -403,6 +437,7 @@ class PolicyReview(AppendOnlyModel):
 
     class Meta:
         ordering = ["-reviewed_on", "-pk"]
+        triggers = [AppendOnly()]
 
 
 # A calendar link nobody has fetched for this long stops working; its person can make a new one.

@@ -5,7 +5,7 @@ the same transaction, whatever made it (a service, a bulk insert, the staff
 import, the admin, a ``QuerySet.update``):
 
 - requests inserted (publication, new starters) or deleted: one grouped upsert
-  per statement, in key order;
+  per statement, from its transition table, in key order;
 - a request acknowledged, or its version, membership or due date changed;
 - a membership's organisation, department, staff type, leaving date or person
   changed;
@@ -14,16 +14,30 @@ import, the admin, a ``QuerySet.update``):
 Updates that move nothing (the reminder sweep's stages) do not run a trigger at
 all: each row trigger has a ``WHEN`` condition on the columns in the key.
 
+Where the triggers are declared: here, as django-pgtrigger triggers, put on the models'
+``Meta.triggers`` in ``policies/models.py``. ``makemigrations`` freezes their SQL into a
+policies migration, so editing this module changes no applied migration: it makes a new one
+(``makemigrations --check`` fails until it is made). The triggers on accounts' tables
+(memberships, people) are declared on proxy models in policies (``TalliedMembership``,
+``TalliedUser``), as django-pgtrigger's docs advise for another app's models: declared on
+accounts' own models (``Meta.triggers`` or ``pgtrigger.register``), their migrations would be
+accounts' and would name policies' tables, and accounts is the lower floor, knowing nothing of
+policies. A proxy has no table; it only carries the triggers, and the migrations that install
+them are policies'.
+
 Other databases (the SQLite first look) have no triggers; there the dashboards
-count the requests themselves (``kept()`` says which).
+count the requests themselves (``kept()`` says which), the same count line managers'
+figures use everywhere.
 """
 
+import pgtrigger
 from django.db import connection, transaction
 
 from accounts.models import today
-from policies.models import AcknowledgementTally
 
-TALLY = AcknowledgementTally._meta.db_table
+# AcknowledgementTally's table (named here, not read off the model, which is declared after these
+# triggers; tests check that they agree).
+TALLY = "policies_acknowledgementtally"
 KEY = "version_id, organisation_id, breakdown, name, due_date, leaving_date"
 
 # Rows of (key..., total, acknowledged) deltas from ``{source}``, added into the tallies.
@@ -67,89 +81,74 @@ def _of_membership(row: str, sign: str) -> str:
     )
 
 
-def _function(name: str, body: str) -> str:
-    return f"""
-        CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$
-        BEGIN
-            {body};
-            RETURN NULL;
-        END;
-        $$ LANGUAGE plpgsql;
-    """
+def _upsert(source: str) -> str:
+    """A trigger function's body: the upsert, then RETURN NULL (an AFTER trigger's result is not used)."""
+    return _UPSERT.format(source=source) + ";\nRETURN NULL;"
 
 
-INSTALL = [
+def _after(name: str, operation, func: str, **options) -> pgtrigger.Trigger:
+    return pgtrigger.Trigger(name=name, when=pgtrigger.After, operation=operation, func=func, **options)
+
+
+# On AcknowledgementRequest (policies/models.py).
+REQUEST_TRIGGERS = [
     # Requests inserted or deleted: a statement at a time, from its transition table.
-    _function("portal_tally_requests_inserted", _UPSERT.format(source=_of_requests("new_rows", "1"))),
-    _function("portal_tally_requests_deleted", _UPSERT.format(source=_of_requests("old_rows", "-1"))),
+    _after(
+        "tally_requests_inserted",
+        pgtrigger.Insert,
+        _upsert(_of_requests("new_rows", "1")),
+        level=pgtrigger.Statement,
+        referencing=pgtrigger.Referencing(new="new_rows"),
+    ),
+    _after(
+        "tally_requests_deleted",
+        pgtrigger.Delete,
+        _upsert(_of_requests("old_rows", "-1")),
+        level=pgtrigger.Statement,
+        referencing=pgtrigger.Referencing(old="old_rows"),
+    ),
     # One request acknowledged, or moved to another version, membership or due date.
-    _function(
-        "portal_tally_request_changed",
-        _UPSERT.format(
-            source=_of_requests("(SELECT OLD.*)", "-1") + " UNION ALL " + _of_requests("(SELECT NEW.*)", "1")
+    _after(
+        "tally_request_changed",
+        pgtrigger.Update,
+        _upsert(_of_requests("(SELECT OLD.*)", "-1") + " UNION ALL " + _of_requests("(SELECT NEW.*)", "1")),
+        condition=pgtrigger.Condition(
+            "((OLD.version_id, OLD.membership_id, OLD.due_date, OLD.acknowledgement_id IS NULL)"
+            " IS DISTINCT FROM (NEW.version_id, NEW.membership_id, NEW.due_date, NEW.acknowledgement_id IS NULL))"
         ),
     ),
-    # A membership's key columns changed: all of its requests move from the old groups to the new.
-    _function(
-        "portal_tally_membership_changed",
-        _UPSERT.format(source=_of_membership("OLD", "-1") + " UNION ALL " + _of_membership("NEW", "1")),
+]
+
+# On accounts_membership, through the proxy TalliedMembership. A membership's key columns changed:
+# all of its requests move from the old groups to the new.
+MEMBERSHIP_TRIGGERS = [
+    _after(
+        "tally_membership_changed",
+        pgtrigger.Update,
+        _upsert(_of_membership("OLD", "-1") + " UNION ALL " + _of_membership("NEW", "1")),
+        condition=pgtrigger.Condition(
+            "((OLD.user_id, OLD.organisation_id, OLD.department, OLD.staff_type, OLD.leaving_date)"
+            " IS DISTINCT FROM (NEW.user_id, NEW.organisation_id, NEW.department, NEW.staff_type, NEW.leaving_date))"
+        ),
     ),
-    # A person deactivated (their requests leave the figures) or reactivated (they come back).
-    _function(
-        "portal_tally_user_changed",
-        _UPSERT.format(
-            source=_contribution(
+]
+
+# On accounts_user, through the proxy TalliedUser. A person deactivated (their requests leave the
+# figures) or reactivated (they come back).
+USER_TRIGGERS = [
+    _after(
+        "tally_user_changed",
+        pgtrigger.Update,
+        _upsert(
+            _contribution(
                 "policies_acknowledgementrequest r, accounts_membership m",
                 "CASE WHEN NEW.is_active THEN 1 ELSE -1 END",
                 "m.id = r.membership_id AND m.user_id = NEW.id",
             )
         ),
+        condition=pgtrigger.Condition("(OLD.is_active IS DISTINCT FROM NEW.is_active)"),
     ),
-    """
-    DROP TRIGGER IF EXISTS tally_requests_inserted ON policies_acknowledgementrequest;
-    CREATE TRIGGER tally_requests_inserted AFTER INSERT ON policies_acknowledgementrequest
-        REFERENCING NEW TABLE AS new_rows
-        FOR EACH STATEMENT EXECUTE FUNCTION portal_tally_requests_inserted();
-
-    DROP TRIGGER IF EXISTS tally_requests_deleted ON policies_acknowledgementrequest;
-    CREATE TRIGGER tally_requests_deleted AFTER DELETE ON policies_acknowledgementrequest
-        REFERENCING OLD TABLE AS old_rows
-        FOR EACH STATEMENT EXECUTE FUNCTION portal_tally_requests_deleted();
-
-    DROP TRIGGER IF EXISTS tally_request_changed ON policies_acknowledgementrequest;
-    CREATE TRIGGER tally_request_changed AFTER UPDATE ON policies_acknowledgementrequest
-        FOR EACH ROW
-        WHEN ((OLD.version_id, OLD.membership_id, OLD.due_date, OLD.acknowledgement_id IS NULL)
-              IS DISTINCT FROM (NEW.version_id, NEW.membership_id, NEW.due_date, NEW.acknowledgement_id IS NULL))
-        EXECUTE FUNCTION portal_tally_request_changed();
-
-    DROP TRIGGER IF EXISTS tally_membership_changed ON accounts_membership;
-    CREATE TRIGGER tally_membership_changed AFTER UPDATE ON accounts_membership
-        FOR EACH ROW
-        WHEN ((OLD.user_id, OLD.organisation_id, OLD.department, OLD.staff_type, OLD.leaving_date)
-              IS DISTINCT FROM (NEW.user_id, NEW.organisation_id, NEW.department, NEW.staff_type, NEW.leaving_date))
-        EXECUTE FUNCTION portal_tally_membership_changed();
-
-    DROP TRIGGER IF EXISTS tally_user_changed ON accounts_user;
-    CREATE TRIGGER tally_user_changed AFTER UPDATE ON accounts_user
-        FOR EACH ROW
-        WHEN (OLD.is_active IS DISTINCT FROM NEW.is_active)
-        EXECUTE FUNCTION portal_tally_user_changed();
-    """,
 ]
-
-UNINSTALL = """
-    DROP TRIGGER IF EXISTS tally_requests_inserted ON policies_acknowledgementrequest;
-    DROP TRIGGER IF EXISTS tally_requests_deleted ON policies_acknowledgementrequest;
-    DROP TRIGGER IF EXISTS tally_request_changed ON policies_acknowledgementrequest;
-    DROP TRIGGER IF EXISTS tally_membership_changed ON accounts_membership;
-    DROP TRIGGER IF EXISTS tally_user_changed ON accounts_user;
-    DROP FUNCTION IF EXISTS portal_tally_requests_inserted();
-    DROP FUNCTION IF EXISTS portal_tally_requests_deleted();
-    DROP FUNCTION IF EXISTS portal_tally_request_changed();
-    DROP FUNCTION IF EXISTS portal_tally_membership_changed();
-    DROP FUNCTION IF EXISTS portal_tally_user_changed();
-"""
 
 # Every tally, counted afresh from the requests.
 _LIVE = f"""
@@ -160,17 +159,12 @@ _LIVE = f"""
 
 
 def kept(using=None) -> bool:
-    """True where the triggers keep the tallies (PostgreSQL)."""
+    """True where the triggers keep the tallies (PostgreSQL).
+
+    Only a matter of speed: elsewhere the figures are counted from the requests, the path line
+    managers' figures take on every database, and the suite checks on PostgreSQL that both give
+    the same figures for every breakdown (``tests/policies/test_tallies.py``)."""
     return (connection if using is None else using).vendor == "postgresql"
-
-
-def install(cursor) -> None:
-    for statement in INSTALL:
-        cursor.execute(statement)
-
-
-def uninstall(cursor) -> None:
-    cursor.execute(UNINSTALL)
 
 
 def rebuild(cursor=None) -> int:

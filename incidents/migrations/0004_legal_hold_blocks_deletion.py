@@ -8,6 +8,8 @@ The chronology, evidence, policy breaches and retention reviews need nothing
 more: migration 0002 already refuses every UPDATE and DELETE on them. The people
 named in a report are covered here: removing one would also open the case to them.
 TRUNCATE fires no row triggers; it needs a role the web application does not have.
+The legal hold is declared on the models with django-pgtrigger now; migration 0008
+replaces these triggers with those.
 """
 
 from django.db import migrations

@@ -1,13 +1,44 @@
+"""On PostgreSQL, acknowledgements, quiz attempts and policy reviews refuse UPDATE and DELETE.
+
+Frozen: the SQL is written out here, as ``core.db.append_only`` built it when this migration
+was made, so no later edit to the app changes what it does. The guard is declared on the
+models with django-pgtrigger now (``core.db.AppendOnly``); migration 0009 replaces it.
+TRUNCATE is left alone: the test suite empties tables with it, and it needs table ownership,
+which the web application's role need not have.
+"""
+
 from django.db import migrations
 
-from core.db import append_only
+CREATE = """
+CREATE OR REPLACE FUNCTION portal_refuse_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '% rows are append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+
+DROP TRIGGER IF EXISTS {table}_append_only ON {table};
+CREATE TRIGGER {table}_append_only
+    BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION portal_refuse_change();
+"""
+DROP = "DROP TRIGGER IF EXISTS {table}_append_only ON {table};"
+TABLES = ["policies_acknowledgement", "policies_quizattempt", "policies_policyreview"]
+
+
+def forwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for table in TABLES:
+            schema_editor.execute(CREATE.format(table=table), params=None)
+
+
+def backwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for table in reversed(TABLES):
+            schema_editor.execute(DROP.format(table=table), params=None)
 
 
 class Migration(migrations.Migration):
     dependencies = [("policies", "0001_initial")]
 
-    operations = [
-        append_only("policies_acknowledgement"),
-        append_only("policies_quizattempt"),
-        append_only("policies_policyreview"),
-    ]
+    operations = [migrations.RunPython(forwards, backwards)]

@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_celery_beat",
     "health_check",
+    "pgtrigger",  # triggers declared on the models' Meta.triggers; their SQL is frozen in migrations
     "core",
     "accounts",
     "policies",

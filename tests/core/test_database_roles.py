@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import override_settings
 
 from core.db import RoleRefused, grant_app_role
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,7 +114,7 @@ def test_the_app_role_cannot_truncate_alter_drop_or_disable_triggers_nor_rewrite
         assert "permission denied" in refused(cursor, "DELETE FROM core_auditentry")
         assert "must be owner" in refused(cursor, "ALTER TABLE core_auditentry DISABLE TRIGGER ALL")
         assert "must be owner" in refused(
-            cursor, "ALTER TABLE core_auditentry DISABLE TRIGGER core_auditentry_append_only"
+            cursor, f"ALTER TABLE core_auditentry DISABLE TRIGGER {AuditEntry._meta.triggers[0].get_pgid(AuditEntry)}"
         )
         assert "must be owner" in refused(cursor, "ALTER TABLE core_auditentry ADD COLUMN note text")
         assert "must be owner" in refused(cursor, "DROP TABLE auth_group")
@@ -193,3 +194,28 @@ def test_create_app_role_makes_a_login_role_with_no_powers_and_takes_powers_away
     with connected_as(role_name) as cursor:
         cursor.execute("SELECT count(*) FROM core_auditentry")
         refused(cursor, "DELETE FROM core_auditentry")
+
+
+def test_the_app_role_cannot_skip_a_trigger_it_cannot_disable(app_role, school):
+    """pgtrigger's "ignore" setting is any session's to set; core.db.refuse_trigger_skipping makes it do nothing."""
+    from accounts.models import Role
+    from policies import services
+    from policies.models import Acknowledgement
+    from tests.factories import member
+    from tests.policies.conftest import publish
+
+    owner = member(school, Role.POLICY_OWNER, email="owner@school.example")
+    policy = services.create_policy(organisation=school, actor=owner, title="Code of Conduct", owner=owner)
+    services.acknowledge(user=owner, version=publish(policy, owner))
+    guard = Acknowledgement._meta.triggers[0]
+    grant_app_role(app_role)
+    with connected_as(app_role) as cursor:
+        cursor.execute("SET pgtrigger.ignore = %s", ["{" + guard.get_pgid(Acknowledgement) + "}"])
+        for statement in (
+            "UPDATE policies_acknowledgement SET user_agent = 'forged'",
+            "DELETE FROM policies_acknowledgement",
+        ):
+            with pytest.raises(psycopg2.Error, match="append-only") as caught:
+                cursor.execute(statement)
+            assert caught.value.pgcode == REFUSED
+    assert Acknowledgement.objects.get().user_agent != "forged"

@@ -1,7 +1,7 @@
 """Records that cannot be got around (issue 10): a legal hold blocks deletion, references are not counted.
 
 DESIGN.md "Records": a legal hold blocks deletion. The ORM refuses on every
-database; on PostgreSQL a trigger refuses raw SQL too (incidents migration 0004).
+database; on PostgreSQL a trigger refuses raw SQL too (declared on Incident.Meta and NamedPerson.Meta).
 """
 
 import re
