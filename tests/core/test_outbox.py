@@ -210,7 +210,7 @@ def test_a_sent_mark_that_fails_leaves_the_connection_usable():
 
 
 def test_message_bodies_are_stored_out_of_line_so_a_sent_mark_does_not_rewrite_them():
-    """core/0006: the outbox table moves bodies to TOAST from 256 bytes."""
+    """core/0007: the outbox table moves bodies to TOAST from 256 bytes."""
     from django.db import connection
 
     with connection.cursor() as cursor:

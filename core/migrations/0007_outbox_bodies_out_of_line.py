@@ -23,6 +23,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0005_installed_duty")]
+    dependencies = [("core", "0006_triggers_declared_with_pgtrigger")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]
