@@ -62,6 +62,10 @@ CATEGORY_RULES: dict[str, CategoryRules] = {
 # Categories where no file may be uploaded at all: the image must never be copied (UKCIS).
 NO_UPLOAD_CATEGORIES = frozenset({Category.NUDE_IMAGERY})
 
+# Seed 004 §4.1: an account using the provision's name that is not an approved site is reported to
+# the Senior Leadership and Safeguarding team, so SLT are told as well as the DSL team.
+TELL_SLT_CATEGORIES = frozenset({Category.UNOFFICIAL_ACCOUNT})
+
 
 class Platform(models.TextChoices):
     FACEBOOK = "facebook", "Facebook"
