@@ -63,6 +63,7 @@ def public_report(request, slug):
                 )
             except IncidentError as exc:
                 form.add_error("category" if data["category"] in NO_UPLOAD_CATEGORIES else None, str(exc))
+                context["files_again"] = bool(request.FILES)  # a browser does not keep them after a refusal
             else:
                 request.session[SENT] = incident.pk
                 return redirect("incidents:public_status", token=token)

@@ -363,6 +363,7 @@ def test_a_hostile_file_is_refused_with_a_clear_message_and_nothing_is_kept(clie
     response = client.post(URL, with_files(*files))
     assert response.status_code == 200
     assert message in response.content.decode()
+    assert "Nothing has been sent yet. Choose your files again" in response.content.decode()
     assert nothing_stored()
 
 
