@@ -6,6 +6,7 @@ bots away without telling them; status-link lookups that match nothing are count
 from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_safe
 
 from accounts.models import Organisation
 from core.middleware import NO_STORE, client_ip, takes_anonymous_uploads
@@ -70,6 +71,7 @@ def public_report(request, slug):
     return render(request, "incidents/public_report.html", context)
 
 
+@require_safe
 def public_thanks(request, slug):
     """Where the spam trap sends a bot (and an old bookmark lands): thanks, and nothing more."""
     organisation = get_object_or_404(Organisation, slug=slug)
@@ -84,6 +86,7 @@ def _private(response):
     return response
 
 
+@require_safe
 def public_status(request, token):
     """The private status link: a wrong token, a case that is gone and no case give one answer."""
     misses = f"incidents:status-link-misses:{client_ip(request) or 'unknown'}"

@@ -111,6 +111,18 @@ def test_the_status_link_page_is_kept_by_no_cache_and_leaks_no_referrer(client, 
     assert "noindex" in response["X-Robots-Tag"]
 
 
+def test_the_status_link_page_takes_one_query_and_only_gets(client, now, school, django_assert_num_queries):
+    path = client.post(URL, data())["Location"]
+    client.get(path)  # the thank-you, once
+    client.cookies.clear()  # a fresh browser, as the reporter opening the link later
+    with django_assert_num_queries(1):
+        assert client.get(path).status_code == 200
+    with django_assert_num_queries(1):
+        assert client.get("/report/status/not-a-token/").status_code == 404
+    assert client.post(path).status_code == 405
+    assert client.post("/report/oak-primary/thanks/").status_code == 405
+
+
 def test_contact_details_and_the_email_address_are_optional(client, now, school):
     assert client.post(URL, data()).status_code == 302
     incident = Incident.objects.get()
