@@ -1,6 +1,7 @@
 """The public "report a concern" page (004 §4.1, §7.11, §8.4-8.5): no sign-in, fewer fields, rate-limited,
 a spam trap; screenshots under the same evidence rules as staff reports; a private status link."""
 
+import datetime as dt
 import hashlib
 import io
 import os
@@ -17,9 +18,9 @@ from PIL import Image
 
 from core.middleware import RequestBodyLimitMiddleware
 from core.models import OutboxMessage
-from incidents import evidence, public_reports, services
-from incidents.models import Category, Evidence, Incident, Outcome, PublicStatusLink, Status
-from tests.incidents.conftest import SHOWN, jpeg_with_gps, triaged, upload
+from incidents import evidence, public_reports, retention, services
+from incidents.models import Category, Evidence, Incident, Outcome, PublicStatusLink, RetentionDecision, Status
+from tests.incidents.conftest import SHOWN, jpeg_with_gps, report, triaged, upload
 from tests.incidents.test_evidence import huge_png_header
 from tests.mailbox import deliver, inbox
 
@@ -308,6 +309,19 @@ def test_the_reporter_hears_of_each_change_they_can_see_once_and_of_the_outcome_
     assert Incident.objects.get(pk=incident.pk).reporter_message == ""
 
 
+def test_destroying_the_record_takes_the_reporter_s_address_and_message_and_the_link_opens_nothing(
+    client, public_case, dsl, time_machine
+):
+    incident, token = public_case
+    triaged(incident, dsl)
+    services.close_incident(incident=incident, actor=dsl, outcome=Outcome.RESOLVED, reporter_message="Sorted.")
+    time_machine.move_to(dt.datetime(2032, 3, 3, 9, tzinfo=dt.UTC), tick=False)
+    retention.review_retention(incident=incident, actor=dsl, decision=RetentionDecision.DESTROY, reason="Period over.")
+    assert not PublicStatusLink.objects.exists()
+    assert Incident.objects.get().reporter_message == ""
+    assert client.get(f"/report/status/{token}/").status_code == 404
+
+
 def test_a_report_without_an_address_emails_nobody_when_it_changes(client, now, school, dsl):
     client.post(URL, data())
     incident = Incident.objects.get()
@@ -332,6 +346,14 @@ def test_the_dsl_writes_the_closing_message_on_the_close_form(client, school, ds
     assert response.status_code == 302
     assert Incident.objects.get(pk=incident.pk).reporter_message == "Sorted: thank you."
     assert "Sorted: thank you." in client.get(f"/report/status/{token}/").content.decode()
+    # A signed-in reporter reads it on their own report's page.
+    staff_report = report(school, dsl, Category.OTHER)
+    triaged(staff_report, dsl)
+    services.close_incident(
+        incident=staff_report, actor=dsl, outcome=Outcome.UNFOUNDED, reason="x", reporter_message="Thanks."
+    )
+    mine = client.get(f"/incidents/mine/{staff_report.pk}/").content.decode()
+    assert "no cause for concern was found" in mine and "Thanks." in mine
     # The record keeps what the reporter was told.
     assert incident.actions.filter(text__endswith="Told the reporter: Sorted: thank you.").exists()
 
