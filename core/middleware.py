@@ -117,9 +117,10 @@ class RequestBodyLimitMiddleware:
     Anonymous requests (the public report form, sign-in, the intake) get
     ``ANONYMOUS_MAX_BODY_BYTES``, or ``ANONYMOUS_UPLOAD_MAX_BODY_BYTES`` for a view marked
     ``takes_anonymous_uploads`` (a few such bodies per address an hour); signed-in people
-    ``MAX_BODY_BYTES``, room for the largest upload (a report's evidence files). The size is the declared Content-Length: Django
-    never reads past it, so a body cannot grow beyond what was checked. A body sent
-    without one (chunked) would be read as empty, so it is refused outright, with 411.
+    ``MAX_BODY_BYTES``, room for the largest upload (a report's evidence files). The size is
+    the declared Content-Length: Django never reads past it, so a body cannot grow beyond what
+    was checked. A body sent without one (chunked) would be read as empty, so it is refused
+    outright, with 411.
 
     Sits after AuthenticationMiddleware (it needs to know who is asking) and before
     CsrfViewMiddleware, whose view hook is the first thing to read a form.
