@@ -6,9 +6,11 @@ from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOper
 from django.http import HttpResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.template.defaultfilters import filesizeformat
+from django.urls import Resolver404, resolve
 
 from core.audit import audit_ip
 from core.params import BadParameter
+from core.ratelimit import over_limit
 
 # Neither a shared proxy nor the browser may keep the response.
 NO_STORE = "no-store, private"
@@ -90,14 +92,35 @@ def _refuse(status: int, text: str) -> HttpResponse:
     return HttpResponse(text + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
+def takes_anonymous_uploads(view):
+    """Marks a view that people who are not signed in may send files to (the public report form).
+
+    Its anonymous bodies may be up to ``ANONYMOUS_UPLOAD_MAX_BODY_BYTES``; those larger than
+    ``ANONYMOUS_MAX_BODY_BYTES`` count against ``ANONYMOUS_UPLOADS_PER_HOUR`` per address
+    (``RequestBodyLimitMiddleware``), so nobody can have large bodies read without end.
+    """
+    view.takes_anonymous_uploads = True
+    return view
+
+
+def _takes_anonymous_uploads(request) -> bool:
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return getattr(match.func, "takes_anonymous_uploads", False)
+
+
 class RequestBodyLimitMiddleware:
     """Refuses a request body larger than the sender may send, before anything reads it.
 
     Anonymous requests (the public report form, sign-in, the intake) get
-    ``ANONYMOUS_MAX_BODY_BYTES``; signed-in people ``MAX_BODY_BYTES``, room for the largest
-    upload (a report's evidence files). The size is the declared Content-Length: Django
-    never reads past it, so a body cannot grow beyond what was checked. A body sent
-    without one (chunked) would be read as empty, so it is refused outright, with 411.
+    ``ANONYMOUS_MAX_BODY_BYTES``, or ``ANONYMOUS_UPLOAD_MAX_BODY_BYTES`` for a view marked
+    ``takes_anonymous_uploads`` (a few such bodies per address an hour); signed-in people
+    ``MAX_BODY_BYTES``, room for the largest upload (a report's evidence files). The size is
+    the declared Content-Length: Django never reads past it, so a body cannot grow beyond what
+    was checked. A body sent without one (chunked) would be read as empty, so it is refused
+    outright, with 411.
 
     Sits after AuthenticationMiddleware (it needs to know who is asking) and before
     CsrfViewMiddleware, whose view hook is the first thing to read a form.
@@ -126,6 +149,8 @@ class RequestBodyLimitMiddleware:
         user = getattr(request, "user", None)
         signed_in = user is not None and user.is_authenticated
         limit = settings.MAX_BODY_BYTES if signed_in else settings.ANONYMOUS_MAX_BODY_BYTES
+        if not signed_in and length > limit and _takes_anonymous_uploads(request):
+            return _anonymous_upload_refusal(request, length)
         if length > limit:
             return _refuse(
                 413,
@@ -133,6 +158,21 @@ class RequestBodyLimitMiddleware:
                 f"{'at once' if signed_in else 'without signing in'}.",
             )
         return None
+
+
+def _anonymous_upload_refusal(request, length: int) -> HttpResponse | None:
+    limit = settings.ANONYMOUS_UPLOAD_MAX_BODY_BYTES
+    if length > limit:
+        return _refuse(
+            413,
+            f"Your report and its files are too large to send together: at most {filesizeformat(limit)} in all "
+            "can be sent without signing in. Go back, choose fewer or smaller files (a screenshot is usually "
+            "well under 1 MB) and send it again.",
+        )
+    key = f"core:anonymous-uploads:{client_ip(request) or 'unknown'}"
+    if over_limit(key, limit=settings.ANONYMOUS_UPLOADS_PER_HOUR, window=3600):
+        return _refuse(429, "Too many files have been sent from your connection in the last hour. Try again later.")
+    return None
 
 
 # The methods the portal's pages take; no page needs PUT, PATCH, DELETE or any other.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_FILES = 10
+PUBLIC_MAX_FILES = 3  # the public form's: anonymous senders' bodies are capped (settings.ANONYMOUS_UPLOAD_...)
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a phone's full-resolution photo is about 12-50 MP; a screenshot far less
 MAX_SIDE = 20_000

@@ -188,6 +188,25 @@ EvidenceFormSet = formset_factory(
 )
 
 
+class BasePublicEvidenceFormSet(BaseEvidenceFormSet):
+    default_error_messages = {
+        **BaseEvidenceFormSet.default_error_messages,
+        "too_many_forms": f"You can send at most {evidence_files.PUBLIC_MAX_FILES} files with a report.",
+    }
+
+
+# The public form: the same checks as staff reports (``incidents.evidence``), fewer files, and all
+# of them within the body an anonymous sender may send (settings.ANONYMOUS_UPLOAD_MAX_BODY_BYTES).
+PublicEvidenceFormSet = formset_factory(
+    EvidenceForm,
+    formset=BasePublicEvidenceFormSet,
+    extra=evidence_files.PUBLIC_MAX_FILES,
+    max_num=evidence_files.PUBLIC_MAX_FILES,
+    absolute_max=evidence_files.PUBLIC_MAX_FILES,
+    validate_max=True,
+)
+
+
 PUBLIC_CATEGORY_LABELS = [
     (Category.UNOFFICIAL_ACCOUNT, "An account using the organisation's name or logo that may not be official"),
     (Category.OFFICIAL_ACCOUNT_COMMENT, "Something posted on one of the organisation's official accounts"),
@@ -217,7 +236,7 @@ class PublicReportForm(forms.Form):
         label="What happened?",
         max_length=3000,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Please do not include anyone's full name or any images.",
+        help_text="Please do not include anyone's full name. Add screenshots below instead of describing them.",
     )
     contact_name = forms.CharField(label="Your name (optional)", max_length=150, required=False)
     contact_details = forms.CharField(
@@ -225,6 +244,15 @@ class PublicReportForm(forms.Form):
         max_length=200,
         required=False,
         help_text="Only if you would like us to contact you. You can stay anonymous.",
+    )
+    email = forms.EmailField(
+        label="Email address for updates (optional)",
+        max_length=254,
+        required=False,
+        help_text="We will email you a confirmation, and again when the status of your report changes and when it "
+        "is closed. Leave it empty and you can still follow your report with the private link we show you next.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"invalid": "Enter an email address such as name@example.com, or leave it empty."},
     )
     # The spam trap: hidden from people (and from screen readers); bots fill it in.
     website = forms.CharField(
@@ -322,6 +350,14 @@ class CloseForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required when no action is taken or the concern is unfounded.",
+    )
+    reporter_message = forms.CharField(
+        label="Message to the person who reported it (optional)",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="They see it on their status page, and by email if they left an address. "
+        "Write for them: no names, no handlers' notes.",
     )
 
     def __init__(self, *args, **kwargs):

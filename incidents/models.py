@@ -64,6 +64,10 @@ CATEGORY_RULES: dict[str, CategoryRules] = {
 # Categories where no file may be uploaded at all: the image must never be copied (UKCIS).
 NO_UPLOAD_CATEGORIES = frozenset({Category.NUDE_IMAGERY})
 
+# Seed 004 §4.1: an account using the provision's name that is not an approved site is reported to
+# the Senior Leadership and Safeguarding team, so SLT are told as well as the DSL team.
+TELL_SLT_CATEGORIES = frozenset({Category.UNOFFICIAL_ACCOUNT})
+
 
 class Platform(models.TextChoices):
     FACEBOOK = "facebook", "Facebook"
@@ -227,6 +231,12 @@ class Incident(models.Model):
 
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     outcome_reason = models.TextField(blank=True, max_length=2000)
+    reporter_message = models.TextField(
+        "message to the reporter",
+        blank=True,
+        max_length=2000,
+        help_text="Written at closure for the person who reported it; shown on their status page and emailed.",
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
 
     legal_hold = models.BooleanField(default=False)
@@ -361,6 +371,26 @@ class NamedPerson(models.Model):
     def delete(self, *args, **kwargs):
         _refuse_held(Incident.objects.filter(pk=self.incident_id, legal_hold=True).values_list("reference", flat=True))
         return super().delete(*args, **kwargs)
+
+
+class PublicStatusLink(models.Model):
+    """A public reporter's private way back to their report (seed 004 §8.4-8.5), without signing in.
+
+    The link carries a random token; only its SHA-256 is kept (``incidents.public_reports``), so
+    the database, a backup or an admin page holds nothing that opens the status page. The
+    address is optional and only ever hears the status and the closing message.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="status_links")
+    token_hash = models.CharField("SHA-256 of the token", max_length=64)
+    email = models.EmailField("email address for updates", max_length=254, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token_hash"], name="status_link_token_unique")]
+
+    def __str__(self):
+        return f"Status link for {self.incident}"
 
 
 def _evidence_path(instance, filename):

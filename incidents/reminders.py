@@ -16,11 +16,11 @@ from django.utils import timezone
 from accounts.models import Membership, Role, User
 from core import outbox
 from incidents.access import can_see_incident, triage_roles
-from incidents.models import Incident, Status
+from incidents.models import TELL_SLT_CATEGORIES, Incident, Status
 
 log = logging.getLogger(__name__)
 
-REPORTED, ONLINE_SAFETY = "reported", "online-safety-coordinator"
+REPORTED, ONLINE_SAFETY, SENIOR_LEADERS = "reported", "online-safety-coordinator", "senior-leaders"
 TRIAGE_DUE_SOON, TRIAGE_OVERDUE = "triage-20h", "triage-24h"
 CRITICAL = "critical"
 LADO_DUE_SOON, LADO_OVERDUE = "lado-due-soon", "lado-overdue"
@@ -110,8 +110,8 @@ def _once(incident, stage: str, people, **message) -> int:
 
 
 def alert_new_incident(incident) -> int:
-    """At once on submission, in the report's own transaction: the DSL team (or the lead), and the
-    online safety coordinator where the seeds say so."""
+    """At once on submission, in the report's own transaction: the DSL team (or the lead), the
+    online safety coordinator and SLT where the seeds say so. Nobody named in the report."""
     incident = _load(incident)
     if incident is None:
         return 0
@@ -140,6 +140,24 @@ def alert_new_incident(incident) -> int:
                 coordinators,
                 headline=f"Incident {incident.reference}: for the online safety coordinator",
                 message="You are told of this report as the online safety coordinator. The DSL team is handling it.",
+            )
+    # Seed 004 §4.1: an unofficial account using the organisation's name is reported to the Senior
+    # Leadership and Safeguarding team. SLT who may open the case are told; the DSL team was, above.
+    if incident.category in TELL_SLT_CATEGORIES:
+        senior = [
+            p
+            for p in people_with_roles(incident.organisation, {Role.SLT}, exclude_ids=named)
+            if p not in handlers and can_see_incident(p, incident)
+        ]
+        if senior:
+            sent += _once(
+                incident,
+                SENIOR_LEADERS,
+                senior,
+                headline=f"Incident {incident.reference}: an account that may be using our name",
+                message="Someone has reported an account that may be using the organisation's name or logo without "
+                "approval. Your organisation's Social Media Policy says such accounts are reported to the senior "
+                "leadership and safeguarding team, so you are told. The DSL team triages it.",
             )
     return sent
 

@@ -127,7 +127,9 @@ def _destroy(incident: Incident) -> None:
     incident.contact_name = ""
     incident.contact_details = ""
     incident.first_assessment = ""
+    incident.reporter_message = ""
     incident.destroyed_at = timezone.now()
+    incident.status_links.all().delete()  # the reporters' addresses go with the record; their links open nothing
     incident.save(
         update_fields=[
             "description",
@@ -136,6 +138,7 @@ def _destroy(incident: Incident) -> None:
             "contact_name",
             "contact_details",
             "first_assessment",
+            "reporter_message",
             "destroyed_at",
             "updated_at",
         ]

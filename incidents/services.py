@@ -21,7 +21,7 @@ from core.audit import log_action
 from core.validators import check_value
 from core.workingdays import end_of_working_days
 from incidents import evidence as evidence_files
-from incidents import reminders
+from incidents import reminders, reporters
 from incidents.access import DSL_TEAM, can_see_incident, can_triage_incident, is_reporter
 from incidents.models import (
     CATEGORY_RULES,
@@ -356,7 +356,8 @@ def triage(
         )
         if locked.lado_due_at and "lado_due_at" in fields:
             summary += f" LADO referral due by {timezone.localtime(locked.lado_due_at):%H:%M on %d %b %Y}."
-        chronicle(locked, ActionKind.TRIAGE, actor, f"{summary}\n\n{first_assessment}")
+        entry = chronicle(locked, ActionKind.TRIAGE, actor, f"{summary}\n\n{first_assessment}")
+        reporters.tell_reporter(locked, before=before, entry=entry)
         log_action(
             "incident.triaged",
             actor=actor,
@@ -471,7 +472,8 @@ def move_status(*, incident, actor, to: str) -> Incident:
     return locked
 
 
-def close_incident(*, incident, actor, outcome: str, reason: str = "") -> Incident:
+def close_incident(*, incident, actor, outcome: str, reason: str = "", reporter_message: str = "") -> Incident:
+    """``reason`` stays with the handlers; ``reporter_message`` is for the reporter (``incidents.reporters``)."""
     _require_handler(actor, incident)
     if outcome not in Outcome.values:
         raise IncidentError("Choose the outcome.")
@@ -490,16 +492,17 @@ def close_incident(*, incident, actor, outcome: str, reason: str = "") -> Incide
         locked.status = Status.CLOSED
         locked.outcome = outcome
         locked.outcome_reason = reason
+        locked.reporter_message = reporter_message.strip()
         locked.closed_at = now
         locked.retention_review_on = timezone.localtime(now).date() + relativedelta(
             years=retention_years(locked.organisation, locked.category)
         )
-        locked.save(
-            update_fields=["status", "outcome", "outcome_reason", "closed_at", "retention_review_on", "updated_at"]
-        )
-        chronicle(
-            locked, ActionKind.STATUS, actor, f"Closed: {Outcome(outcome).label}." + (f"\n\n{reason}" if reason else "")
-        )
+        fields = ["status", "outcome", "outcome_reason", "reporter_message", "closed_at", "retention_review_on"]
+        locked.save(update_fields=[*fields, "updated_at"])
+        told = f"\n\nTold the reporter: {locked.reporter_message}" if locked.reporter_message else ""
+        text = f"Closed: {Outcome(outcome).label}." + (f"\n\n{reason}" if reason else "") + told
+        entry = chronicle(locked, ActionKind.STATUS, actor, text)
+        reporters.tell_reporter(locked, before=before, entry=entry)
         log_action(
             "incident.closed",
             actor=actor,
@@ -525,13 +528,13 @@ def reopen_incident(*, incident, actor, reason: str) -> Incident:
         before_outcome = locked.get_outcome_display()
         locked.status = Status.IN_PROGRESS
         locked.outcome = ""
-        locked.outcome_reason = ""
+        locked.outcome_reason = locked.reporter_message = ""
         locked.closed_at = None
         locked.retention_review_on = None
-        locked.save(
-            update_fields=["status", "outcome", "outcome_reason", "closed_at", "retention_review_on", "updated_at"]
-        )
-        chronicle(locked, ActionKind.STATUS, actor, f"Reopened (was closed: {before_outcome}).\n\n{reason}")
+        fields = ["status", "outcome", "outcome_reason", "reporter_message", "closed_at", "retention_review_on"]
+        locked.save(update_fields=[*fields, "updated_at"])
+        entry = chronicle(locked, ActionKind.STATUS, actor, f"Reopened (was closed: {before_outcome}).\n\n{reason}")
+        reporters.tell_reporter(locked, before=Status.CLOSED, entry=entry)
         log_action(
             "incident.reopened",
             actor=actor,

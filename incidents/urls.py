@@ -28,4 +28,6 @@ urlpatterns = [
     path("organisations/<slug:slug>/incidents/records/", views.records, name="records"),
     path("report/<slug:slug>/", public_views.public_report, name="public_report"),
     path("report/<slug:slug>/thanks/", public_views.public_thanks, name="public_thanks"),
+    # After the thanks page: an organisation whose slug is "status" keeps its own (a token is never "thanks").
+    path("report/status/<str:token>/", public_views.public_status, name="public_status"),
 ]

@@ -49,6 +49,7 @@ from incidents.models import (
     Status,
 )
 from incidents.reminders import TRIAGE_HOURS
+from incidents.reporters import reporter_view
 from incidents.services import IncidentError
 from policies.models import Policy, PolicyVersion, VersionStatus
 
@@ -193,6 +194,7 @@ def my_report(request, pk):
             "evidence": incident.evidence.filter(uploaded_by=request.user),
             "files": EvidenceFormSet(prefix="evidence"),
             "triage_hours": TRIAGE_HOURS,
+            "told": reporter_view(incident),  # the outcome and the message written for the reporter
         },
     )
 

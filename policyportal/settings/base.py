@@ -256,6 +256,14 @@ WHITENOISE_USE_FINDERS = DEBUG
 # a report's evidence, up to 10 files of 10 MB each.
 ANONYMOUS_MAX_BODY_BYTES = env_int("ANONYMOUS_MAX_BODY_BYTES", 1024 * 1024, minimum=64 * 1024)
 MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 110 * 1024 * 1024, minimum=ANONYMOUS_MAX_BODY_BYTES)
+# Views marked ``core.middleware.takes_anonymous_uploads`` (the public report form, with up to three
+# screenshots) take a larger anonymous body: 10 MB of files and the form. Such bodies, larger than
+# ANONYMOUS_MAX_BODY_BYTES, are counted per address before any is read: past
+# ANONYMOUS_UPLOADS_PER_HOUR in an hour the rest are refused unread.
+ANONYMOUS_UPLOAD_MAX_BODY_BYTES = env_int(
+    "ANONYMOUS_UPLOAD_MAX_BODY_BYTES", 11 * 1024 * 1024, minimum=ANONYMOUS_MAX_BODY_BYTES
+)
+ANONYMOUS_UPLOADS_PER_HOUR = env_int("ANONYMOUS_UPLOADS_PER_HOUR", 10, minimum=1)
 # Form fields other than files: a 200,000-character policy text, percent-encoded, fits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2621440
 # Uploaded files up to this size stay in memory; larger ones go to a temporary file.
@@ -505,5 +513,7 @@ INTAKE_SIGNING_KEY = _key("INTAKE_SIGNING_KEY", env_str("INTAKE_SIGNING_KEY"), m
 ADMIN_URL = env_str("ADMIN_URL", "django-admin/")
 # The public "report a concern" page: reports accepted per address per hour.
 INCIDENT_PUBLIC_REPORTS_PER_HOUR = env_int("INCIDENT_PUBLIC_REPORTS_PER_HOUR", 5, minimum=1)
+# Status-link lookups that match no report, per address per hour; then every lookup from it waits an hour.
+INCIDENT_STATUS_LINK_MISSES_PER_HOUR = env_int("INCIDENT_STATUS_LINK_MISSES_PER_HOUR", 20, minimum=1)
 # The benchmark's bare pages under /bench/ (bench/README.md): for bench/run.py only.
 PORTAL_BENCH = env_bool("PORTAL_BENCH", False)

@@ -32,6 +32,7 @@ from approvals.responses import log_item
 from approvals.training import record_training
 from incidents import services as incident_services
 from incidents.models import Category, IncidentAction, Outcome
+from incidents.public_reports import report_publicly
 from policies import services as policy_services
 from tests.approvals.conftest import BUSINESS_CASE, draft_request, submitted_request
 from tests.factories import OrganisationFactory, UserFactory, member
@@ -245,6 +246,15 @@ def _build(media_root) -> SimpleNamespace:
     w.s_evidence = w.s.evidence.get()
     w.r_evidence = w.r.evidence.get()
     w.s_triage_entry = IncidentAction.objects.get(incident=w.s, kind="triage")
+    # A concern sent through school A's public page, with its private status link (seed 004 §8.4-8.5).
+    w.public_incident, w.public_token = report_publicly(
+        organisation=a,
+        category=Category.UNOFFICIAL_ACCOUNT,
+        occurred_at=timezone.now() - dt.timedelta(days=1),
+        description="An account uses the school badge.",
+        public_reporter="parent",
+        email="parent@home.example",
+    )
     # A safeguarding incident in school B, reported by one of its staff.
     w.b_incident = report(w.school_b, w.b_staff, Category.PUPIL_CONTACT, files=evidence())
     triaged(w.b_incident, p["bd"])

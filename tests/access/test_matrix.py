@@ -166,6 +166,8 @@ TARGETS = {
     "C": lambda w: {"pk": w.c.pk},
     "school B's S": lambda w: {"pk": w.b_incident.pk},
     "S evidence": lambda w: {"pk": w.s_evidence.pk},
+    "a public status token": lambda w: {"token": w.public_token},
+    "a wrong status token": lambda w: {"token": "not-a-status-token-" + "x" * 24},
 }
 
 
@@ -686,6 +688,10 @@ ROWS = [
     POST("incidents:public_report", "school A",                          "A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A",
          body=public_report, state=lambda w, who: Incident.objects.count(), rate_limited=True),
     GET("incidents:public_thanks", "school A",                           "A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A"),
+    # "Public reporters get a private status link": whoever holds the link, no sign-in; a wrong one opens nothing.
+    GET("incidents:public_status", "a public status token",              "A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A"),
+    GET("incidents:public_status", "a wrong status token",               "D  D  D  D  D  D  D  D  D  D  D  D  D  D  D  D  D  D  D",
+        rate_limited=True),
 
     # --- The Django admin --------------------------------------------------------------------------------------------------------
     # Superuser only, with a second factor; everyone else is sent to its login page or refused.

@@ -165,6 +165,6 @@ def test_a_public_report_gets_a_random_reference(client, now, school):
     reference = Incident.objects.get().reference
     assert REFERENCE.fullmatch(reference)
     assert (
-        f'Your reference is <strong class="fs-4">{reference}</strong>'
+        f'Your reference is <strong class="fs-4" id="reference">{reference}</strong>'
         in client.get(response["Location"]).content.decode()
     )
