@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("incidents", "0007_date_ranges"),
+        ("incidents", "0008_triggers_declared_with_pgtrigger"),
     ]
 
     operations = [
