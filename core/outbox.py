@@ -138,6 +138,8 @@ def write(rows: list[OutboxMessage], *, send_after_commit: bool = False) -> None
     (the dispatcher kicked meanwhile finds them taken). Rows it does not live to claim or send
     are the dispatcher's, as any others (kicked, beat's sweep every minute, or after the lease).
     """
+    if not rows:
+        return
     OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     # The dispatcher is kicked either way: should this process die between its commit and its
     # claim, the rows are unclaimed and a queued dispatcher (not only beat's next sweep) sends them.

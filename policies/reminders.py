@@ -272,6 +272,7 @@ def _tell(claimed, on: dt.date) -> int:
     for _, manager_id, email, first_name, active, person_first, person_last, title, label, due_date in claimed:
         managers[manager_id] = (email, first_name, active)
         late[manager_id][person_last, person_first].append((due_date, f"{title} (version {label})"))
+    rows = []
     for manager_id, people in late.items():
         email, first_name, active = managers[manager_id]
         if not active:
@@ -287,12 +288,14 @@ def _tell(claimed, on: dt.date) -> int:
                     "policies": "; ".join(policy for _, policy in overdue),
                 }
             )
-        outbox.send(
+        rows += outbox.compose(
             "policies/manager_overdue",
             to=[email],
             context={"manager": {"first_name": first_name}, "people": lines, "late_after_days": MANAGER_AFTER_DAYS},
             topic=f"policies.team-overdue:{manager_id}:{on.isoformat()}",
         )
+    # Written at once, and sent by this process after the commit, as the digests are.
+    outbox.write(rows, send_after_commit=True)
     return len(late)
 
 
