@@ -154,3 +154,19 @@ def progress_for(person, incident) -> list[dict]:
         for task in incident.tasks.of_plan_for(person)
         if task.plan_step in STEPS
     ]
+
+
+def told_at_report(incident) -> str:
+    """For the member of staff's confirmation: who was told of their report so support can start (002 §7.1)."""
+    person = staff_supported(incident)
+    if incident.category != Category.ABUSE_OF_STAFF or person is None:
+        return ""
+    named = _named_ids(incident)
+    told = (["your line manager"] if line_managers_of(person, incident, named=named) else []) + (
+        ["the head of your organisation"]
+        if people_with_roles(incident.organisation, {Role.LEAD}, exclude_ids=named)
+        else []
+    )
+    if not told:
+        return ""
+    return f"{' and '.join(told).capitalize()} {'have' if len(told) > 1 else 'has'} been told, so that support can start straight away."

@@ -25,7 +25,8 @@ def _first_error(form) -> str:
 
 def case_context(incident, user) -> dict:
     """The case page's tasks and takedowns, with their forms while the case is open."""
-    tasks = list(incident.tasks.select_related("owner", "closed_by").order_by("status", "due_at", "pk"))
+    # Open tasks first, soonest due; then those settled.
+    tasks = sorted(incident.tasks.select_related("owner", "closed_by"), key=lambda t: (not t.is_open, t.due_at, t.pk))
     takedowns = list(incident.takedowns.select_related("follow_up"))
     working = incident.is_open
     owners = casework.possible_owners(incident) if working else None

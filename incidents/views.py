@@ -173,13 +173,16 @@ def report(request):
 @login_required
 def submitted(request, pk):
     incident = _own_report(request.user, pk)
+    plan = support_plan.progress_for(request.user, incident)
     return render(
         request,
         "incidents/incident_submitted.html",
         {
             "incident": incident,
             "triage_hours": TRIAGE_HOURS,
-            "plan": support_plan.progress_for(request.user, incident),
+            "plan": plan,
+            # Seed 002 §7.1: the member of staff abused learns who was told so support can start.
+            "told": support_plan.told_at_report(incident) if plan else "",
         },
     )
 
