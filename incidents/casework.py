@@ -120,6 +120,8 @@ def finish_task(*, task, actor, done: bool, note: str = "") -> IncidentTask:
 
     A task may be finished before triage: support for a member of staff starts at once (002 §7.1).
     """
+    if not can_work_task(actor, task):
+        raise PermissionDenied
     note = note.strip()
     if not done and not note:
         raise IncidentError("Say why the task is not needed.")
