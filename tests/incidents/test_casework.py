@@ -267,3 +267,39 @@ def test_a_takedown_sets_a_48_hour_follow_up_and_removal_settles_it(now, school,
 
     figures = takedown_figures(Incident.objects.all(), START)
     assert figures["median_hours"] == 1.5 and figures["awaiting"] == 0
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_through_a_real_worker_twice_writes_each_task_reminder_once(
+    now, time_machine, school, staff, dsl, colleague, django_db_blocker
+):
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+
+    from incidents.tasks import send_incident_reminders
+    from policyportal.celery import app as celery_app
+    from tests.core.test_celery import wait_for
+
+    incident = triaged(report(school, staff), dsl)
+    task = casework.add_task(
+        incident=incident, actor=dsl, kind="note", title="Check back", owner=colleague, due_on=dt.date(2026, 3, 2)
+    )
+    time_machine.move_to(dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC), tick=False)
+    celery_app.control.purge()
+    finished = {}
+
+    def record(task_id=None, retval=None, **kwargs):
+        finished[task_id] = retval
+
+    task_postrun.connect(record, weak=False)
+    try:
+        with django_db_blocker.unblock(), start_worker(celery_app, perform_ping_check=False, loglevel="WARNING"):
+            first, second = send_incident_reminders.delay(), send_incident_reminders.delay()
+            assert wait_for(lambda: first.id in finished and second.id in finished), "the sweeps did not run"
+    finally:
+        task_postrun.disconnect(record)
+    assert finished[first.id][reminders.TASK_DUE_TODAY] + finished[second.id][reminders.TASK_DUE_TODAY] == 1
+    today = OutboxMessage.objects.filter(topic=reminders.task_topic(task, reminders.TASK_DUE_TODAY))
+    assert today.count() == 1
+    assert len([m for m in inbox(colleague.email) if "due today" in m.subject]) == 1
