@@ -16,13 +16,27 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_accessible, page_errors, screenshot
-from tests.e2e.test_incident_journey import open_browser  # noqa: F401 (a fixture)
+from tests.e2e.conftest import DESKTOP, _new_page, assert_accessible, page_errors, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 DESCRIPTION = "A parent posted on the class Facebook page that I bully their child and should be sacked."
 NOT_NEEDED = "It was a parent who posted it, not a pupil or a colleague."
+
+
+@pytest.fixture
+def open_browser(browser):
+    """A browser window per person, each with its own cookies."""
+    contexts = []
+
+    def _open(viewport=DESKTOP):
+        context, page = _new_page(browser, viewport)
+        contexts.append(context)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
 
 
 def _check(page, label: str, shot: str) -> None:
@@ -60,7 +74,12 @@ def _finish(page, task_item, *, done: bool, note: str) -> None:
 
 
 def test_abuse_of_staff_support_plan_from_report_to_closure(
-    live_server, demo_data, celery_eager, open_browser, sign_in, post_image  # noqa: F811
+    live_server,
+    demo_data,
+    celery_eager,
+    open_browser,
+    sign_in,
+    post_image,
 ):
     from incidents.models import Incident, TaskStatus
 
@@ -166,7 +185,11 @@ def test_abuse_of_staff_support_plan_from_report_to_closure(
 
 
 def test_the_demo_takedown_awaits_the_platform_and_its_removal_shows_on_the_dashboard(
-    live_server, demo_data, celery_eager, open_browser, sign_in  # noqa: F811
+    live_server,
+    demo_data,
+    celery_eager,
+    open_browser,
+    sign_in,
 ):
     from incidents.models import Takedown
 
