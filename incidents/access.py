@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from accounts.models import Role
 from accounts.permissions import DSL_TEAM, access_for
 from core.rules import RoleRule, holds
-from incidents.models import Incident, NamedPerson
+from incidents.models import Incident, IncidentTask, NamedPerson
 
 # Open the case file (detail, chronology, evidence, exports) and so handle the case.
 SEE = RoleRule(
@@ -87,3 +87,28 @@ def incident_for(user, pk, *, triage: bool = False, queryset=None):
     if triage and not can_triage_incident(user, incident):
         raise PermissionDenied
     return incident
+
+
+# Tasks
+# ------------------------------------------------------------------------------
+# A task is worked by those who handle its case, and by its owner, who may not otherwise see the
+# case (a line manager offering support, say): the owner sees the task alone, never the case file.
+# A person named in the report reaches none of its tasks, and nobody reaches another organisation's.
+
+
+def workable_tasks(user):
+    """The tasks the person may open and work (mark done or not needed), as a queryset."""
+    roles = access_for(user).roles_by_org
+    handled = Q(incident__in=Incident.objects.filter(seeable(user)))
+    owned = Q(owner_id=user.pk, incident__organisation_id__in=list(roles))
+    not_named = ~Q(Exists(NamedPerson.objects.filter(incident=OuterRef("incident"), user_id=user.pk)))
+    return IncidentTask.objects.filter((handled | owned) & not_named) if roles else IncidentTask.objects.none()
+
+
+def task_for(user, pk):
+    """The one way a view fetches a task: 404 when the person may not work it (its existence is not revealed)."""
+    return get_object_or_404(workable_tasks(user).select_related("incident__organisation", "owner"), pk=pk)
+
+
+def can_work_task(user, task) -> bool:
+    return workable_tasks(user).filter(pk=task.pk).exists()

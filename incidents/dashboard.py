@@ -54,24 +54,29 @@ def deadlines(incidents, now: dt.datetime) -> dict:
 
 
 def median_hours_to_triage(incidents, now: dt.datetime, triaged: int | None = None) -> float | None:
-    """The median wait from report to triage over 12 months, in hours: the middle wait, or the mean of the
-    middle two (as ``statistics.median``). ``triaged``: how many were triaged then, if already counted.
+    """The median wait from report to triage over 12 months, in hours. ``triaged``: how many were
+    triaged then, if already counted."""
+    since = now - relativedelta(months=12)
+    return median_hours(incidents.filter(triaged_at__gte=since), "reported_at", "triaged_at", count=triaged)
 
-    The same two queries on every database, whatever the number of incidents: the count, then the
+
+def median_hours(rows, start: str, end: str, *, count: int | None = None) -> float | None:
+    """The median of ``end - start`` over ``rows``, in hours: the middle wait, or the mean of the middle
+    two (as ``statistics.median``). ``count``: how many rows there are, if already counted.
+
+    The same two queries on every database, whatever the number of rows: the count, then the
     waits in order, sliced to the middle one or two rows.
     """
-    since = now - relativedelta(months=12)
-    recent = incidents.filter(triaged_at__gte=since)
-    if triaged is None:
-        triaged = recent.count()
-    if not triaged:
+    if count is None:
+        count = rows.count()
+    if not count:
         return None
     middle = list(
-        recent.annotate(wait=F("triaged_at") - F("reported_at"))
+        rows.annotate(wait=F(end) - F(start))
         .order_by("wait")
-        .values_list("wait", flat=True)[(triaged - 1) // 2 : triaged // 2 + 1]
+        .values_list("wait", flat=True)[(count - 1) // 2 : count // 2 + 1]
     )
-    if not middle:  # every incident counted went in between (deleted): none left to take a median of
+    if not middle:  # every row counted went in between (deleted): none left to take a median of
         return None
     return _hours(sum(wait.total_seconds() for wait in middle) / len(middle))
 

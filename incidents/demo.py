@@ -8,8 +8,8 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import User
-from incidents import services
-from incidents.models import Category, Incident
+from incidents import casework, services
+from incidents.models import Category, Incident, TaskStatus
 
 
 def _screenshot(title: str, lines: list[str]) -> SimpleUploadedFile:
@@ -83,15 +83,15 @@ def seed_incidents(organisation, *, domain: str) -> int:
         location="@northfield_primary_fans",
         public_reporter="parent",
     )
-    # 3. In progress: online abuse of a member of staff (staff@ reported it; they are affected).
+    # 3. In progress: online abuse of a member of staff (staff@ reported abuse of themselves), with its
+    # support plan (seed 002 App. 1) part worked: support given, evidence saved, the pupil route set aside.
     abuse = make(
         staff,
         Category.ABUSE_OF_STAFF,
         72,
-        "A post in a local parents' group calls a named teacher a liar about a detention.",
+        "A post in a local parents' group calls me a liar about a detention.",
         platform="facebook",
         location="Local parents' group",
-        affected=[person("k.dunn")],
         files=[_screenshot("Parents' group", ["user_demo_a: (post about a teacher)", "user_demo_b: agreed"])],
     )
     _triage(
@@ -117,6 +117,17 @@ def seed_incidents(organisation, *, domain: str) -> int:
         happened_at=ago(hours=49),
         text="Offered support to the teacher; referral to the employee assistance line.",
     )
+    plan = {task.plan_step: task for task in abuse.tasks.all()}
+    head, manager = person("head"), person("manager")
+    casework.finish_task(
+        task=plan["support"], actor=manager, done=True, note="Talked with Sam; support accepted, with cover for PPA."
+    )
+    casework.finish_task(task=plan["evidence"], actor=head, done=True, note="Screenshots saved to the case.")
+    casework.finish_task(
+        task=plan["procedures"], actor=head, done=False, note="Posted by a parent, not a pupil or colleague."
+    )
+    casework.finish_task(task=plan["meeting"], actor=head, done=True, note="Met the parent on Tuesday.")
+    assert abuse.tasks.filter(status=TaskStatus.OPEN).exists()
     # 4. Referred: pupil contact on a personal account, LADO referral made.
     contact = make(
         person("osc"),
@@ -182,5 +193,33 @@ def seed_incidents(organisation, *, domain: str) -> int:
         "A Year 6 pupil told a teacher an image of another pupil is being shared. No image was viewed.",
         platform="snapchat",
         pupils=[{"initials": "JD", "group": "Year 6"}],
+    )
+    # 7. In progress: an account impersonating the school, reported to the platform and awaiting its answer.
+    fake = make(
+        person("osc"),
+        Category.UNOFFICIAL_ACCOUNT,
+        40,
+        "A TikTok account called northfield.primary.official uses the school badge and posts pupils' work.",
+        platform="tiktok",
+        location="@northfield.primary.official",
+        files=[_screenshot("TikTok - profile", ["northfield.primary.official: (profile using the badge)"])],
+    )
+    _triage(
+        fake,
+        38,
+        actor=dsl,
+        severity="medium",
+        is_safeguarding=False,
+        assignee=slt,
+        first_assessment="Not an official account (not in the register). Report it to TikTok for impersonation.",
+    )
+    casework.record_takedown(
+        incident=fake,
+        actor=slt,
+        platform="tiktok",
+        target="@northfield.primary.official",
+        reported_at=ago(hours=30),
+        how_reported="report_tool",
+        platform_reference="TT-DEMO-4471",
     )
     return Incident.objects.filter(organisation=organisation).count()

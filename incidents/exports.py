@@ -10,7 +10,6 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-
 CSV_HEADER = ["Entry", "When", "Action", "Details", "Their reference", "Corrects entry", "Recorded by", "Recorded at"]
 
 

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role, User
 from core import outbox
+from core.workingdays import LONDON, is_working_day, next_working_day
 from incidents.access import can_see_incident, triage_roles
-from incidents.models import TELL_SLT_CATEGORIES, Incident, Status
+from incidents.models import TELL_SLT_CATEGORIES, Incident, IncidentTask, Status, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -184,9 +185,10 @@ def alert_critical(incident) -> int:
 
 
 def send_incident_reminders(now: dt.datetime | None = None) -> dict:
-    """The sweep (every 15 minutes): untriaged at 20 and 24 hours, LADO referrals due and overdue."""
+    """The sweep (every 15 minutes): untriaged at 20 and 24 hours, LADO referrals due and overdue, tasks."""
     now = now or timezone.now()
     sent = {TRIAGE_DUE_SOON: 0, TRIAGE_OVERDUE: 0, LADO_DUE_SOON: 0, LADO_OVERDUE: 0}
+    sent |= send_task_reminders(now)
     untriaged = Incident.objects.filter(status=Status.NEW).select_related("organisation").order_by("reported_at")
     for incident in untriaged.filter(
         reported_at__lte=now - dt.timedelta(hours=TRIAGE_REMINDER_HOURS), triage_due_at__gt=now
@@ -242,3 +244,83 @@ def _case_team(incident, named=None) -> set:
     if incident.assignee_id and incident.assignee_id not in named:
         people.add(incident.assignee)
     return people
+
+
+# Tasks: the owner the working day before and on the due date, the DSL team once overdue
+# ------------------------------------------------------------------------------
+
+TASK_DUE_SOON, TASK_DUE_TODAY, TASK_OVERDUE = "task-due-soon", "task-due-today", "task-overdue"
+TASK_REMINDER_HOUR = 7  # owners hear in the morning, as with policy reminders; overdue is told at once
+TASK_LOOKAHEAD = dt.timedelta(days=7)  # the working day before a due date is never further back than this
+
+
+def task_topic(task, stage: str) -> str:
+    """Per due date (a task given a new date is reminded again) and, for the owner's stages, per owner."""
+    owner = f":{task.owner_id}" if stage != TASK_OVERDUE else ""
+    return f"incidents.task:{task.pk}:{int(task.due_at.timestamp())}:{stage}{owner}"
+
+
+def task_stage(task, now: dt.datetime) -> str | None:
+    """The stage an open task is at now, or None: one window each, so a sweep sends at most one."""
+    if now > task.due_at:
+        return TASK_OVERDUE
+    local = now.astimezone(LONDON)
+    due_day = task.due_at.astimezone(LONDON).date()
+    nation = task.incident.organisation.nation
+    if local.hour < TASK_REMINDER_HOUR:
+        return None
+    if local.date() == due_day:
+        return TASK_DUE_TODAY
+    if is_working_day(local.date(), nation) and next_working_day(local.date(), nation) >= due_day:
+        return TASK_DUE_SOON
+    return None
+
+
+def _task_message(task, stage: str) -> dict:
+    what = task.get_kind_display()
+    if stage == TASK_OVERDUE:
+        return {
+            "headline": f"A task on incident {task.incident.reference} is overdue",
+            "message": f"A task ({what}) owned by {task.owner.full_name or task.owner.email} was due and is not done.",
+        }
+    when = "today" if stage == TASK_DUE_TODAY else "by the next working day"
+    return {
+        "headline": f"Your task on incident {task.incident.reference} is due {when}",
+        "message": f"You have a task ({what}) on this incident. Mark it done, or not needed with the reason, "
+        "once it is settled.",
+    }
+
+
+def send_task_reminders(now: dt.datetime) -> dict:
+    sent = {TASK_DUE_SOON: 0, TASK_DUE_TODAY: 0, TASK_OVERDUE: 0}
+    tasks = (
+        IncidentTask.objects.filter(status=TaskStatus.OPEN, due_at__lte=now + TASK_LOOKAHEAD)
+        .select_related("incident__organisation", "owner")
+        .order_by("due_at", "pk")
+    )
+    for task in tasks:
+        stage = task_stage(task, now)
+        if stage is None or outbox.already_written(task_topic(task, stage)):
+            continue
+        named = _named_ids(task.incident)
+        if stage == TASK_OVERDUE:
+            people = triagers(task.incident, named)
+        else:
+            people = [task.owner] if task.owner_id not in named and task.owner.is_active else []
+        sent[stage] += send_about_task(task, people, topic=task_topic(task, stage), **_task_message(task, stage))
+    return sent
+
+
+def send_about_task(task, people, *, topic: str, headline: str, message: str) -> int:
+    """One email per person about a task: its incident's reference and the due date, never its details."""
+    emails = sorted({p.email for p in people if p.email})
+    if not emails:
+        log.warning("No one to tell about a task on %s (%s)", task.incident.reference, headline)
+        return 0
+    outbox.send(
+        "incidents/task",
+        to=emails,
+        context={"task": task, "incident": task.incident, "headline": headline, "message": message},
+        topic=topic,
+    )
+    return 1

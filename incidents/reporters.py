@@ -78,7 +78,7 @@ def reporter_view(incident: Incident) -> ReporterView:
     )
 
 
-def tell_reporter(incident: Incident, *, before: str, entry) -> int:
+def tell_public_reporters(incident: Incident, *, before: str, entry) -> int:
     """Email the addresses public reporters left, when the status they see has changed.
 
     Called by the transitions (``incidents.services``) in their own transaction, after saving.

@@ -21,7 +21,7 @@ from core.audit import log_action
 from core.validators import check_value
 from core.workingdays import end_of_working_days
 from incidents import evidence as evidence_files
-from incidents import reminders, reporters
+from incidents import notices, reminders, support_plan
 from incidents.access import DSL_TEAM, can_see_incident, can_triage_incident, is_reporter
 from incidents.models import (
     CATEGORY_RULES,
@@ -38,12 +38,11 @@ from incidents.models import (
     Involvement,
     NamedPerson,
     Outcome,
-    PolicyBreach,
     Severity,
     Status,
+    TaskStatus,
 )
 from incidents.queries import retention_years
-from policies.models import Acknowledgement, Policy
 
 
 class IncidentError(Exception):
@@ -232,6 +231,8 @@ def report_incident(
             + [NamedPerson(incident=incident, user=u, involvement=Involvement.AFFECTED) for u in affected]
         )
         _store(incident, checked, reporter)
+        # Seed 002 §7.1, App. 1: online abuse of staff opens with its support plan, and support starts now.
+        plan, line_managers = support_plan.open_support_plan(incident)
         log_action(
             "incident.reported",
             actor=reporter,
@@ -247,6 +248,8 @@ def report_incident(
         )
         if notify:
             reminders.alert_new_incident(incident)
+            if incident.category == Category.ABUSE_OF_STAFF:
+                notices.tell_of_abuse_of_staff(incident, line_managers=line_managers, plan_tasks=plan)
     return incident
 
 
@@ -333,7 +336,7 @@ def triage(
             locked.is_safeguarding = is_safeguarding
             if not can_see_incident(assignee, locked):
                 raise IncidentError(f"{assignee.full_name} cannot be assigned this incident: they may not see it.")
-        before = locked.status
+        before, assigned_before = locked.status, locked.assignee_id
         now = timezone.now()
         locked.severity = severity
         locked.is_safeguarding = is_safeguarding
@@ -357,7 +360,9 @@ def triage(
         if locked.lado_due_at and "lado_due_at" in fields:
             summary += f" LADO referral due by {timezone.localtime(locked.lado_due_at):%H:%M on %d %b %Y}."
         entry = chronicle(locked, ActionKind.TRIAGE, actor, f"{summary}\n\n{first_assessment}")
-        reporters.tell_reporter(locked, before=before, entry=entry)
+        if locked.assignee_id != assigned_before:
+            notices.tell_assignee(locked, actor=actor, entry=entry)
+        notices.tell_reporters(locked, actor=actor, before=before, entry=entry)
         log_action(
             "incident.triaged",
             actor=actor,
@@ -433,6 +438,7 @@ def record_action(
             locked.lado_referred_at = happened_at
             fields.append("lado_referred_at")
         locked.save(update_fields=fields)
+        notices.tell_reporters(locked, actor=actor, before=before, entry=entry)
         log_action(
             "incident.action_recorded",
             actor=actor,
@@ -460,7 +466,8 @@ def move_status(*, incident, actor, to: str) -> Incident:
         before = locked.status
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
-        chronicle(locked, ActionKind.STATUS, actor, f"{Status(before).label} → {Status(to).label}.")
+        entry = chronicle(locked, ActionKind.STATUS, actor, f"{Status(before).label} → {Status(to).label}.")
+        notices.tell_reporters(locked, actor=actor, before=before, entry=entry)
         log_action(
             "incident.status_changed",
             actor=actor,
@@ -487,6 +494,12 @@ def close_incident(*, incident, actor, outcome: str, reason: str = "", reporter_
                 if locked.status == Status.NEW
                 else "This incident is already closed."
             )
+        still_open = locked.tasks.filter(status=TaskStatus.OPEN).count()
+        if still_open:
+            raise IncidentError(
+                f"{still_open} task{' is' if still_open == 1 else 's are'} still open. Mark each done, "
+                "or not needed with the reason, before closing the incident."
+            )
         before = locked.status
         now = timezone.now()
         locked.status = Status.CLOSED
@@ -502,7 +515,7 @@ def close_incident(*, incident, actor, outcome: str, reason: str = "", reporter_
         told = f"\n\nTold the reporter: {locked.reporter_message}" if locked.reporter_message else ""
         text = f"Closed: {Outcome(outcome).label}." + (f"\n\n{reason}" if reason else "") + told
         entry = chronicle(locked, ActionKind.STATUS, actor, text)
-        reporters.tell_reporter(locked, before=before, entry=entry)
+        notices.tell_reporters(locked, actor=actor, before=before, entry=entry)
         log_action(
             "incident.closed",
             actor=actor,
@@ -534,7 +547,7 @@ def reopen_incident(*, incident, actor, reason: str) -> Incident:
         fields = ["status", "outcome", "outcome_reason", "reporter_message", "closed_at", "retention_review_on"]
         locked.save(update_fields=[*fields, "updated_at"])
         entry = chronicle(locked, ActionKind.STATUS, actor, f"Reopened (was closed: {before_outcome}).\n\n{reason}")
-        reporters.tell_reporter(locked, before=Status.CLOSED, entry=entry)
+        notices.tell_reporters(locked, actor=actor, before=Status.CLOSED, entry=entry)
         log_action(
             "incident.reopened",
             actor=actor,
@@ -545,50 +558,3 @@ def reopen_incident(*, incident, actor, reason: str) -> Incident:
             details={"reason": reason},
         )
     return locked
-
-
-# Links to the policies part
-# ------------------------------------------------------------------------------
-
-
-def record_policy_breach(*, incident, actor, person, version, clause: str) -> PolicyBreach:
-    """For a staff breach: the clause of the version breached, and the person's acknowledgement of that version."""
-    _require_handler(actor, incident)
-    if not clause.strip():
-        raise IncidentError("Give the clause breached, for example 5.4(c).")
-    if not incident.named_people.filter(user=person, involvement=Involvement.SUBJECT).exists():
-        raise IncidentError("Name the member of staff in the report (as the person the concern is about) first.")
-    if not Policy.objects.applying_to(incident.organisation).filter(pk=version.policy_id).exists():
-        raise IncidentError("That policy does not apply to this organisation.")
-    with transaction.atomic():
-        locked = lock_incident(incident)
-        if locked.status in (Status.NEW, Status.CLOSED):
-            raise IncidentError("Record a breach on a triaged, open incident.")
-        acknowledgement = Acknowledgement.objects.filter(user=person, version=version).first()
-        breach = PolicyBreach.objects.create(
-            incident=locked,
-            person=person,
-            version=version,
-            clause=clause.strip(),
-            acknowledgement=acknowledgement,
-            recorded_by=actor,
-        )
-        acknowledged = (
-            f"acknowledged on {timezone.localtime(acknowledgement.acknowledged_at):%d %b %Y at %H:%M}"
-            if acknowledgement
-            else "no acknowledgement of this version on record"
-        )
-        chronicle(
-            locked,
-            ActionKind.POLICY_BREACH,
-            actor,
-            f"{person.full_name}: {version} clause {breach.clause}; {acknowledged}.",
-        )
-        log_action(
-            "incident.policy_breach_recorded",
-            actor=actor,
-            organisation=locked.organisation,
-            obj=locked,
-            details={"person": person.pk, "version": version.pk, "clause": breach.clause},
-        )
-    return breach

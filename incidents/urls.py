@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents import file_views, public_views, views
+from incidents import file_views, public_views, task_views, views
 
 app_name = "incidents"
 
@@ -20,6 +20,12 @@ urlpatterns = [
     path("incidents/<int:pk>/breach/", views.record_breach, name="record_breach"),
     path("incidents/<int:pk>/legal-hold/", views.legal_hold, name="legal_hold"),
     path("incidents/<int:pk>/retention/", views.retention_review, name="retention_review"),
+    path("incidents/<int:pk>/tasks/", task_views.add_task, name="add_task"),
+    path("incidents/<int:pk>/takedowns/", task_views.add_takedown, name="add_takedown"),
+    path("incidents/tasks/<int:pk>/", task_views.task, name="task"),
+    path("incidents/tasks/<int:pk>/finish/", task_views.finish_task, name="finish_task"),
+    path("incidents/tasks/<int:pk>/owner/", task_views.reassign_task, name="reassign_task"),
+    path("incidents/takedowns/<int:pk>/removed/", task_views.takedown_removed, name="takedown_removed"),
     path("incidents/<int:pk>/chronology.csv", file_views.export_csv, name="export_csv"),
     path("incidents/<int:pk>/chronology.pdf", file_views.export_pdf, name="export_pdf"),
     path("incidents/evidence/<int:pk>/", file_views.evidence_file, name="evidence"),

@@ -14,8 +14,8 @@ from accounts.permissions import Action, access_for, can, get_organisation_for
 from approvals.access import can_log_responses
 from approvals.models import OfficialAccount, ResponseItem
 from core.params import int_param
+from incidents import breaches, queries, retention, services, support_plan, task_views
 from incidents import dashboard as figures
-from incidents import queries, retention, services
 from incidents.access import (
     can_see_incident,
     can_triage_incident,
@@ -174,7 +174,18 @@ def report(request):
 @login_required
 def submitted(request, pk):
     incident = _own_report(request.user, pk)
-    return render(request, "incidents/incident_submitted.html", {"incident": incident, "triage_hours": TRIAGE_HOURS})
+    plan = support_plan.progress_for(request.user, incident)
+    return render(
+        request,
+        "incidents/incident_submitted.html",
+        {
+            "incident": incident,
+            "triage_hours": TRIAGE_HOURS,
+            "plan": plan,
+            # Seed 002 §7.1: the member of staff abused learns who was told so support can start.
+            "told": support_plan.told_at_report(incident) if plan else "",
+        },
+    )
 
 
 @login_required
@@ -192,6 +203,8 @@ def my_report(request, pk):
         {
             "incident": incident,
             "evidence": incident.evidence.filter(uploaded_by=request.user),
+            # Seed 002 App. 1: the member of staff sees their support plan's steps and status, not the notes.
+            "plan": support_plan.progress_for(request.user, incident),
             "files": EvidenceFormSet(prefix="evidence"),
             "triage_hours": TRIAGE_HOURS,
             "told": reporter_view(incident),  # the outcome and the message written for the reporter
@@ -260,6 +273,7 @@ def _render_detail(request, incident, status=200, **forms):
         "files": EvidenceFormSet(prefix="evidence"),
         "reason_form": ReasonForm(),
         "retention_due": incident.retention_review_on and incident.retention_review_on <= timezone.localdate(),
+        **task_views.case_context(incident, request.user),
     }
     if incident.is_open and may_triage and "triage_form" not in forms:
         initial = {
@@ -413,7 +427,7 @@ def record_breach(request, pk):
     if not form.is_valid():
         return _render_detail(request, incident, status=400, breach_form=form)
     try:
-        services.record_policy_breach(incident=incident, actor=request.user, **form.cleaned_data)
+        breaches.record_policy_breach(incident=incident, actor=request.user, **form.cleaned_data)
     except IncidentError as exc:
         return _refused(request, incident, exc)
     return _done(request, incident, "Policy breach recorded.")
@@ -508,9 +522,19 @@ def dashboard(request, slug):
             "triage_hours": TRIAGE_HOURS,
             "trends": figures.trends(incidents, now),
             "rollup": figures.trust_rollup(incidents, organisation, now),
+            "takedowns": _takedown_figures(incidents, organisation, now),
             "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),
         },
     )
+
+
+def _takedown_figures(incidents, organisation, now) -> dict:
+    """Time to removal (seed 004 §4.1); a trust's counts under 5 are shown as "<5", as in its roll-up."""
+    takedowns = queries.takedown_figures(incidents, now)
+    if len(organisation.family_ids) > 1:
+        for key in ("awaiting", "past_48_hours", "removed"):
+            takedowns[key] = figures.suppress(takedowns[key]) if takedowns[key] else 0
+    return takedowns
 
 
 @login_required

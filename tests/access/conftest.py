@@ -30,6 +30,8 @@ from approvals.models import AccountMember, AccountRequest, AccountRole, Account
 from approvals.register import store_credentials
 from approvals.responses import log_item
 from approvals.training import record_training
+from core.workingdays import next_working_day
+from incidents import casework
 from incidents import services as incident_services
 from incidents.models import Category, IncidentAction, Outcome
 from incidents.public_reports import report_publicly
@@ -243,6 +245,24 @@ def _build(media_root) -> SimpleNamespace:
     triaged(w.c, p["ds"], safeguarding=False)
     incident_services.close_incident(incident=w.c, actor=p["ds"], outcome=Outcome.RESOLVED, reason="Taken down.")
     type(w.c).objects.filter(pk=w.c.pk).update(retention_review_on=yesterday)
+    # A case (K) with a task owned by the line manager, who does not handle the case, and a takedown on it.
+    w.t = triaged(report(a, p["rp"], Category.UNOFFICIAL_ACCOUNT, affected=[p["nm"]]), p["ds"], safeguarding=False)
+    w.t_task = casework.add_task(
+        incident=w.t,
+        actor=p["ds"],
+        kind="staff_support",
+        title="Offer support to the member of staff",
+        owner=p["lm"],
+        due_on=next_working_day(today, a.nation),
+    )
+    w.t_takedown = casework.record_takedown(
+        incident=w.t,
+        actor=p["ds"],
+        platform="facebook",
+        target="https://facebook.example/fake-oak",
+        reported_at=timezone.now() - dt.timedelta(hours=3),
+        how_reported="report_tool",
+    )
     w.s_evidence = w.s.evidence.get()
     w.r_evidence = w.r.evidence.get()
     w.s_triage_entry = IncidentAction.objects.get(incident=w.s, kind="triage")

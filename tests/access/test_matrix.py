@@ -168,6 +168,9 @@ TARGETS = {
     "S evidence": lambda w: {"pk": w.s_evidence.pk},
     "a public status token": lambda w: {"token": w.public_token},
     "a wrong status token": lambda w: {"token": "not-a-status-token-" + "x" * 24},
+    "K": lambda w: {"pk": w.t.pk},
+    "K's task (lm's)": lambda w: {"pk": w.t_task.pk},
+    "K's takedown": lambda w: {"pk": w.t_takedown.pk},
 }
 
 
@@ -414,6 +417,36 @@ def keep_longer(w, who):
 def retention_periods(w, who):
     years = {category: rules.retention_years for category, rules in CATEGORY_RULES.items()}
     return {"data": {**years, "other": 7}}
+
+
+def next_working_day_iso(w, who):
+    from core.workingdays import next_working_day
+
+    return next_working_day(timezone.localdate(), w.school_a.nation).isoformat()
+
+
+def new_task(w, who):
+    return {
+        "data": {
+            "kind": "note",
+            "title": "Check back",
+            "owner": w.people["lm"].pk,
+            "due_on": next_working_day_iso(w, who),
+        }
+    }
+
+
+def takedown_form(w, who):
+    reported = local(timezone.now() - dt.timedelta(hours=1))
+    return {"data": {"platform": "x", "target": "@fake_oak", "reported_at": reported, "how_reported": "email"}}
+
+
+def task_done(w, who):
+    return {"data": {f"task{w.t_task.pk}-result": "done", f"task{w.t_task.pk}-note": "Support accepted."}}
+
+
+def removed(w, who):
+    return {"data": {f"removal{w.t_takedown.pk}-removed_at": local(timezone.now() - dt.timedelta(minutes=5))}}
 
 
 def entries(obj):
@@ -675,6 +708,22 @@ ROWS = [
          body=form(hold="on", reason="Police investigation."), state=value(Incident, "s", "legal_hold")),
     POST("incidents:retention_review", "C",                              "L  D  D  D  D  A  A  D  D  D  D  D  x  D  A  D  D  D  D",
          body=keep_longer, state=count(RetentionReview, incident=lambda w: w.c)),
+    # "Actions can be tasks with an owner and a due date": set by those who handle the case; a takedown the same.
+    POST("incidents:add_task", "K",                                      "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  D  D  D  D",
+         body=new_task, state=lambda w, who: w.t.tasks.count()),
+    POST("incidents:add_takedown", "K",                                  "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  D  D  D  D",
+         body=takedown_form, state=lambda w, who: w.t.takedowns.count()),
+    POST("incidents:takedown_removed", "K's takedown",                   "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  D  D  D  D",
+         body=removed, state=lambda w, who: type(w.t_takedown).objects.get(pk=w.t_takedown.pk).removed_at),
+    # A task's owner works it without seeing the case (lm, the line manager, offering support: 002 §7.1); the
+    # handlers too; the reporter follows their report's status only; named people and other schools see nothing.
+    GET("incidents:task", "K's task (lm's)",                             "L  D  A  A  A  A  A  D  D  D  D  D  x  D  A  D  D  D  D"),
+    POST("incidents:finish_task", "K's task (lm's)",                     "L  D  A  A  A  A  A  D  D  D  D  D  x  D  A  D  D  D  D",
+         body=task_done, state=lambda w, who: type(w.t_task).objects.get(pk=w.t_task.pk).status),
+    # Handing a task to someone else is for the handlers (the owner reaches it, so 403 for them: D).
+    POST("incidents:reassign_task", "K's task (lm's)",                   "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  D  D  D  D",
+         body=lambda w, who: {"data": {"owner": w.people["sl"].pk}},
+         state=lambda w, who: type(w.t_task).objects.get(pk=w.t_task.pk).owner_id),
     # The organisation's incident pages: the DSL team, the lead and SLT (each row filtered to what they may see).
     GET("incidents:list", "school A",                                    "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  A  D  D  D"),
     GET("incidents:incident_dashboard", "school A",                      "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  A  D  D  D"),

@@ -108,8 +108,13 @@ def test_the_invitation_says_how_long_its_link_works_from_the_setting_that_signs
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             staff_url(school, "invite/"),
-            {"first_name": "Nia", "last_name": "Jones", "email": "nia@school.example", "staff_type": "employee",
-             "roles": ["staff"]},
+            {
+                "first_name": "Nia",
+                "last_name": "Jones",
+                "email": "nia@school.example",
+                "staff_type": "employee",
+                "roles": ["staff"],
+            },
         )
     message = deliver()[-1]
     assert "for 2 days" in message.body and "3 days" not in message.body

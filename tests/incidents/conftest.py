@@ -83,7 +83,7 @@ SHOWN = dt.datetime(2026, 3, 1, 20, 15, tzinfo=dt.UTC)
 _reports = itertools.count(1)
 
 
-def report(organisation, reporter, category=Category.ABUSE_OF_STAFF, *, files=None, **fields):
+def report(organisation, reporter, category=Category.OTHER, *, files=None, **fields):
     """A report; each call describes a different event, as separate reports do."""
     defaults = {
         "occurred_at": dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.UTC),

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 
 from accounts.models import Role
 from core.models import AuditEntry, RecordImmutable
-from incidents import retention, services
+from incidents import breaches, retention, services
 from incidents.models import (
     ActionKind,
     Category,
@@ -184,13 +184,13 @@ def test_a_staff_breach_links_the_clause_the_version_and_the_acknowledgement(now
     version = publish(policy, owner)
     acknowledgement = policy_services.acknowledge(user=colleague, version=version)
     incident = triaged(report(school, staff, Category.STAFF_BREACH, subjects=[colleague]), dsl)
-    breach = services.record_policy_breach(
+    breach = breaches.record_policy_breach(
         incident=incident, actor=dsl, person=colleague, version=version, clause="5.4(c)"
     )
     assert breach.acknowledgement == acknowledgement
     assert "acknowledged on 02 Mar 2026" in incident.actions.get(kind=ActionKind.POLICY_BREACH).text
     with pytest.raises(IncidentError, match="Name the member of staff"):
-        services.record_policy_breach(incident=incident, actor=dsl, person=staff, version=version, clause="5.4(c)")
+        breaches.record_policy_breach(incident=incident, actor=dsl, person=staff, version=version, clause="5.4(c)")
 
 
 def test_retention_review_keeps_or_destroys_and_a_legal_hold_blocks_destruction(now, time_machine, school, staff, dsl):

@@ -43,10 +43,11 @@ STAFF = {
         "Gareth,Lloyd,ceo@,employee,Chief Executive,Central team,,2016-09-01,,SLT;organisation lead",
     ],
     "northfield-primary": [
-        "Sam,Taylor,staff@,employee,Class Teacher,Year 4,manager@,2021-09-01,,staff",
-        "Morgan,Reid,manager@,employee,Phase Leader,Key Stage 2,slt@,2017-09-01,,line manager",
-        "Alex,Okafor,slt@,employee,Deputy Headteacher,Leadership,head@,2015-09-01,,SLT;line manager",
+        # Managers before the people they manage: the import links a line manager it already knows.
         "Jo,Bennett,head@,employee,Headteacher,Leadership,,2014-01-06,,organisation lead;SLT",
+        "Alex,Okafor,slt@,employee,Deputy Headteacher,Leadership,head@,2015-09-01,,SLT;line manager",
+        "Morgan,Reid,manager@,employee,Phase Leader,Key Stage 2,slt@,2017-09-01,,line manager",
+        "Sam,Taylor,staff@,employee,Class Teacher,Year 4,manager@,2021-09-01,,staff",
         "Chris,Patel,dsl@,employee,Assistant Headteacher,Leadership,head@,2016-09-01,,DSL;SLT",
         "Nadia,Hussain,deputy.dsl@,employee,Inclusion Manager,Inclusion,dsl@,2019-09-01,,deputy DSL",
         "Ben,Clarke,osc@,employee,Computing Lead,Key Stage 2,manager@,2020-09-01,,online safety coordinator",

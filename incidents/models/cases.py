@@ -1,11 +1,5 @@
-"""Online-safety incidents: the report, the people named in it, its evidence and its chronology.
-
-The categories and who is told come from the seeds (DESIGN.md "Incident
-reporting"): 002 Appendix 1 (online abuse of staff), 004 §4.1 (unofficial
-accounts), §4.7 (comments on official accounts), §5.4-5.5 (contact with and
-communication involving pupils), 002 §8 and 003 §7 (breaches and referrals).
-The chronology and the evidence are append-only: corrections are addenda.
-"""
+"""The case: an incident report, its categories, statuses and rules, the people named in it, and
+the private status links public reporters keep."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -17,8 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organisation
-from core.db import AppendOnly
-from core.models import AppendOnlyModel, AppendOnlyQuerySet, RecordImmutable
+from core.models import RecordImmutable
 from core.validators import DateRange
 
 
@@ -252,6 +245,10 @@ class Incident(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "reference"], name="incident_reference_unique"),
             models.CheckConstraint(condition=~Q(status="closed") | ~Q(outcome=""), name="closed_incident_has_outcome"),
+            models.CheckConstraint(
+                condition=~Q(outcome__in=["no_further_action", "unfounded"]) | ~Q(outcome_reason=""),
+                name="no_action_outcome_has_reason",
+            ),
         ]
         indexes = [
             models.Index(fields=["organisation", "status"]),
@@ -269,7 +266,20 @@ class Incident(models.Model):
                     "RAISE EXCEPTION 'incident % is under a legal hold: DELETE refused', OLD.reference "
                     "USING ERRCODE = 'restrict_violation';"
                 ),
-            )
+            ),
+            # A case closes only when each task is done or set aside with a reason, by any path
+            # (``services.close_incident`` refuses first, with a message).
+            pgtrigger.Trigger(
+                name="close_needs_tasks_finished",
+                when=pgtrigger.Before,
+                operation=pgtrigger.UpdateOf("status"),
+                condition=pgtrigger.Condition("NEW.status = 'closed' AND OLD.status IS DISTINCT FROM 'closed'"),
+                func=(
+                    "IF EXISTS (SELECT 1 FROM incidents_incidenttask WHERE incident_id = NEW.id AND status = 'open') "
+                    "THEN RAISE EXCEPTION 'incident % has open tasks: closing it is refused', NEW.reference "
+                    "USING ERRCODE = 'check_violation'; END IF; RETURN NEW;"
+                ),
+            ),
         ]
 
     def __str__(self):
@@ -391,180 +401,3 @@ class PublicStatusLink(models.Model):
 
     def __str__(self):
         return f"Status link for {self.incident}"
-
-
-def _evidence_path(instance, filename):
-    return f"incidents/{instance.incident.organisation_id}/{instance.incident_id}/{filename}"
-
-
-class Evidence(AppendOnlyModel):
-    """A file handed in as evidence: the original as received (hashed) and a copy safe to open.
-
-    Never deleted by a handler; more can be added later.
-    """
-
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="evidence")
-    original = models.FileField(upload_to=_evidence_path, max_length=300)
-    viewable = models.FileField(upload_to=_evidence_path, max_length=300, blank=True)
-    original_name = models.CharField(max_length=200)
-    content_type = models.CharField(max_length=40)
-    size = models.PositiveBigIntegerField()
-    sha256 = models.CharField("SHA-256 of the original", max_length=64)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
-    shown_at = models.DateTimeField(
-        "date and time it shows", validators=[DateRange("The date and time a file shows", past=True)]
-    )
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    uploaded_at = models.DateTimeField(default=timezone.now)
-
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["uploaded_at", "pk"]
-        verbose_name_plural = "evidence"
-        triggers = [AppendOnly()]
-
-    def __str__(self):
-        return f"{self.original_name} ({self.incident})"
-
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith("image/")
-
-
-class ActionKind(models.TextChoices):
-    NOTE = "note", "Note"
-    MEETING = "meeting", "Meeting"
-    REMOVAL_REQUEST = "removal_request", "Asked for the content to be removed"
-    PLATFORM_REPORT = "platform_report", "Reported to the platform"
-    POLICE = "police", "Referral to the police"
-    LADO = "lado", "Referral to the LADO"
-    LOCAL_AUTHORITY = "local_authority", "Referral to the local authority"
-    SAFEGUARDING_PARTNERSHIP = "safeguarding_partnership", "Referral to the safeguarding partnership"
-    HELPLINE = "helpline", "Contacted the Professionals Online Safety Helpline"
-    DISCIPLINARY = "disciplinary", "Disciplinary referral"
-    STAFF_SUPPORT = "staff_support", "Support offered to the member of staff"
-    # Written by the services, never chosen by hand:
-    TRIAGE = "triage", "Triage"
-    STATUS = "status", "Status changed"
-    EVIDENCE = "evidence", "Evidence added"
-    POLICY_BREACH = "policy_breach", "Policy breach recorded"
-    LEGAL_HOLD = "legal_hold", "Legal hold"
-    RETENTION = "retention", "Retention review"
-    ADDENDUM = "addendum", "Addendum (correction)"
-
-
-HAND_ACTIONS = [
-    ActionKind.NOTE,
-    ActionKind.MEETING,
-    ActionKind.REMOVAL_REQUEST,
-    ActionKind.PLATFORM_REPORT,
-    ActionKind.POLICE,
-    ActionKind.LADO,
-    ActionKind.LOCAL_AUTHORITY,
-    ActionKind.SAFEGUARDING_PARTNERSHIP,
-    ActionKind.HELPLINE,
-    ActionKind.DISCIPLINARY,
-    ActionKind.STAFF_SUPPORT,
-]
-REFERRALS = frozenset(
-    {
-        ActionKind.POLICE,
-        ActionKind.LADO,
-        ActionKind.LOCAL_AUTHORITY,
-        ActionKind.SAFEGUARDING_PARTNERSHIP,
-    }
-)
-
-
-class IncidentAction(AppendOnlyModel):
-    """One dated entry in the chronology. Never edited: a correction is an addendum pointing at it."""
-
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="actions")
-    kind = models.CharField(max_length=30, choices=ActionKind.choices)
-    happened_at = models.DateTimeField("when", validators=[DateRange("The date and time of an action", past=True)])
-    text = models.TextField(max_length=5000, blank=True)
-    external_reference = models.CharField(
-        max_length=100, blank=True, help_text="For example a police crime number or a platform's report number."
-    )
-    corrects = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="addenda")
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    recorded_at = models.DateTimeField(default=timezone.now)
-
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["happened_at", "pk"]
-        triggers = [AppendOnly()]
-
-    def __str__(self):
-        return f"{self.incident}: {self.get_kind_display()} {self.happened_at:%Y-%m-%d %H:%M}"
-
-
-class PolicyBreach(AppendOnlyModel):
-    """For a staff breach: which clause of which version, and the named person's acknowledgement of it."""
-
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="policy_breaches")
-    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    version = models.ForeignKey("policies.PolicyVersion", on_delete=models.PROTECT, related_name="+")
-    clause = models.CharField(max_length=30, help_text="For example 5.4(c).")
-    acknowledgement = models.ForeignKey(
-        "policies.Acknowledgement", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(default=timezone.now)
-
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["recorded_at", "pk"]
-        triggers = [AppendOnly()]
-
-    def __str__(self):
-        return f"{self.incident}: {self.person} clause {self.clause}"
-
-
-class RetentionPeriod(models.Model):
-    """An organisation's own retention period for one category (the defaults are in CATEGORY_RULES)."""
-
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    category = models.CharField(max_length=40, choices=Category.choices)
-    years = models.PositiveSmallIntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "category"], name="one_retention_period_per_category")
-        ]
-
-    def __str__(self):
-        return f"{self.organisation}: {self.get_category_display()} {self.years} years"
-
-
-class RetentionDecision(models.TextChoices):
-    KEEP = "keep", "Keep for longer"
-    DESTROY = "destroy", "Destroy the record"
-
-
-class RetentionReview(AppendOnlyModel):
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="retention_reviews")
-    decision = models.CharField(max_length=10, choices=RetentionDecision.choices)
-    reason = models.TextField(max_length=2000)
-    # As far ahead as the longest retention period (RetentionPeriodsForm).
-    keep_until = models.DateField(
-        null=True, blank=True, validators=[DateRange("The date to keep the record until", years_ahead=100)]
-    )
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    decided_at = models.DateTimeField(default=timezone.now)
-
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        triggers = [AppendOnly()]
-
-    def __str__(self):
-        return f"{self.incident}: {self.get_decision_display()}"
