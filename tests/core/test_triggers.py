@@ -67,6 +67,8 @@ def test_the_declared_set_is_the_one_the_portal_means():
     assert {f"{model._meta.label}:append_only" for model in append_only} | {
         "incidents.Incident:legal_hold",
         "incidents.NamedPerson:legal_hold",
+        "incidents.Incident:close_needs_tasks_finished",
+        "incidents.IncidentTask:no_open_task_on_closed",
         "policies.AcknowledgementRequest:tally_requests_inserted",
         "policies.AcknowledgementRequest:tally_requests_deleted",
         "policies.AcknowledgementRequest:tally_request_changed",

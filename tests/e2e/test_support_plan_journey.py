@@ -176,7 +176,7 @@ def test_abuse_of_staff_support_plan_from_report_to_closure(
     _check(head, "closed case with its plan", "support-plan-case-closed")
     closed = _to("staff@example.org", reference)
     assert len(closed) == 1 and "is closed" in closed[0].subject
-    assert "The content or account was removed." in closed[0].body
+    assert "The account or content you reported has been removed." in closed[0].body
     assert "after the meeting" not in closed[0].body
 
     sam.goto(f"{live_server.url}/incidents/mine/{incident.pk}/")

@@ -223,12 +223,13 @@ def test_the_reporter_hears_of_each_status_change_and_the_outcome_in_plain_words
     incident = abuse(school, teacher)
     mail.outbox.clear()
     triaged(incident, dsl, assignee=slt)
-    assert "triaged" in inbox(teacher.email)[0].subject.lower() and len(inbox(slt.email)) == 1
-    _settle(incident, dsl)  # the first task finished moves it to in progress
+    assert "being looked into" in inbox(teacher.email)[0].subject.lower() and len(inbox(slt.email)) == 1
+    _settle(incident, dsl)  # the first task finished moves it to in progress: the same to the reporter
+    assert len(inbox(teacher.email)) == 1
     services.close_incident(incident=incident, actor=dsl, outcome="content_removed")
     told = inbox(teacher.email)
-    assert [m.subject.split(": ")[-1].split(" (")[0] for m in told][:2] == ["triaged", "in progress"]
-    assert "is closed" in told[-1].subject and "The content or account was removed." in told[-1].body
+    assert len(told) == 2  # the public reporter's words (incidents.reporters): received, being looked into, closed
+    assert "is closed" in told[-1].subject and "The account or content you reported has been removed." in told[-1].body
     assert "Not needed here" not in told[-1].body
 
 
