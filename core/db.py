@@ -1,7 +1,7 @@
 """Database-level guards: the append-only trigger the models declare, and the application's role.
 
 Every trigger in the portal is declared on its model's ``Meta.triggers`` with django-pgtrigger
-(``AppendOnly`` here; the legal hold in ``incidents/models.py``; the tally triggers built in
+(``AppendOnly`` here; the legal hold and the closure rules in ``incidents/models/``; the tally triggers built in
 ``policies/tallies.py``). ``makemigrations`` writes each one's SQL, frozen, into the app's
 migrations; ``tests/core/test_triggers.py`` checks that the database holds exactly the
 declared set after ``migrate``. SQLite (the first look) gets no triggers: there the ORM's
