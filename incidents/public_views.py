@@ -10,6 +10,7 @@ from core.middleware import client_ip
 from core.ratelimit import over_limit
 from incidents import services
 from incidents.forms import PublicReportForm
+from incidents.reminders import TRIAGE_CLOCK
 from incidents.services import IncidentError
 
 
@@ -58,4 +59,8 @@ def public_report(request, slug):
 def public_thanks(request, slug):
     organisation = get_object_or_404(Organisation, slug=slug)
     reference = request.session.pop("public_report_reference", None)
-    return render(request, "incidents/public_thanks.html", {"organisation": organisation, "reference": reference})
+    return render(
+        request,
+        "incidents/public_thanks.html",
+        {"organisation": organisation, "reference": reference, "triage_clock": TRIAGE_CLOCK},
+    )

@@ -225,7 +225,7 @@ def report_incident(
             is_safeguarding=CATEGORY_RULES[category].safeguarding,
             # DESIGN.md: an allegation about a DSL or deputy goes to the organisation lead instead.
             routed_to_lead=bool(subjects) and _holds_dsl_role(organisation, subjects),
-            triage_due_at=now + dt.timedelta(hours=reminders.TRIAGE_HOURS),
+            triage_due_at=reminders.triage_due(now, organisation),
         )
         NamedPerson.objects.bulk_create(
             [NamedPerson(incident=incident, user=u, involvement=Involvement.SUBJECT) for u in subjects]

@@ -48,7 +48,7 @@ from incidents.models import (
     Platform,
     Status,
 )
-from incidents.reminders import TRIAGE_HOURS
+from incidents.reminders import TRIAGE_CLOCK
 from incidents.services import IncidentError
 from policies.models import Policy, PolicyVersion, VersionStatus
 
@@ -173,7 +173,7 @@ def report(request):
 @login_required
 def submitted(request, pk):
     incident = _own_report(request.user, pk)
-    return render(request, "incidents/incident_submitted.html", {"incident": incident, "triage_hours": TRIAGE_HOURS})
+    return render(request, "incidents/incident_submitted.html", {"incident": incident, "triage_clock": TRIAGE_CLOCK})
 
 
 @login_required
@@ -192,7 +192,7 @@ def my_report(request, pk):
             "incident": incident,
             "evidence": incident.evidence.filter(uploaded_by=request.user),
             "files": EvidenceFormSet(prefix="evidence"),
-            "triage_hours": TRIAGE_HOURS,
+            "triage_clock": TRIAGE_CLOCK,
         },
     )
 
@@ -503,7 +503,6 @@ def dashboard(request, slug):
             "grid": figures.open_grid(incidents),
             "deadlines": deadlines,
             "median": deadlines["median_hours"],
-            "triage_hours": TRIAGE_HOURS,
             "trends": figures.trends(incidents, now),
             "rollup": figures.trust_rollup(incidents, organisation, now),
             "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),
