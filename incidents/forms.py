@@ -248,7 +248,13 @@ class StaffAssigneeField(forms.ModelChoiceField):
 
 
 class TriageForm(forms.Form):
-    severity = forms.ChoiceField(choices=Severity.choices, widget=forms.RadioSelect)
+    severity = forms.ChoiceField(
+        choices=Severity.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a severity."},
+    )
+    # No answer is chosen for the DSL (the view gives none before the first triage): a triage saved from
+    # the keyboard without a choice is refused, never recorded as "not safeguarding".
     is_safeguarding = forms.TypedChoiceField(
         label="Is this a safeguarding matter?",
         choices=[
@@ -257,6 +263,7 @@ class TriageForm(forms.Form):
         ],
         coerce=lambda v: v == "yes",
         widget=forms.RadioSelect,
+        error_messages={"required": "Choose whether this is a safeguarding matter: yes or no."},
     )
     assignee = StaffAssigneeField(label="Who handles it", queryset=None)
     first_assessment = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))

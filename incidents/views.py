@@ -262,7 +262,8 @@ def _render_detail(request, incident, status=200, **forms):
     if incident.is_open and may_triage and "triage_form" not in forms:
         initial = {
             "severity": incident.severity or None,
-            "is_safeguarding": "yes" if incident.is_safeguarding else "no",
+            # Once triaged, the answer on record; before, none: the DSL chooses (no default).
+            "is_safeguarding": ("yes" if incident.is_safeguarding else "no") if incident.triaged_at else None,
             "assignee": incident.assignee_id or (request.user.pk if not incident.assignee_id else None),
             "first_assessment": incident.first_assessment,
         }
