@@ -25,6 +25,11 @@ urlpatterns = [
     path("incidents/evidence/<int:pk>/", file_views.evidence_file, name="evidence"),
     path("organisations/<slug:slug>/incidents/", views.incident_list, name="list"),
     path("organisations/<slug:slug>/incidents/dashboard/", views.dashboard, name="incident_dashboard"),
+    path(
+        "organisations/<slug:slug>/incidents/dashboard/figures.csv",
+        file_views.trust_figures_csv,
+        name="trust_figures_csv",
+    ),
     path("organisations/<slug:slug>/incidents/records/", views.records, name="records"),
     path("report/<slug:slug>/", public_views.public_report, name="public_report"),
     path("report/<slug:slug>/thanks/", public_views.public_thanks, name="public_thanks"),

@@ -252,7 +252,7 @@ def _render_detail(request, incident, status=200, **forms):
         "evidence": list(incident.evidence.select_related("uploaded_by")),
         "breaches": list(incident.policy_breaches.select_related("person", "version__policy", "acknowledgement")),
         "may_triage": may_triage,
-        "moves": [m for m in STATUS_MOVES[incident.status] if m != Status.CLOSED],
+        "moves": [(m, Status(m).label.lower()) for m in sorted(STATUS_MOVES[incident.status]) if m != Status.CLOSED],
         "can_close": Status.CLOSED in STATUS_MOVES[incident.status],
         "now": timezone.now(),
         "files": EvidenceFormSet(prefix="evidence"),
@@ -496,19 +496,20 @@ def dashboard(request, slug):
     incidents = figures.scoped(request.user, organisation)
     now = timezone.now()
     deadlines = figures.deadlines(incidents, now)
-    return render(
-        request,
-        "incidents/dashboard.html",
-        {
-            "organisation": organisation,
-            "grid": figures.open_grid(incidents),
-            "deadlines": deadlines,
-            "median": deadlines["median_hours"],
-            "trends": figures.trends(incidents, now),
-            "rollup": figures.trust_rollup(incidents, organisation, now),
-            "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),
-        },
-    )
+    context = {
+        "organisation": organisation,
+        "alerts": {key: bool(deadlines[key]) for key in ("untriaged_overdue", "triaged_late", "lado_overdue")},
+        "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),
+    }
+    if figures.is_trust_level(organisation):
+        # A trust's figures are protected (incidents.suppression), here and in its export alike.
+        trust = figures.trust_figures(incidents, organisation, now)
+        deadlines = figures.trust_deadlines(deadlines)
+        context |= {"grid": trust["grid"], "trends": trust["trends"], "rollup": trust, "footnote": trust["footnote"]}
+    else:
+        context |= {"grid": figures.open_grid(incidents), "trends": figures.trends(incidents, now)}
+    context |= {"deadlines": deadlines, "median": deadlines["median_hours"]}
+    return render(request, "incidents/dashboard.html", context)
 
 
 @login_required

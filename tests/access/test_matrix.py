@@ -142,6 +142,7 @@ def POST(name, target, cells, body=None, state=None, **kwargs) -> Row:
 TARGETS = {
     "-": lambda w: {},
     "school A": lambda w: {"slug": w.school_a.slug},
+    "Oak Trust": lambda w: {"slug": w.trust.slug},
     "st's record": lambda w: {"slug": w.school_a.slug, "pk": w.membership_st.pk},
     "ad's own record": lambda w: {"slug": w.school_a.slug, "pk": w.membership_ad.pk},
     "invitee's record": lambda w: {"slug": w.school_a.slug, "pk": w.invitee_membership.pk},
@@ -676,6 +677,12 @@ ROWS = [
     # The organisation's incident pages: the DSL team, the lead and SLT (each row filtered to what they may see).
     GET("incidents:list", "school A",                                    "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  A  D  D  D"),
     GET("incidents:incident_dashboard", "school A",                      "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  A  D  D  D"),
+    # A trust's figures, protected ("<5"), on its dashboard and in its export: those who see the trust's dashboard
+    # (its own DSL team, lead and SLT; here td). A school's people do not reach the trust's pages.
+    GET("incidents:incident_dashboard", "Oak Trust",                     "L  D  D  D  D  D  D  D  D  D  D  D  x  D  A  D  D  D  D"),
+    GET("incidents:trust_figures_csv", "Oak Trust",                      "L  D  D  D  D  D  D  D  D  D  D  D  x  D  A  D  D  D  D"),
+    # A single school has no roll-up, so no trust export.
+    GET("incidents:trust_figures_csv", "school A",                       "L  D  D  D  D  D  D  D  D  D  D  D  x  D  D  D  D  D  D"),
     # Retention periods and the review queue: the safeguarding record keepers, the DSL team and the lead.
     GET("incidents:records", "school A",                                 "L  D  D  D  A  A  A  D  D  D  D  D  x  D  A  A  D  D  D"),
     POST("incidents:records", "school A",                                "L  D  D  D  A  A  A  D  D  D  D  D  x  D  A  A  D  D  D",
