@@ -280,6 +280,37 @@ class TriageForm(forms.Form):
         self.helper = _helper("Save triage")
 
 
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class ThresholdForm(forms.Form):
+    """The harm-threshold questions (KCSIE Part 4), each answered yes or no: none is answered for the DSL."""
+
+    reasons = forms.CharField(
+        label="Reasons for the decision",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the answers rest on. Kept with the decision for the DSL team and the organisation lead.",
+        error_messages={"required": "Give the reasons for the decision: they are part of the record."},
+    )
+
+    def __init__(self, *args, questions=(), **kwargs):
+        kwargs.setdefault("auto_id", "threshold_%s")
+        super().__init__(*args, **kwargs)
+        answers = {
+            name: forms.TypedChoiceField(
+                label=question,
+                choices=YES_NO,
+                coerce=lambda v: v == "yes",
+                widget=forms.RadioSelect,
+                error_messages={"required": "Answer this question: yes or no."},
+            )
+            for name, question in questions
+        }
+        self.fields = {**answers, "reasons": self.fields["reasons"]}
+        self.helper = _helper("Record the decision")
+
+
 class ActionForm(forms.Form):
     kind = forms.ChoiceField(label="Action", choices=[(k.value, k.label) for k in HAND_ACTIONS])
     happened_at = _when("When", fills=(IncidentAction, "happened_at"))

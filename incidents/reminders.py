@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Role, User
 from core import outbox
-from core.workingdays import response_due
+from core.workingdays import end_of_working_days, response_due
 from incidents.access import can_see_incident, triage_roles
 from incidents.models import Incident, Status
 
@@ -27,6 +27,9 @@ TRIAGE_DUE_SOON, TRIAGE_OVERDUE = "triage-20h", "triage-24h"
 CRITICAL = "critical"
 LADO_DUE_SOON, LADO_OVERDUE = "lado-due-soon", "lado-overdue"
 LADO_WARNING_HOURS = 4
+# A LADO referral is due by closing time one working day after the need for it is recorded (at triage, or
+# at the harm-threshold step for an allegation about staff; KCSIE Part 4).
+LADO_WORKING_DAYS = 1
 # DESIGN.md "Incident reporting": the DSL team triages within 24 hours, on the one clock the portal keeps
 # for such duties (seed 001 §5, ``core.workingdays.response_due``): 24 elapsed hours after a report made on
 # a working day; after one made on a weekend or a bank holiday of the organisation's nation, its closing
@@ -40,6 +43,10 @@ TRIAGE_CLOCK = "within 24 hours, or by the end of the next working day if it is 
 def triage_due(reported_at: dt.datetime, organisation) -> dt.datetime:
     """When a report made at ``reported_at`` must be triaged."""
     return response_due(reported_at, organisation)
+
+
+def lado_due(at: dt.datetime, organisation) -> dt.datetime:
+    return end_of_working_days(at, LADO_WORKING_DAYS, organisation)
 
 
 def topic(incident, stage: str) -> str:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("incidents/<int:pk>/submitted/", views.submitted, name="submitted"),
     path("incidents/<int:pk>/evidence/", views.add_evidence, name="add_evidence"),
     path("incidents/<int:pk>/triage/", views.triage, name="triage"),
+    path("incidents/<int:pk>/threshold/", views.decide_threshold, name="decide_threshold"),
     path("incidents/<int:pk>/actions/", views.add_action, name="add_action"),
     path("incidents/<int:pk>/addenda/", views.add_addendum, name="add_addendum"),
     path("incidents/<int:pk>/status/", views.move_status, name="move_status"),

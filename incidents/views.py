@@ -14,9 +14,10 @@ from accounts.permissions import Action, access_for, can, get_organisation_for
 from approvals.access import can_log_responses
 from approvals.models import OfficialAccount, ResponseItem
 from core.params import int_param
+from incidents import allegations, queries, retention, services
 from incidents import dashboard as figures
-from incidents import queries, retention, services
 from incidents.access import (
+    can_decide_threshold,
     can_see_incident,
     can_triage_incident,
     incident_for,
@@ -35,6 +36,7 @@ from incidents.forms import (
     RetentionPeriodsForm,
     RetentionReviewForm,
     StatusForm,
+    ThresholdForm,
     TriageForm,
 )
 from incidents.models import (
@@ -276,6 +278,12 @@ def _render_detail(request, incident, status=200, **forms):
             forms.setdefault("breach_form", BreachForm(subjects=subjects, versions=_breach_versions(incident)))
     if entries and incident.status != Status.NEW:
         forms.setdefault("addendum_form", AddendumForm(entries=incident.actions.filter(corrects__isnull=True)))
+    # The harm-threshold step: for the DSL team and the lead alone (incidents.access.THRESHOLD).
+    if can_decide_threshold(request.user, incident) and allegations.is_about_staff(incident):
+        context["threshold_decisions"] = list(incident.threshold_decisions.select_related("decided_by"))
+        context["threshold_questions"] = allegations.QUESTIONS
+        if incident.status not in (Status.NEW, Status.CLOSED):
+            forms.setdefault("threshold_form", ThresholdForm(questions=allegations.QUESTIONS))
     if context["retention_due"] and may_triage and not incident.destroyed_at:
         forms.setdefault("retention_form", RetentionReviewForm())
     context.update(forms)
@@ -322,6 +330,25 @@ def triage(request, pk):
     except IncidentError as exc:
         return _refused(request, incident, exc)
     return _done(request, incident, f"{incident.reference} is triaged.")
+
+
+@login_required
+@require_POST
+def decide_threshold(request, pk):
+    incident = _incident_for(request.user, pk)
+    if not can_decide_threshold(request.user, incident):
+        raise PermissionDenied
+    form = ThresholdForm(request.POST, questions=allegations.QUESTIONS)
+    if not form.is_valid():
+        return _render_detail(request, incident, status=400, threshold_form=form)
+    data = dict(form.cleaned_data)
+    try:
+        decision = allegations.decide_threshold(
+            incident=incident, actor=request.user, reasons=data.pop("reasons"), answers=data
+        )
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, f"Recorded: {decision.get_outcome_display().lower()}.")
 
 
 @login_required

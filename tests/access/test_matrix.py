@@ -78,6 +78,7 @@ from incidents.models import (
     PolicyBreach,
     RetentionPeriod,
     RetentionReview,
+    ThresholdDecision,
 )
 from policies.models import (
     Acknowledgement,
@@ -165,6 +166,7 @@ TARGETS = {
     "N": lambda w: {"pk": w.n.pk},
     "R": lambda w: {"pk": w.r.pk},
     "C": lambda w: {"pk": w.c.pk},
+    "A": lambda w: {"pk": w.a.pk},
     "school B's S": lambda w: {"pk": w.b_incident.pk},
     "S evidence": lambda w: {"pk": w.s_evidence.pk},
 }
@@ -395,6 +397,11 @@ def triage_as(safeguarding: bool):
 def action_note(w, who):
     happened = local(timezone.now() - dt.timedelta(hours=1))
     return {"data": {"kind": "note", "happened_at": happened, "text": "Spoke to the parent."}}
+
+
+THRESHOLD_ANSWERS = form(
+    harmed_child="no", criminal_offence="no", risk_of_harm="yes", unsuitable="yes", reasons="Messages to a pupil."
+)
 
 
 def addendum(w, who):
@@ -653,6 +660,13 @@ ROWS = [
          body=triage_as(safeguarding=False), state=entries("n")),
     POST("incidents:triage", "R",                                        "L  D  D  D  A  D  D  D  D  D  D  D  x  D  D  D  D  D  D",
          body=triage_as(safeguarding=False), state=entries("r")),
+    # A concern about a member of staff: SLT handle the case (not safeguarding) but the harm-threshold step (KCSIE Part 4)
+    # is the DSL team's and the organisation lead's alone; for an allegation about the DSL (R), the lead's alone.
+    GET("incidents:detail", "A",                                         "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  D  S  D  D"),
+    POST("incidents:decide_threshold", "A",                              "L  D  D  D  A  A  A  D  D  D  D  D  x  D  A  D  D  D  D",
+         body=THRESHOLD_ANSWERS, state=count(ThresholdDecision, incident=lambda w: w.a)),
+    POST("incidents:decide_threshold", "R",                              "L  D  D  D  A  D  D  D  D  D  D  D  x  D  D  D  D  D  D",
+         body=THRESHOLD_ANSWERS, state=count(ThresholdDecision, incident=lambda w: w.r)),
     # "Then actions in a dated chronology" (002 App. 1, 003 §7) by those who handle the case; corrections are addenda.
     POST("incidents:add_action", "N",                                    "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  D  D  D  D",
          body=action_note, state=entries("n")),
