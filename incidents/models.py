@@ -467,8 +467,8 @@ class PolicyBreach(AppendOnlyModel):
 
 
 class ThresholdOutcome(models.TextChoices):
-    ALLEGATION = "allegation", "An allegation that meets the harm threshold: for the LADO"
-    LOW_LEVEL = "low_level", "A low-level concern"
+    ALLEGATION = "allegation", "Meets the harm threshold: an allegation for the LADO"
+    LOW_LEVEL = "low_level", "Below the harm threshold: a low-level concern"
 
 
 class ThresholdDecision(AppendOnlyModel):

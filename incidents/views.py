@@ -348,7 +348,7 @@ def decide_threshold(request, pk):
         )
     except IncidentError as exc:
         return _refused(request, incident, exc)
-    return _done(request, incident, f"Recorded: {decision.get_outcome_display().lower()}.")
+    return _done(request, incident, f"Harm-threshold step recorded. {decision.get_outcome_display()}.")
 
 
 @login_required

@@ -55,8 +55,8 @@ class Migration(migrations.Migration):
                     "outcome",
                     models.CharField(
                         choices=[
-                            ("allegation", "An allegation that meets the harm threshold: for the LADO"),
-                            ("low_level", "A low-level concern"),
+                            ("allegation", "Meets the harm threshold: an allegation for the LADO"),
+                            ("low_level", "Below the harm threshold: a low-level concern"),
                         ],
                         max_length=12,
                     ),

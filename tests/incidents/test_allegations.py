@@ -130,7 +130,7 @@ def test_the_dsl_answers_the_questions_on_the_case_page(client, concern, dsl):
     assert 'name="risk_of_harm" value="yes"' in page and "checked" not in page.split('id="threshold-h"')[1][:4000]
     response = client.post(f"/incidents/{concern.pk}/threshold/", answers_form(), follow=True)
     text = response.content.decode()
-    assert "Recorded: an allegation that meets the harm threshold: for the lado." in text
+    assert "Harm-threshold step recorded. Meets the harm threshold: an allegation for the LADO." in text
     assert "Decided by" in text and "Messages to a pupil." in text
 
 
