@@ -154,7 +154,8 @@ class Organisation(models.Model):
     lead_approval_required = models.BooleanField(
         "the organisation lead must approve too",
         default=False,
-        help_text="For example the headteacher, managing partner or director (seed 003 §5.1).",
+        # Seed 003 §5.1: the head teacher, managing partner or director approves too.
+        help_text="For example the headteacher, managing partner or director.",
     )
     require_mfa = models.BooleanField(
         "require two-factor sign-in for privileged roles",

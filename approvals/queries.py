@@ -21,6 +21,30 @@ from approvals.models import (
     ResponseItem,
     TrainingRecord,
 )
+from core.models import AuditEntry
+
+# What each step in a request's history is called on its page (the audit trail keeps its own names).
+HISTORY_LABELS = {
+    "approvals.request_drafted": "Drafted",
+    "approvals.request_edited": "Edited",
+    "approvals.request_submitted": "Submitted for a decision",
+    "approvals.approval_given": "Approval given (another approval is still needed)",
+    "approvals.request_withdrawn": "Withdrawn",
+}
+
+
+def history_label(entry) -> str:
+    if entry.action == "approvals.request_decided" and entry.to_state in RequestStatus.values:
+        return f"Decided: {RequestStatus(entry.to_state).label.lower()}"
+    return HISTORY_LABELS.get(entry.action) or entry.action.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+
+
+def request_history(account_request) -> list:
+    """The request's audit entries, oldest first, each with ``label``: what happened, in words."""
+    entries = list(AuditEntry.objects.for_object(account_request).select_related("actor").order_by("created_at"))
+    for entry in entries:
+        entry.label = history_label(entry)
+    return entries
 
 
 def staff_of(organisation):

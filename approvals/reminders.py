@@ -63,7 +63,7 @@ def send_response_reminders(now: dt.datetime | None = None) -> dict:
                 _slt_and_online_safety(item.account.organisation),
                 f"Not answered within 24 hours: {item.get_kind_display().lower()} on {item.account}",
                 [
-                    f"A {item.get_kind_display().lower()} received on {item.account} at {timezone.localtime(item.received_at):%H:%M on %d %B} was due an answer by {timezone.localtime(item.due_at):%H:%M on %d %B}, and the policy asks for an answer within 24 hours.",
+                    f"A {item.get_kind_display().lower()} received on {item.account} at {timezone.localtime(item.received_at):%H:%M on %d %B} was due an answer by {timezone.localtime(item.due_at):%H:%M on %d %B}, and your organisation's Social Media Policy asks for an answer within 24 hours.",
                     f"“{item.summary[:200]}”",
                 ],
                 log_path(item.account),

@@ -155,7 +155,7 @@ def request_detail(request, pk):
             if account_request.is_open
             else [],
             "decisions": account_request.decisions.select_related("decider"),
-            "history": AuditEntry.objects.for_object(account_request).select_related("actor").order_by("created_at"),
+            "history": queries.request_history(account_request),
             "can_decide": account_request.status == "submitted"
             and rules.can_decide_request(request.user, account_request),
             "decision_form": DecisionForm(),

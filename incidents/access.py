@@ -27,6 +27,14 @@ SEE = RoleRule(
     ({"routed_to_lead": False, "is_safeguarding": False}, DSL_TEAM | {Role.LEAD, Role.SLT}),
 )
 
+# The harm-threshold step for a concern about a member of staff (KCSIE Part 4) and what it decided: the
+# DSL team and the organisation lead, never SLT, even where SLT handle the case; for an allegation about a
+# DSL or deputy, the lead alone (as the case itself).
+THRESHOLD = RoleRule(
+    ({"routed_to_lead": True}, frozenset({Role.LEAD})),
+    ({"routed_to_lead": False}, DSL_TEAM | {Role.LEAD}),
+)
+
 # Triage, legal holds and retention decisions.
 TRIAGE = RoleRule(
     ({"routed_to_lead": True}, frozenset({Role.LEAD})),
@@ -63,6 +71,11 @@ def can_see_incident(user, incident) -> bool:
 
 def can_triage_incident(user, incident) -> bool:
     return holds(triageable(user), incident)
+
+
+def can_decide_threshold(user, incident) -> bool:
+    """Whether the person sees, and takes, the harm-threshold step of the case."""
+    return holds(_scope(THRESHOLD, user), incident)
 
 
 def is_reporter(user, incident) -> bool:

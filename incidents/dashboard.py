@@ -11,16 +11,13 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from accounts.models import Organisation
 from core.workingdays import LONDON
 from incidents.access import visible_incidents
 from incidents.models import OPEN_STATUSES, Category, Platform, Severity, Status
+from incidents.suppression import FOOTNOTE, LESS_THAN, Line, protect, small
 
-SMALL_NUMBER = 5
-
-
-def suppress(count: int) -> str:
-    """Trust roll-ups show counts under 5 as "<5", so nobody can be picked out from a small number."""
-    return "<5" if count < SMALL_NUMBER else str(count)
+SEVERITY_COLUMNS = [("", "Not yet set"), *Severity.choices]
 
 
 def open_grid(incidents) -> dict:
@@ -29,7 +26,7 @@ def open_grid(incidents) -> dict:
         (row["status"], row["severity"]): row["n"]
         for row in incidents.filter(status__in=OPEN_STATUSES).values("status", "severity").annotate(n=Count("pk"))
     }
-    columns = [("", "Not yet set"), *Severity.choices]
+    columns = SEVERITY_COLUMNS
     rows = []
     for status in OPEN_STATUSES:
         cells = [counts.get((status, sev), 0) for sev, _ in columns]
@@ -85,10 +82,19 @@ def _hours(seconds: float) -> float:
     return round(seconds / 3600, 1)
 
 
+def _twelve_months(now: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    """The first day of the month 11 months back, and its midnight: this month and the 11 before it."""
+    first = (timezone.localtime(now).date().replace(day=1)) - relativedelta(months=11)
+    return first, dt.datetime.combine(first, dt.time(), tzinfo=LONDON)
+
+
+def _month_of(value) -> dt.date:
+    return timezone.localtime(value).date() if isinstance(value, dt.datetime) else value
+
+
 def trends(incidents, now: dt.datetime) -> dict:
     """Last 12 months by category, by platform and by month (the chart)."""
-    first = (timezone.localtime(now).date().replace(day=1)) - relativedelta(months=11)
-    since = dt.datetime.combine(first, dt.time(), tzinfo=LONDON)
+    first, since = _twelve_months(now)
     recent = incidents.filter(reported_at__gte=since)
     # One grouped count (at most categories x platforms rows) gives both breakdowns.
     by_category, by_platform = Counter(), Counter()
@@ -96,7 +102,7 @@ def trends(incidents, now: dt.datetime) -> dict:
         by_category[category] += n
         by_platform[platform] += n
     by_month_raw = {
-        timezone.localtime(row["month"]).date() if isinstance(row["month"], dt.datetime) else row["month"]: row["n"]
+        _month_of(row["month"]): row["n"]
         for row in recent.annotate(month=TruncMonth("reported_at", tzinfo=LONDON))
         .values("month")
         .annotate(n=Count("pk"))
@@ -117,14 +123,19 @@ def trends(incidents, now: dt.datetime) -> dict:
 
 
 def _chart(by_month) -> dict:
-    """Bar geometry for an inline SVG (attributes, not styles: the CSP allows no inline styles)."""
-    peak = max([n for _, n in by_month] + [1])
+    """Bar geometry for an inline SVG (attributes, not styles: the CSP allows no inline styles).
+
+    A month may show a hidden figure ("<5", "withheld"): its bar has no height, so its size says nothing."""
+    peak = max([n for _, n in by_month if isinstance(n, int)] + [1])
     height, bar, gap = 120, 28, 12
     bars = []
     for i, (month, n) in enumerate(by_month):
-        h = round(height * n / peak)
+        h = round(height * n / peak) if isinstance(n, int) else 0
+        shown = n if isinstance(n, int) or n == LESS_THAN else "–"  # the month table says "withheld"
         x = i * (bar + gap) + gap
-        bars.append({"x": x, "y": height - h + 20, "h": h, "n": n, "label": month.strftime("%b"), "mid": x + bar // 2})
+        bars.append(
+            {"x": x, "y": height - h + 20, "h": h, "n": shown, "label": month.strftime("%b"), "mid": x + bar // 2}
+        )
     return {
         "bars": bars,
         "width": len(by_month) * (bar + gap) + gap,
@@ -134,31 +145,121 @@ def _chart(by_month) -> dict:
     }
 
 
-def trust_rollup(incidents, organisation, now: dt.datetime) -> list[dict] | None:
-    """For a trust: one row per member, counts suppressed under 5."""
+def is_trust_level(organisation) -> bool:
+    """A trust with members: its figures are shown protected (``trust_figures``)."""
+    return len(organisation.family_ids) >= 2
+
+
+def trust_figures(incidents, organisation, now: dt.datetime) -> dict:
+    """Every figure of a trust's dashboard and export, protected by ``incidents.suppression``.
+
+    Three queries, whatever the number of incidents: open incidents by member, status and severity;
+    the last 12 months' by member, kind, platform and month; the members' names.
+    """
     member_ids = organisation.family_ids
-    if len(member_ids) < 2:
-        return None
-    since = now - relativedelta(months=12)
-    rows = (
-        incidents.filter(organisation_id__in=member_ids)
-        .values("organisation__name")
-        .annotate(
-            open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
-            untriaged=Count("pk", filter=Q(status=Status.NEW)),
-            last_year=Count("pk", filter=Q(reported_at__gte=since)),
-        )
-        .order_by("organisation__name")
+    first, since = _twelve_months(now)
+    members = list(Organisation.objects.filter(pk__in=member_ids).order_by("name").values_list("pk", "name"))
+    statuses = [Status(s) for s in OPEN_STATUSES]
+    months = [first + relativedelta(months=i) for i in range(12)]
+    counts = Counter()
+    for org, status, severity, n in (
+        incidents.filter(organisation_id__in=member_ids, status__in=OPEN_STATUSES)
+        .values_list("organisation_id", "status", "severity")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts["grid", status, severity] += n
+        counts["row", status] += n
+        counts["column", severity] += n
+        counts["open",] += n
+        counts["member", org, "open"] += n
+        if status == Status.NEW:
+            counts["member", org, "untriaged"] += n
+    for org, category, platform, month, n in (
+        incidents.filter(organisation_id__in=member_ids, reported_at__gte=since)
+        .annotate(month=TruncMonth("reported_at", tzinfo=LONDON))
+        .values_list("organisation_id", "category", "platform", "month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts["kind", category] += n
+        counts["platform", platform] += n
+        counts["month", _month_of(month)] += n
+        counts["member", org, "last_year"] += n
+        counts["recent",] += n
+    keys = (
+        [("grid", s.value, sev) for s in statuses for sev, _ in SEVERITY_COLUMNS]
+        + [("row", s.value) for s in statuses]
+        + [("column", sev) for sev, _ in SEVERITY_COLUMNS]
+        + [("open",), ("recent",)]
+        + [("member", pk, column) for pk, _ in members for column in ("open", "untriaged", "last_year")]
+        + [("kind", c) for c in Category.values]
+        + [("platform", p) for p in Platform.values]
+        + [("month", m) for m in months]
     )
-    return [
-        {
-            "name": row["organisation__name"],
-            "open": suppress(row["open"]),
-            "untriaged": suppress(row["untriaged"]),
-            "last_year": suppress(row["last_year"]),
-        }
-        for row in rows
-    ]
+    values = {key: counts[key] for key in keys}
+    lines = (
+        [Line(tuple(("grid", s.value, sev) for sev, _ in SEVERITY_COLUMNS), ("row", s.value)) for s in statuses]
+        + [Line(tuple(("grid", s.value, sev) for s in statuses), ("column", sev)) for sev, _ in SEVERITY_COLUMNS]
+        + [Line(tuple(("row", s.value) for s in statuses), ("open",))]
+        + [Line(tuple(("column", sev) for sev, _ in SEVERITY_COLUMNS), ("open",))]
+        # The members' columns add up to the trust's: those open, those awaiting triage (the grid's
+        # "New" row), those reported in the 12 months (the breakdowns' total).
+        + [Line(tuple(("member", pk, "open") for pk, _ in members), ("open",))]
+        + [Line(tuple(("member", pk, "untriaged") for pk, _ in members), ("row", Status.NEW.value))]
+        + [Line(tuple(("member", pk, "last_year") for pk, _ in members), ("recent",))]
+        + [Line(tuple(("kind", c) for c in Category.values), ("recent",))]
+        + [Line(tuple(("platform", p) for p in Platform.values), ("recent",))]
+        + [Line(tuple(("month", m) for m in months), ("recent",))]
+    )
+    shown = protect(values, lines)
+    by_month = [(m, shown["month", m]) for m in months]
+    return {
+        "grid": {
+            "columns": [label for _, label in SEVERITY_COLUMNS],
+            "rows": [
+                {
+                    "status": s.label,
+                    "code": s.value,
+                    "cells": [shown["grid", s.value, sev] for sev, _ in SEVERITY_COLUMNS],
+                    "total": shown["row", s.value],
+                }
+                for s in statuses
+            ],
+            "totals": [shown["column", sev] for sev, _ in SEVERITY_COLUMNS],
+            "total": shown["open",],
+        },
+        "rollup": [
+            {
+                "name": name,
+                "open": shown["member", pk, "open"],
+                "untriaged": shown["member", pk, "untriaged"],
+                "last_year": shown["member", pk, "last_year"],
+            }
+            for pk, name in members
+        ],
+        "rollup_total": {
+            "open": shown["open",],
+            "untriaged": shown["row", Status.NEW.value],
+            "last_year": shown["recent",],
+        },
+        "trends": {
+            "by_category": [(Category(c).label, shown["kind", c]) for c in Category.values],
+            "by_platform": [(Platform(p).label, shown["platform", p]) for p in Platform.values],
+            "by_month": by_month,
+            "chart": _chart(by_month),
+        },
+        "footnote": FOOTNOTE,
+    }
+
+
+def trust_deadlines(figures: dict) -> dict:
+    """The deadline counts of a trust, each a count on its own ("<5" under 5); the median time to triage
+    only over 5 or more triaged incidents (fewer would give one person's case away)."""
+    return {
+        **{key: small(value) for key, value in figures.items() if key != "median_hours"},
+        "median_hours": figures["median_hours"] if figures["triaged"] >= 5 else None,
+    }
 
 
 def scoped(user, organisation):

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 from accounts.models import User
 from incidents import casework, services
 from incidents.models import Category, Incident, TaskStatus
+from incidents.reminders import triage_due
 
 
 def _screenshot(title: str, lines: list[str]) -> SimpleUploadedFile:
@@ -55,7 +56,7 @@ def seed_incidents(organisation, *, domain: str) -> int:
         )
         # Backdate it, as if it had been reported then (demo data only).
         Incident.objects.filter(pk=incident.pk).update(
-            reported_at=ago(hours=hours_ago), triage_due_at=ago(hours=hours_ago - 24)
+            reported_at=ago(hours=hours_ago), triage_due_at=triage_due(ago(hours=hours_ago), organisation)
         )
         return Incident.objects.get(pk=incident.pk)
 
@@ -145,7 +146,7 @@ def seed_incidents(organisation, *, domain: str) -> int:
         severity="high",
         is_safeguarding=True,
         assignee=deputy,
-        first_assessment="Possible breach of 004 §5.2; LADO threshold met.",
+        first_assessment="Possible breach of the Social Media Policy, clause 5.2; LADO threshold met.",
         lado_referral_needed=True,
     )
     services.record_action(

@@ -119,3 +119,44 @@ def _table(rows, widths, header=True):
         style.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef7")))
     table.setStyle(TableStyle(style))
     return table
+
+
+def trust_figures_rows(figures: dict, deadlines: dict) -> list[list[str]]:
+    """A trust's dashboard as CSV rows, table by table with the page's headings, from the same protected
+    figures (``incidents.dashboard.trust_figures``): the export shows exactly what the page shows."""
+    grid, trends = figures["grid"], figures["trends"]
+    total = figures["rollup_total"]
+    median = deadlines["median_hours"]
+    sections = [
+        (
+            "Deadlines",
+            ["Figure", "Incidents"],
+            [
+                ["Awaiting triage past their deadline", deadlines["untriaged_overdue"]],
+                ["Triaged late (12 months)", deadlines["triaged_late"]],
+                ["Triaged (12 months)", deadlines["triaged"]],
+                ["LADO referrals overdue", deadlines["lado_overdue"]],
+                ["LADO referrals made late (12 months)", deadlines["lado_late"]],
+                ["Median time to triage, hours (12 months)", "—" if median is None else str(median)],
+            ],
+        ),
+        (
+            "Incidents by member organisation",
+            ["Organisation", "Open", "Awaiting triage", "Reported in 12 months"],
+            [[r["name"], r["open"], r["untriaged"], r["last_year"]] for r in figures["rollup"]]
+            + [["Whole trust", total["open"], total["untriaged"], total["last_year"]]],
+        ),
+        (
+            "Open incidents by status and severity",
+            ["Status", *grid["columns"], "Total"],
+            [[r["status"], *r["cells"], r["total"]] for r in grid["rows"]]
+            + [["All open", *grid["totals"], grid["total"]]],
+        ),
+        ("Incidents by kind", ["Kind", "Incidents"], [list(pair) for pair in trends["by_category"]]),
+        ("Incidents by platform", ["Platform", "Incidents"], [list(pair) for pair in trends["by_platform"]]),
+        ("Incidents by month", ["Month", "Incidents"], [[f"{m:%B %Y}", n] for m, n in trends["by_month"]]),
+    ]
+    rows = [[figures["footnote"]]]
+    for title, header, body in sections:
+        rows += [[], [title], header, *body]
+    return rows

@@ -1,13 +1,17 @@
 """Files out of a case: evidence downloads and the chronology exports (CSV and PDF), each only to
-someone who may open the incident, never cached, and each recorded in the audit trail."""
+someone who may open the incident, never cached, and each recorded in the audit trail; and a trust's
+figures (CSV), protected as its dashboard shows them."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
+from accounts.permissions import Action, get_organisation_for
 from core.audit import log_action
 from core.csvfiles import csv_download
 from core.middleware import NO_STORE
+from incidents import dashboard as figures
 from incidents import exports
 from incidents.access import can_see_incident, incident_for
 from incidents.models import Evidence, Incident
@@ -82,4 +86,22 @@ def export_pdf(request, pk):
     response["Content-Disposition"] = f'attachment; filename="{incident.reference}-chronology.pdf"'
     response["Cache-Control"] = NO_STORE
     _log_export(request, incident, "pdf")
+    return response
+
+
+@login_required
+def trust_figures_csv(request, slug):
+    """The trust's dashboard figures, as protected on the page (``incidents.suppression``), for those who
+    see its dashboard. A single organisation has no roll-up to export."""
+    organisation = get_organisation_for(request.user, slug, Action.VIEW_INCIDENTS)
+    if not figures.is_trust_level(organisation):
+        raise Http404
+    incidents = figures.scoped(request.user, organisation)
+    now = timezone.now()
+    trust = figures.trust_figures(incidents, organisation, now)
+    deadlines = figures.trust_deadlines(figures.deadlines(incidents, now))
+    response, writer = csv_download(f"{organisation.slug}-incident-figures-{timezone.localdate(now):%Y-%m-%d}.csv")
+    writer.writerows(exports.trust_figures_rows(trust, deadlines))
+    response["Cache-Control"] = NO_STORE
+    log_action("incident.figures_exported", actor=request.user, organisation=organisation, obj=organisation)
     return response

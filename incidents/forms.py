@@ -276,7 +276,13 @@ class StaffAssigneeField(forms.ModelChoiceField):
 
 
 class TriageForm(forms.Form):
-    severity = forms.ChoiceField(choices=Severity.choices, widget=forms.RadioSelect)
+    severity = forms.ChoiceField(
+        choices=Severity.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a severity."},
+    )
+    # No answer is chosen for the DSL (the view gives none before the first triage): a triage saved from
+    # the keyboard without a choice is refused, never recorded as "not safeguarding".
     is_safeguarding = forms.TypedChoiceField(
         label="Is this a safeguarding matter?",
         choices=[
@@ -285,6 +291,7 @@ class TriageForm(forms.Form):
         ],
         coerce=lambda v: v == "yes",
         widget=forms.RadioSelect,
+        error_messages={"required": "Choose whether this is a safeguarding matter: yes or no."},
     )
     assignee = StaffAssigneeField(label="Who handles it", queryset=None)
     first_assessment = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
@@ -299,6 +306,37 @@ class TriageForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = handlers
         self.helper = _helper("Save triage")
+
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class ThresholdForm(forms.Form):
+    """The harm-threshold questions (KCSIE Part 4), each answered yes or no: none is answered for the DSL."""
+
+    reasons = forms.CharField(
+        label="Reasons for the decision",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the answers rest on. Kept with the decision for the DSL team and the organisation lead.",
+        error_messages={"required": "Give the reasons for the decision: they are part of the record."},
+    )
+
+    def __init__(self, *args, questions=(), **kwargs):
+        kwargs.setdefault("auto_id", "threshold_%s")
+        super().__init__(*args, **kwargs)
+        answers = {
+            name: forms.TypedChoiceField(
+                label=question,
+                choices=YES_NO,
+                coerce=lambda v: v == "yes",
+                widget=forms.RadioSelect,
+                error_messages={"required": "Answer this question: yes or no."},
+            )
+            for name, question in questions
+        }
+        self.fields = {**answers, "reasons": self.fields["reasons"]}
+        self.helper = _helper("Record the decision")
 
 
 class ActionForm(forms.Form):

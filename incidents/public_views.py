@@ -14,6 +14,7 @@ from core.ratelimit import over_limit
 from incidents import public_reports
 from incidents.forms import PublicEvidenceFormSet, PublicReportForm
 from incidents.models import NO_UPLOAD_CATEGORIES
+from incidents.reminders import TRIAGE_CLOCK
 from incidents.reporters import reporter_view
 from incidents.services import IncidentError
 
@@ -75,7 +76,7 @@ def public_report(request, slug):
 def public_thanks(request, slug):
     """Where the spam trap sends a bot (and an old bookmark lands): thanks, and nothing more."""
     organisation = get_object_or_404(Organisation, slug=slug)
-    return render(request, "incidents/public_thanks.html", {"organisation": organisation})
+    return render(request, "incidents/public_thanks.html", {"organisation": organisation, "triage_clock": TRIAGE_CLOCK})
 
 
 def _private(response):
@@ -102,6 +103,11 @@ def public_status(request, token):
         render(
             request,
             "incidents/public_status.html",
-            {"view": reporter_view(incident), "just_sent": just_sent, "link": request.build_absolute_uri(request.path)},
+            {
+                "view": reporter_view(incident),
+                "just_sent": just_sent,
+                "link": request.build_absolute_uri(request.path),
+                "triage_clock": TRIAGE_CLOCK,
+            },
         )
     )

@@ -19,7 +19,6 @@ from django.utils import timezone
 from accounts.models import Membership, Organisation
 from core.audit import log_action
 from core.validators import check_value
-from core.workingdays import end_of_working_days
 from incidents import evidence as evidence_files
 from incidents import notices, reminders, support_plan
 from incidents.access import DSL_TEAM, can_see_incident, can_triage_incident, is_reporter
@@ -224,7 +223,7 @@ def report_incident(
             is_safeguarding=CATEGORY_RULES[category].safeguarding,
             # DESIGN.md: an allegation about a DSL or deputy goes to the organisation lead instead.
             routed_to_lead=bool(subjects) and _holds_dsl_role(organisation, subjects),
-            triage_due_at=now + dt.timedelta(hours=reminders.TRIAGE_HOURS),
+            triage_due_at=reminders.triage_due(now, organisation),
         )
         NamedPerson.objects.bulk_create(
             [NamedPerson(incident=incident, user=u, involvement=Involvement.SUBJECT) for u in subjects]
@@ -349,7 +348,7 @@ def triage(
             locked.triaged_by = actor
             fields += ["status", "triaged_at", "triaged_by"]
         if lado_referral_needed and locked.lado_due_at is None and locked.lado_referred_at is None:
-            locked.lado_due_at = end_of_working_days(now, 1, locked.organisation)
+            locked.lado_due_at = reminders.lado_due(now, locked.organisation)
             fields.append("lado_due_at")
         locked.save(update_fields=fields)
         summary = (

@@ -14,9 +14,10 @@ from accounts.permissions import Action, access_for, can, get_organisation_for
 from approvals.access import can_log_responses
 from approvals.models import OfficialAccount, ResponseItem
 from core.params import int_param
-from incidents import breaches, queries, retention, services, support_plan, task_views
+from incidents import allegations, breaches, queries, retention, services, support_plan, task_views
 from incidents import dashboard as figures
 from incidents.access import (
+    can_decide_threshold,
     can_see_incident,
     can_triage_incident,
     incident_for,
@@ -35,6 +36,7 @@ from incidents.forms import (
     RetentionPeriodsForm,
     RetentionReviewForm,
     StatusForm,
+    ThresholdForm,
     TriageForm,
 )
 from incidents.models import (
@@ -48,9 +50,10 @@ from incidents.models import (
     Platform,
     Status,
 )
-from incidents.reminders import TRIAGE_HOURS
+from incidents.reminders import TRIAGE_CLOCK
 from incidents.reporters import reporter_view
 from incidents.services import IncidentError
+from incidents.suppression import SMALL_NUMBER, small
 from policies.models import Policy, PolicyVersion, VersionStatus
 
 # Object access: one helper, scoped to the person
@@ -180,7 +183,7 @@ def submitted(request, pk):
         "incidents/incident_submitted.html",
         {
             "incident": incident,
-            "triage_hours": TRIAGE_HOURS,
+            "triage_clock": TRIAGE_CLOCK,
             "plan": plan,
             # Seed 002 §7.1: the member of staff abused learns who was told so support can start.
             "told": support_plan.told_at_report(incident) if plan else "",
@@ -206,7 +209,7 @@ def my_report(request, pk):
             # Seed 002 App. 1: the member of staff sees their support plan's steps and status, not the notes.
             "plan": support_plan.progress_for(request.user, incident),
             "files": EvidenceFormSet(prefix="evidence"),
-            "triage_hours": TRIAGE_HOURS,
+            "triage_clock": TRIAGE_CLOCK,
             "told": reporter_view(incident),  # the outcome and the message written for the reporter
         },
     )
@@ -267,7 +270,7 @@ def _render_detail(request, incident, status=200, **forms):
         "evidence": list(incident.evidence.select_related("uploaded_by")),
         "breaches": list(incident.policy_breaches.select_related("person", "version__policy", "acknowledgement")),
         "may_triage": may_triage,
-        "moves": [m for m in STATUS_MOVES[incident.status] if m != Status.CLOSED],
+        "moves": [(m, Status(m).label.lower()) for m in sorted(STATUS_MOVES[incident.status]) if m != Status.CLOSED],
         "can_close": Status.CLOSED in STATUS_MOVES[incident.status],
         "now": timezone.now(),
         "files": EvidenceFormSet(prefix="evidence"),
@@ -278,7 +281,8 @@ def _render_detail(request, incident, status=200, **forms):
     if incident.is_open and may_triage and "triage_form" not in forms:
         initial = {
             "severity": incident.severity or None,
-            "is_safeguarding": "yes" if incident.is_safeguarding else "no",
+            # Once triaged, the answer on record; before, none: the DSL chooses (no default).
+            "is_safeguarding": ("yes" if incident.is_safeguarding else "no") if incident.triaged_at else None,
             "assignee": incident.assignee_id or (request.user.pk if not incident.assignee_id else None),
             "first_assessment": incident.first_assessment,
         }
@@ -291,6 +295,12 @@ def _render_detail(request, incident, status=200, **forms):
             forms.setdefault("breach_form", BreachForm(subjects=subjects, versions=_breach_versions(incident)))
     if entries and incident.status != Status.NEW:
         forms.setdefault("addendum_form", AddendumForm(entries=incident.actions.filter(corrects__isnull=True)))
+    # The harm-threshold step: for the DSL team and the lead alone (incidents.access.THRESHOLD).
+    if can_decide_threshold(request.user, incident) and allegations.is_about_staff(incident):
+        context["threshold_decisions"] = list(incident.threshold_decisions.select_related("decided_by"))
+        context["threshold_questions"] = allegations.QUESTIONS
+        if incident.status not in (Status.NEW, Status.CLOSED):
+            forms.setdefault("threshold_form", ThresholdForm(questions=allegations.QUESTIONS))
     if context["retention_due"] and may_triage and not incident.destroyed_at:
         forms.setdefault("retention_form", RetentionReviewForm())
     context.update(forms)
@@ -337,6 +347,25 @@ def triage(request, pk):
     except IncidentError as exc:
         return _refused(request, incident, exc)
     return _done(request, incident, f"{incident.reference} is triaged.")
+
+
+@login_required
+@require_POST
+def decide_threshold(request, pk):
+    incident = _incident_for(request.user, pk)
+    if not can_decide_threshold(request.user, incident):
+        raise PermissionDenied
+    form = ThresholdForm(request.POST, questions=allegations.QUESTIONS)
+    if not form.is_valid():
+        return _render_detail(request, incident, status=400, threshold_form=form)
+    data = dict(form.cleaned_data)
+    try:
+        decision = allegations.decide_threshold(
+            incident=incident, actor=request.user, reasons=data.pop("reasons"), answers=data
+        )
+    except IncidentError as exc:
+        return _refused(request, incident, exc)
+    return _done(request, incident, f"Harm-threshold step recorded. {decision.get_outcome_display()}.")
 
 
 @login_required
@@ -511,29 +540,34 @@ def dashboard(request, slug):
     incidents = figures.scoped(request.user, organisation)
     now = timezone.now()
     deadlines = figures.deadlines(incidents, now)
-    return render(
-        request,
-        "incidents/dashboard.html",
-        {
-            "organisation": organisation,
-            "grid": figures.open_grid(incidents),
-            "deadlines": deadlines,
-            "median": deadlines["median_hours"],
-            "triage_hours": TRIAGE_HOURS,
-            "trends": figures.trends(incidents, now),
-            "rollup": figures.trust_rollup(incidents, organisation, now),
-            "takedowns": _takedown_figures(incidents, organisation, now),
-            "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),
-        },
-    )
+    context = {
+        "organisation": organisation,
+        "alerts": {key: bool(deadlines[key]) for key in ("untriaged_overdue", "triaged_late", "lado_overdue")},
+        "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),
+    }
+    if figures.is_trust_level(organisation):
+        # A trust's figures are protected (incidents.suppression), here and in its export alike.
+        trust = figures.trust_figures(incidents, organisation, now)
+        deadlines = figures.trust_deadlines(deadlines)
+        context |= {"grid": trust["grid"], "trends": trust["trends"], "rollup": trust, "footnote": trust["footnote"]}
+    else:
+        context |= {"grid": figures.open_grid(incidents), "trends": figures.trends(incidents, now)}
+    context |= {
+        "deadlines": deadlines,
+        "median": deadlines["median_hours"],
+        "takedowns": _takedown_figures(incidents, organisation, now),
+    }
+    return render(request, "incidents/dashboard.html", context)
 
 
 def _takedown_figures(incidents, organisation, now) -> dict:
-    """Time to removal (seed 004 §4.1); a trust's counts under 5 are shown as "<5", as in its roll-up."""
+    """Time to removal (seed 004 §4.1); a trust's are counts on their own, protected as its deadlines are."""
     takedowns = queries.takedown_figures(incidents, now)
-    if len(organisation.family_ids) > 1:
-        for key in ("awaiting", "past_48_hours", "removed"):
-            takedowns[key] = figures.suppress(takedowns[key]) if takedowns[key] else 0
+    if figures.is_trust_level(organisation):
+        removed = takedowns["removed"]
+        takedowns = {key: small(takedowns[key]) for key in ("awaiting", "past_48_hours", "removed")} | {
+            "median_hours": takedowns["median_hours"] if removed >= SMALL_NUMBER else None
+        }
     return takedowns
 
 

@@ -43,11 +43,15 @@ from incidents.models.records import (
     RetentionDecision,
     RetentionPeriod,
     RetentionReview,
+    ThresholdDecision,
+    ThresholdOutcome,
     _evidence_path,
 )
 from incidents.models.tasks import HowReported, IncidentTask, IncidentTaskQuerySet, Takedown, TaskStatus
 
 __all__ = [
+    "ThresholdDecision",
+    "ThresholdOutcome",
     "CATEGORY_RULES",
     "STATUS_MOVES",
     "Category",

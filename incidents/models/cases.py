@@ -180,7 +180,8 @@ class Incident(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="incidents",
-        help_text="The official account it happened on, from the register (seed 004 §4.7).",
+        # Seed 004 §4.7: comments on, or abuse of, official accounts.
+        help_text="The official account it happened on, from the register.",
     )
     response_item = models.OneToOneField(
         "approvals.ResponseItem",
@@ -331,8 +332,9 @@ class Incident(models.Model):
 
 
 class Involvement(models.TextChoices):
+    # Shown after a name, in brackets ("Sam Lee (affected by it)"): no brackets of their own.
     SUBJECT = "subject", "The concern is about them"
-    AFFECTED = "affected", "Affected (for example, abused online)"
+    AFFECTED = "affected", "Affected by it"
 
 
 class NamedPersonQuerySet(models.QuerySet):

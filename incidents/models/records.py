@@ -77,6 +77,7 @@ class ActionKind(models.TextChoices):
     LEGAL_HOLD = "legal_hold", "Legal hold"
     RETENTION = "retention", "Retention review"
     ADDENDUM = "addendum", "Addendum (correction)"
+    THRESHOLD = "threshold", "Harm-threshold step"
 
 
 HAND_ACTIONS = [
@@ -149,6 +150,39 @@ class PolicyBreach(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.incident}: {self.person} clause {self.clause}"
+
+
+class ThresholdOutcome(models.TextChoices):
+    ALLEGATION = "allegation", "Meets the harm threshold: an allegation for the LADO"
+    LOW_LEVEL = "low_level", "Below the harm threshold: a low-level concern"
+
+
+class ThresholdDecision(AppendOnlyModel):
+    """The harm-threshold step for a concern about a member of staff (KCSIE Part 4): the four
+    questions answered, what it is, the reasons, and who decided (``incidents.allegations``).
+
+    Seen and made by the DSL team and the organisation lead only (``incidents.access.THRESHOLD``).
+    Never edited: a later decision is a new row, and the latest stands.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="threshold_decisions")
+    harmed_child = models.BooleanField()
+    criminal_offence = models.BooleanField()
+    risk_of_harm = models.BooleanField()
+    unsuitable = models.BooleanField()
+    outcome = models.CharField(max_length=12, choices=ThresholdOutcome.choices)
+    reasons = models.TextField(max_length=2000)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["decided_at", "pk"]
+        triggers = [AppendOnly()]
+
+    def __str__(self):
+        return f"{self.incident}: {self.get_outcome_display()}"
 
 
 class RetentionPeriod(models.Model):

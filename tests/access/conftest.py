@@ -238,11 +238,14 @@ def _build(media_root) -> SimpleNamespace:
     w.n = report(a, p["rp"], Category.UNOFFICIAL_ACCOUNT, files=evidence(), affected=[p["nm"]])
     w.r = report(a, p["rp"], Category.STAFF_BREACH, files=evidence(), subjects=[p["ds"]], affected=[p["nm"]])
     w.c = report(a, p["rp"], Category.UNOFFICIAL_ACCOUNT, affected=[p["nm"]])
+    # A concern about a member of staff (st), not safeguarding: SLT see the case, not its harm-threshold step (A).
+    w.a = report(a, p["rp"], Category.STAFF_BREACH, subjects=[p["st"]], affected=[p["nm"]])
     assert w.s.is_safeguarding and not w.n.is_safeguarding and w.r.routed_to_lead and not w.s.routed_to_lead
     triaged(w.s, p["ds"])
     triaged(w.n, p["ds"], safeguarding=False)
     triaged(w.r, p["ld"], safeguarding=False)
     triaged(w.c, p["ds"], safeguarding=False)
+    triaged(w.a, p["ds"], safeguarding=False)
     incident_services.close_incident(incident=w.c, actor=p["ds"], outcome=Outcome.RESOLVED, reason="Taken down.")
     type(w.c).objects.filter(pk=w.c.pk).update(retention_review_on=yesterday)
     # A case (K) with a task owned by the line manager, who does not handle the case, and a takedown on it.

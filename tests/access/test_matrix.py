@@ -78,6 +78,7 @@ from incidents.models import (
     PolicyBreach,
     RetentionPeriod,
     RetentionReview,
+    ThresholdDecision,
 )
 from policies.models import (
     Acknowledgement,
@@ -142,6 +143,7 @@ def POST(name, target, cells, body=None, state=None, **kwargs) -> Row:
 TARGETS = {
     "-": lambda w: {},
     "school A": lambda w: {"slug": w.school_a.slug},
+    "Oak Trust": lambda w: {"slug": w.trust.slug},
     "st's record": lambda w: {"slug": w.school_a.slug, "pk": w.membership_st.pk},
     "ad's own record": lambda w: {"slug": w.school_a.slug, "pk": w.membership_ad.pk},
     "invitee's record": lambda w: {"slug": w.school_a.slug, "pk": w.invitee_membership.pk},
@@ -164,6 +166,7 @@ TARGETS = {
     "N": lambda w: {"pk": w.n.pk},
     "R": lambda w: {"pk": w.r.pk},
     "C": lambda w: {"pk": w.c.pk},
+    "A": lambda w: {"pk": w.a.pk},
     "school B's S": lambda w: {"pk": w.b_incident.pk},
     "S evidence": lambda w: {"pk": w.s_evidence.pk},
     "a public status token": lambda w: {"token": w.public_token},
@@ -399,6 +402,11 @@ def triage_as(safeguarding: bool):
 def action_note(w, who):
     happened = local(timezone.now() - dt.timedelta(hours=1))
     return {"data": {"kind": "note", "happened_at": happened, "text": "Spoke to the parent."}}
+
+
+THRESHOLD_ANSWERS = form(
+    harmed_child="no", criminal_offence="no", risk_of_harm="yes", unsuitable="yes", reasons="Messages to a pupil."
+)
 
 
 def addendum(w, who):
@@ -687,6 +695,13 @@ ROWS = [
          body=triage_as(safeguarding=False), state=entries("n")),
     POST("incidents:triage", "R",                                        "L  D  D  D  A  D  D  D  D  D  D  D  x  D  D  D  D  D  D",
          body=triage_as(safeguarding=False), state=entries("r")),
+    # A concern about a member of staff: SLT handle the case (not safeguarding) but the harm-threshold step (KCSIE Part 4)
+    # is the DSL team's and the organisation lead's alone; for an allegation about the DSL (R), the lead's alone.
+    GET("incidents:detail", "A",                                         "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  D  S  D  D"),
+    POST("incidents:decide_threshold", "A",                              "L  D  D  D  A  A  A  D  D  D  D  D  x  D  A  D  D  D  D",
+         body=THRESHOLD_ANSWERS, state=count(ThresholdDecision, incident=lambda w: w.a)),
+    POST("incidents:decide_threshold", "R",                              "L  D  D  D  A  D  D  D  D  D  D  D  x  D  D  D  D  D  D",
+         body=THRESHOLD_ANSWERS, state=count(ThresholdDecision, incident=lambda w: w.r)),
     # "Then actions in a dated chronology" (002 App. 1, 003 §7) by those who handle the case; corrections are addenda.
     POST("incidents:add_action", "N",                                    "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  D  D  D  D",
          body=action_note, state=entries("n")),
@@ -727,6 +742,12 @@ ROWS = [
     # The organisation's incident pages: the DSL team, the lead and SLT (each row filtered to what they may see).
     GET("incidents:list", "school A",                                    "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  A  D  D  D"),
     GET("incidents:incident_dashboard", "school A",                      "L  D  D  A  A  A  A  D  D  D  D  D  x  D  A  A  D  D  D"),
+    # A trust's figures, protected ("<5"), on its dashboard and in its export: those who see the trust's dashboard
+    # (its own DSL team, lead and SLT; here td). A school's people do not reach the trust's pages.
+    GET("incidents:incident_dashboard", "Oak Trust",                     "L  D  D  D  D  D  D  D  D  D  D  D  x  D  A  D  D  D  D"),
+    GET("incidents:trust_figures_csv", "Oak Trust",                      "L  D  D  D  D  D  D  D  D  D  D  D  x  D  A  D  D  D  D"),
+    # A single school has no roll-up, so no trust export.
+    GET("incidents:trust_figures_csv", "school A",                       "L  D  D  D  D  D  D  D  D  D  D  D  x  D  D  D  D  D  D"),
     # Retention periods and the review queue: the safeguarding record keepers, the DSL team and the lead.
     GET("incidents:records", "school A",                                 "L  D  D  D  A  A  A  D  D  D  D  D  x  D  A  A  D  D  D"),
     POST("incidents:records", "school A",                                "L  D  D  D  A  A  A  D  D  D  D  D  x  D  A  A  D  D  D",

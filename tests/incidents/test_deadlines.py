@@ -17,13 +17,15 @@ def _no_mfa(school):
     school.save()
 
 
-def test_the_reporter_is_told_the_triage_hours_the_reminders_keep(client, now, school, staff, monkeypatch):
-    incident = report(school, staff)
+def test_the_reporter_is_told_the_deadline_the_reminders_keep(client, now, school, staff, monkeypatch):
+    incident = report(school, staff)  # Monday 09:00: due Tuesday 09:00
     client.force_login(staff)
-    assert "within 24 hours of your report" in client.get(f"/incidents/mine/{incident.pk}/").content.decode()
-    assert "within 24 hours." in client.get(f"/incidents/{incident.pk}/submitted/").content.decode()
-    monkeypatch.setattr(views, "TRIAGE_HOURS", 48)
-    assert "within 48 hours of your report" in client.get(f"/incidents/mine/{incident.pk}/").content.decode()
+    assert (
+        "by Tuesday 3 March, 09:00 (within 24 hours" in client.get(f"/incidents/mine/{incident.pk}/").content.decode()
+    )
+    assert "by Tuesday 3 March, 09:00" in client.get(f"/incidents/{incident.pk}/submitted/").content.decode()
+    monkeypatch.setattr(views, "TRIAGE_CLOCK", "on the clock the reminders keep")
+    assert "(on the clock the reminders keep)" in client.get(f"/incidents/mine/{incident.pk}/").content.decode()
 
 
 def test_triage_shows_overdue_once_its_time_has_passed(client, now, school, staff, dsl):
