@@ -14,7 +14,7 @@ import re
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import DESKTOP, _new_page, page_errors
+from tests.e2e.conftest import DESKTOP, SCREENSHOTS, _new_page, page_errors
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -123,6 +123,10 @@ def tab_through(page, label: str, results: list, start: str | None = None, hover
             # Focus it again (unmeasured) so that the next Tab moves on from here.
             page.evaluate("(n) => document.querySelector(`[data-focus-stop='${n}']`).focus()", last)
             ratio, changed = indicator_contrast(unfocused, focused, area)
+            if not hovered:  # each stop as it looks focused, to look at (git-ignored)
+                shot = SCREENSHOTS / "focus" / f"{re.sub(r'[^a-z0-9]+', '-', label.lower())[:70]}-{n:02d}.png"
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                shot.write_bytes(focused)
             kind = element["kind"] + (" hovered" if hovered else "")
             results.append((label, kind, element["name"], ratio, changed, "(hovered)" if hovered else ""))
             page.mouse.move(0, 0)
