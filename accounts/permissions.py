@@ -140,6 +140,15 @@ class Access:
             or self.holds_guarded_privilege
         )
 
+    @cached_property
+    def mfa_off_organisations(self) -> list[tuple[Organisation, bool]]:
+        """Where a leader, DSL or administrator signs in without a second factor: each organisation
+        not requiring it, and whether this person may turn it on there. Only privileged people are
+        told (on their home page, in one warning)."""
+        if not self.is_privileged:
+            return []
+        return [(org, self.can(Action.MANAGE_ORGANISATION, org)) for org in self.organisations if not org.require_mfa]
+
     @property
     def requires_mfa(self) -> bool:
         """Must sign in with a second factor: Django admin users always; privileged roles and

@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from accounts.views import SignInAddressView
 from core.health import HealthView, beat_checks, full_checks, live_checks
-from portal.views import home
+from portal.views import accessibility, home
 
 # The Django admin signs in through allauth too: rate limits and two-factor apply.
 admin.site.login = login_required(admin.site.login)
@@ -17,6 +17,7 @@ urlpatterns = [
     path("health/live/", HealthView.as_view(checks=live_checks(), details=False), name="health-live"),
     path("health/beat/", HealthView.as_view(checks=beat_checks(), details=False), name="health-beat"),
     path("", home, name="home"),
+    path("accessibility/", accessibility, name="accessibility"),
     path("accounts/email/", SignInAddressView.as_view(), name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

@@ -41,3 +41,8 @@ def home(request):
             "now": timezone.now(),
         },
     )
+
+
+def accessibility(request):
+    """The accessibility statement, as UK public-sector bodies publish one: open to anyone."""
+    return render(request, "portal/accessibility.html")

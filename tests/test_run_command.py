@@ -1,6 +1,8 @@
 """The README's first command: scripts/run serves the portal on SQLite with the folder broker."""
 
+import gzip
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -46,9 +48,27 @@ def test_the_run_command_serves_the_sign_in_page(tmp_path):
         assert "staff@example.org" in output  # the demo sign-ins are printed
         # the worker and beat started beside the web server
         assert (tmp_path / "var" / "portal.sqlite3").exists()
+        _assert_styles_compressed_and_cached(page, port)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def _assert_styles_compressed_and_cached(page: str, port: int) -> None:
+    """The page's style sheets come gzip-compressed, under names that change with their content
+    and with a far-future Cache-Control: a browser downloads Bootstrap once, not on every page."""
+    sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+    assert any("bootstrap" in href for href in sheets) and any("portal" in href for href in sheets), sheets
+    for href in sheets:
+        assert re.search(r"\.[0-9a-f]{12}\.css$", href), f"{href}: no content hash in the name"
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{href}", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body, headers = response.read(), response.headers
+        assert headers["Content-Encoding"] == "gzip", f"{href}: {dict(headers)}"
+        css = gzip.decompress(body)
+        assert len(body) < len(css) / 2, f"{href}: {len(body)} bytes sent for {len(css)}"
+        max_age = int(re.search(r"max-age=(\d+)", headers["Cache-Control"]).group(1))
+        assert max_age >= 365 * 24 * 3600 and "immutable" in headers["Cache-Control"], headers["Cache-Control"]

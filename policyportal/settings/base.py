@@ -237,18 +237,24 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Collected files (STATIC_MANIFEST; scripts/run turns it on too): names with a hash of their
+# content, gzip copies beside them, whitenoise serving them compressed with a ten-year
+# Cache-Control. Off (DEBUG alone), files come from their folders, uncompressed, re-read per request.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if env_bool("STATIC_MANIFEST", not DEBUG)
+        "BACKEND": "core.staticfiles.ManifestStaticFilesStorage"
+        if STATIC_MANIFEST
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 # Uploaded files (evidence, policy documents) are private: never served as /media/.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
 MEDIA_ROOT = PRIVATE_MEDIA_ROOT
-WHITENOISE_USE_FINDERS = DEBUG
+# With the manifest, whitenoise serves only what collectstatic put in STATIC_ROOT, read once at start.
+WHITENOISE_USE_FINDERS = DEBUG and not STATIC_MANIFEST
+WHITENOISE_AUTOREFRESH = DEBUG and not STATIC_MANIFEST
 # The largest request body (core.middleware.RequestBodyLimitMiddleware; set the proxy's limit,
 # e.g. nginx client_max_body_size, to match). Anonymous senders (the public report form, at
 # most about 50 KB of text; sign-in; the intake) get 1 MB: below FILE_UPLOAD_MAX_MEMORY_SIZE,

@@ -477,6 +477,8 @@ ROWS = [
     # --- Home ----------------------------------------------------------------------------------------------------------------
     # Everyone signed in has a home page of what needs them ("Who uses it"); a leaver's access ended with their membership.
     GET("home", "-",                                                     "L  A  A  A  A  A  A  A  A  A  A  A  x  A  A  A  A  A  A"),
+    # The accessibility statement: for anyone, signed in or not (linked from every page's footer).
+    GET("accessibility", "-",                                            "A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A  A"),
 
     # --- People, organisations, sign-in (accounts) -----------------------------------------------------------------------------
     # "An address is a person's identity: it counts only once verified": each person manages their own addresses

@@ -48,13 +48,13 @@ def test_the_email_is_matched_whatever_its_case(client, staff):
 def test_there_is_no_public_sign_up(client, db):
     """Accounts come only from an organisation (invitation or import): the sign-up page says it
     is closed, and a sign-up posted to it anyway makes no account."""
-    assert "Sign Up Closed" in client.get("/accounts/signup/").content.decode()
+    assert "You cannot create an account here" in client.get("/accounts/signup/").content.decode()
     password = "a-long-enough-pass-2026"
     response = client.post(
         "/accounts/signup/", {"email": "newcomer@example.org", "password1": password, "password2": password}
     )
     assert (
-        "Sign Up Closed" in response.content.decode() and not User.objects.filter(email="newcomer@example.org").exists()
+        "You cannot create an account here" in response.content.decode() and not User.objects.filter(email="newcomer@example.org").exists()
     )
     assert "_auth_user_id" not in client.session
 

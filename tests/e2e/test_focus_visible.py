@@ -1,0 +1,247 @@
+"""Every Tab stop shows where the focus is: at least 3:1 between the focused and unfocused pixels.
+
+WCAG 2.4.7 (focus visible) and 1.4.11 (non-text contrast) ask for a focus indicator that can be
+seen; 2.4.13 says how to measure one: the pixels that change between the focused and unfocused
+states, compared with each other. At every Tab stop the element's box (plus a margin for rings
+drawn outside it) is photographed focused and again after ``blur()``. A stop passes when the
+pixels that changed by at least 3:1 (WCAG relative luminance) cover at least a one-pixel line
+around the element's box: a faint tint or a thin blue glow does not.
+"""
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from tests.e2e.conftest import DESKTOP, SCREENSHOTS, _new_page, page_errors
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = {"1280px": DESKTOP, "375px": {"width": 375, "height": 812}}
+MAX_STOPS = 40  # per page: enough to cross the navigation and reach the page's own controls
+MARGIN = 10  # CSS px around the element's box: rings and outlines are drawn outside it
+MINIMUM = 3.0
+
+# What the element at a stop is, in words a failure message can use; and its box in the viewport.
+_FOCUSED = """(n) => {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return null;
+  if (el.dataset.focusStop) return {again: el.dataset.focusStop};
+  el.dataset.focusStop = String(n);
+  // Bootstrap scrolls smoothly: finish the scroll that brought the element into view.
+  el.scrollIntoView({block: 'nearest', inline: 'nearest', behavior: 'instant'});
+  const r = el.getBoundingClientRect();
+  const text = (el.getAttribute('aria-label') || el.innerText || el.value || el.getAttribute('name') || '')
+    .trim().replace(/\\s+/g, ' ').slice(0, 40);
+  const type = el.type && el.tagName !== 'BUTTON' ? `[type=${el.type}]` : '';
+  const cls = [...el.classList].slice(0, 3).map(c => '.' + c).join('');
+  const kind = el.tagName === 'INPUT' ? `input ${el.type}` : el.tagName.toLowerCase()
+    + (el.classList.contains('btn') ? ' ' + [...el.classList].find(c => c.startsWith('btn-')) : '')
+    + (el.classList.contains('nav-link') ? ' nav-link' : '');
+  return {
+    kind: kind + (el.checked ? ' checked' : '') + (el.classList.contains('is-invalid') ? ' invalid' : ''),
+    name: `<${el.tagName.toLowerCase()}${type}${el.id ? '#' + el.id : ''}${cls}> "${text}"`,
+    x: r.left, y: r.top, width: r.width, height: r.height,
+    vw: window.innerWidth, vh: window.innerHeight,
+  };
+}"""
+
+
+def _channel(value: int) -> float:
+    c = value / 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+_LINEAR = [_channel(v) for v in range(256)]
+
+
+def luminance(rgb) -> float:
+    r, g, b = rgb[:3]
+    return 0.2126 * _LINEAR[r] + 0.7152 * _LINEAR[g] + 0.0722 * _LINEAR[b]
+
+
+def contrast(a, b) -> float:
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def indicator_contrast(before: bytes, after: bytes, area: int) -> tuple[float, int]:
+    """The contrast reached by the best-changed ``area`` pixels, and how many pixels changed at all."""
+    one = Image.open(io.BytesIO(before)).convert("RGB")
+    two = Image.open(io.BytesIO(after)).convert("RGB")
+    assert one.size == two.size
+    a, b = one.tobytes(), two.tobytes()
+    ratios = sorted(
+        (contrast(a[i : i + 3], b[i : i + 3]) for i in range(0, len(a), 3) if a[i : i + 3] != b[i : i + 3]),
+        reverse=True,
+    )
+    # Too few changed pixels: the unchanged ones (1:1) make up the rest of the area.
+    return (ratios[area - 1] if len(ratios) >= area else 1.0), len(ratios)
+
+
+def _clip(box) -> dict | None:
+    left, top = max(0, box["x"] - MARGIN), max(0, box["y"] - MARGIN)
+    right = min(box["vw"], box["x"] + box["width"] + MARGIN)
+    bottom = min(box["vh"], box["y"] + box["height"] + MARGIN)
+    if right - left < 1 or bottom - top < 1:
+        return None
+    return {"x": left, "y": top, "width": right - left, "height": bottom - top}
+
+
+def tab_through(page, label: str, results: list, start: str | None = None, hover: bool = False) -> None:
+    """Presses Tab up to MAX_STOPS times, measuring the focus indicator at each stop (with the
+    pointer over the element as well, when ``hover``)."""
+    if start:
+        # Clicking text moves the browser's sequential-focus starting point there, as a reader would.
+        page.get_by_text(start, exact=True).first.click()
+    page.mouse.move(0, 0)
+    n, last = 0, None
+    for _ in range(3 * MAX_STOPS):
+        if n == MAX_STOPS:
+            break
+        page.keyboard.press("Tab")
+        element = page.evaluate(_FOCUSED, n)
+        if element and last is not None and element.get("again") == last:
+            continue  # inside one control: a date field's day, month and year take a Tab each
+        if element is None or element.get("again"):
+            break  # back to the start
+        last, n = str(n), n + 1
+        clip = _clip(element)
+        if clip is None:
+            results.append((label, element["kind"], element["name"], 1.0, 0, "is not on the screen when focused"))
+            continue
+        box_w = min(element["width"], element["vw"])
+        box_h = min(element["height"], element["vh"])
+        area = max(4, round(2 * (box_w + box_h)))
+        for hovered in (False, True) if hover else (False,):
+            if hovered:
+                page.mouse.move(element["x"] + element["width"] / 2, element["y"] + element["height"] / 2)
+            focused = page.screenshot(clip=clip, animations="disabled")
+            page.evaluate("document.activeElement.blur()")
+            unfocused = page.screenshot(clip=clip, animations="disabled")
+            # Focus it again (unmeasured) so that the next Tab moves on from here.
+            page.evaluate("(n) => document.querySelector(`[data-focus-stop='${n}']`).focus()", last)
+            ratio, changed = indicator_contrast(unfocused, focused, area)
+            if not hovered:  # each stop as it looks focused, to look at (git-ignored)
+                shot = SCREENSHOTS / "focus" / f"{re.sub(r'[^a-z0-9]+', '-', label.lower())[:70]}-{n:02d}.png"
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                shot.write_bytes(focused)
+            kind = element["kind"] + (" hovered" if hovered else "")
+            results.append((label, kind, element["name"], ratio, changed, "(hovered)" if hovered else ""))
+            page.mouse.move(0, 0)
+
+
+def _submit_empty(page) -> None:
+    """The sign-in form sent empty: its fields come back marked invalid."""
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("This field is required.").first.wait_for()
+
+
+def _answer_first_choices(page) -> None:
+    """The quiz with an answer chosen in each question: Tab reaches the checked radios."""
+    quiz = page.get_by_role("region", name="Check your understanding")
+    for group in quiz.get_by_role("group").all():
+        group.get_by_role("radio").first.check()
+
+
+def _first_policy_to_read(page, base: str) -> str:
+    page.goto(f"{base}/policies/")
+    return page.get_by_role("link", name=re.compile("^Read and acknowledge")).first.get_attribute("href")
+
+
+def _a_staff_members_page(page, base: str) -> str:
+    """A colleague's page for the administrator: role checkboxes."""
+    from accounts.models import Membership
+
+    membership = Membership.objects.filter(
+        organisation__slug="northfield-primary", user__email="l.evans@example.org"
+    ).get()
+    return f"/organisations/northfield-primary/staff/{membership.pk}/"
+
+
+# (who, page, address, what to do first, where to start tabbing): the main page types of several roles.
+PAGES = [
+    (None, "sign-in", "/accounts/login/", None, None),
+    (None, "sign-in with errors", "/accounts/login/", _submit_empty, None),
+    ("staff@example.org", "home", "/", None, None),
+    ("staff@example.org", "policy list", "/policies/", None, None),
+    ("staff@example.org", "reading page", _first_policy_to_read, None, None),
+    (
+        "staff@example.org",
+        "reading page, its quiz answered",
+        _first_policy_to_read,
+        _answer_first_choices,
+        "Check your understanding",
+    ),
+    ("staff@example.org", "incident report form", "/incidents/report/", None, None),
+    ("staff@example.org", "account request form", "/organisations/northfield-primary/requests/new/", None, None),
+    ("admin@example.org", "home", "/", None, None),
+    ("admin@example.org", "staff list", "/organisations/northfield-primary/staff/", None, None),
+    ("admin@example.org", "a staff member's page", _a_staff_members_page, None, None),
+    ("slt@example.org", "home", "/", None, None),
+]
+
+
+def test_every_tab_stop_shows_the_focus_at_3_to_1(live_server, demo_data, browser, sign_in):
+    results = []
+    for width, viewport in WIDTHS.items():
+        pages = {}
+        for who, name, path, prepare, start in PAGES:
+            if who not in pages:
+                context, page = _new_page(browser, viewport)
+                if who:
+                    sign_in(page, who)
+                pages[who] = (context, page)
+            page = pages[who][1]
+            if callable(path):
+                path = path(page, live_server.url)
+            response = page.goto(f"{live_server.url}{path}")
+            assert response.ok, f"{name} ({path}) answered {response.status}"
+            if prepare:
+                prepare(page)
+            # With the pointer over each element too on the desktop: hover must not hide the focus.
+            label = f"{name} as {who or 'a visitor'} at {width} ({path})"
+            before = len(results)
+            tab_through(page, label, results, start, hover=viewport is DESKTOP)
+            print(f"{label}: {len(results) - before} stops")
+            assert page_errors(page) == [], f"{name}: {page_errors(page)}"
+        for context, _ in pages.values():
+            context.close()
+
+    ratios = sorted(r[3] for r in results)
+    kinds = {}
+    for r in results:
+        kinds[r[1]] = kinds.get(r[1], 0) + 1
+    hovered = sum(r[1].endswith(" hovered") for r in results)
+    print(
+        f"focus indicator: {len(results) - hovered} Tab stops on {len(PAGES)} pages at {len(WIDTHS)} widths,"
+        f" {hovered} of them measured again with the pointer over them: {len(results)} measurements;"
+        f" lowest {ratios[0]:.2f}:1, median {ratios[len(ratios) // 2]:.2f}:1,"
+        f" {sum(r < MINIMUM for r in ratios)} under {MINIMUM}:1"
+    )
+    print("stops by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    weak = [r for r in results if r[3] < MINIMUM]
+    assert not weak, f"{len(weak)} of {len(results)} Tab stops show the focus at under {MINIMUM}:1:\n" + "\n".join(
+        f"- {page}: {element} changes by {ratio:.2f}:1 ({changed} pixels changed) {note}"
+        for page, _, element, ratio, changed, note in weak[:60]
+    )
+    # Every kind of control the pages hold was reached, in the states that matter.
+    for kind in (
+        "a",
+        "nav-link",
+        "btn-primary",
+        "btn-outline-primary",
+        "input email",
+        "input password",
+        "input radio checked",
+        "input checkbox",
+        "input file",
+        "select",
+        "textarea",
+        "summary",
+        "invalid",
+        "hovered",
+    ):
+        assert any(f" {kind} " in f" {k} " for k in kinds), f"no Tab stop was a {kind!r}: {sorted(kinds)}"
+    assert len(results) - hovered >= 250, f"only {len(results) - hovered} Tab stops were reached"
