@@ -6,6 +6,19 @@ from accounts.models import Nation, OrganisationKind, Role
 from policyportal.celery import app as celery_app
 from tests.factories import OrganisationFactory, member
 
+# The slowest tests, each a minute or so of real servers, a benchmark or a browser: run first, so
+# that under pytest-xdist (scripts/test) no worker is left with one of them while the others are
+# done. Otherwise the order is pytest-django's (and each test's own, independent of the others).
+SLOW_FIRST = ("tests/bench/", "tests/faults/", "tests/e2e/", "tests/test_run_command.py")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        return next((i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: the same order on every worker
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _require_real_services(django_db_setup, django_db_blocker):
@@ -17,6 +30,38 @@ def _require_real_services(django_db_setup, django_db_blocker):
     import redis
 
     redis.Redis.from_url(settings.REDIS_URL).ping()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_tables_by_delete(_require_real_services, django_db_blocker):
+    """After each transactional test Django empties every table (``flush``). On PostgreSQL it
+    does so with one TRUNCATE, which gives each of the ~60 tables and their indexes new files:
+    one to three seconds a test on a busy machine, for tables that hold a handful of rows.
+    DELETE leaves the same empty tables in milliseconds. The append-only and tally triggers
+    (and the foreign keys' own) are set aside for that one transaction, as TRUNCATE sets them
+    aside: session_replication_role, which only a superuser may set, so a test database owned by
+    a role that is not one keeps TRUNCATE. Sequences are reset, where a test asks for that
+    (``reset_sequences``), by TRUNCATE as before."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('is_superuser') = 'on'")
+        (superuser,) = cursor.fetchone()
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables:
+            return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        # execute_sql_flush runs these in one transaction, so SET LOCAL ends with it.
+        return ["SET LOCAL session_replication_role = replica"] + [
+            f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))}" for table in tables
+        ]
+
+    sql_flush.by_truncate = truncate  # tests/test_harness.py compares the two
+    if superuser:
+        DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = truncate
 
 
 @pytest.fixture(autouse=True)

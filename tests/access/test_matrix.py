@@ -95,7 +95,12 @@ from tests.approvals.conftest import BUSINESS_CASE
 from tests.incidents.conftest import SHOWN, upload
 
 # The world is built once for the module (tests/access/conftest.py); each test's own transaction nests in it.
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # One pytest-xdist worker runs the whole module, so the world (tests/access/conftest.py, module
+    # scope, several seconds to build) is built once rather than once on every worker.
+    pytest.mark.xdist_group("access-matrix"),
+]
 
 COLUMNS = list(PEOPLE)
 NEW_PASSWORD = "a-long-and-unusual-passphrase-42"

@@ -124,6 +124,9 @@ def _setup_django(**env):
         ("CREDENTIALS_ENCRYPTION_KEY", "not-a-key", "CREDENTIALS_ENCRYPTION_KEY is not"),
         ("INTAKE_SIGNING_KEY", "short", "INTAKE_SIGNING_KEY must be at least 32"),
     ],
+    # Named, not by value: NEW_KEY is generated per process, and every pytest-xdist worker must
+    # collect the same test ids.
+    ids=["second-of-two-keys", "the-single-key", "intake-key-too-short"],
 )
 def test_a_bad_key_stops_the_settings_naming_the_variable(tmp_path, variable, value, named):
     result = _setup_django(VAR_DIR=str(tmp_path), **{variable: value})
