@@ -67,9 +67,11 @@ def test_home_page_fits_a_phone(live_server, demo_data, phone_page, sign_in):
 
 def test_admin_opens_the_staff_list_from_the_menu(live_server, demo_data, page, sign_in):
     sign_in(page, "admin@example.org")
-    # An administrator is told two-factor sign-in is off (demo data), with the way to turn it on.
-    expect(page.get_by_role("note").filter(has_text="Northfield Primary School")).to_contain_text(
-        "Turn it on in the settings"
+    # An administrator is told two-factor sign-in is off (demo data), once, with the way to turn it on.
+    warning = page.get_by_role("note").filter(has_text="Two-factor sign-in is not required")
+    expect(warning).to_have_count(1)
+    expect(warning.get_by_role("link", name="Turn it on in Northfield Primary School's settings")).to_have_attribute(
+        "href", "/organisations/northfield-primary/settings/"
     )
 
     nav = page.get_by_role("navigation", name="Main")
