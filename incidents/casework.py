@@ -32,7 +32,7 @@ from incidents.models import (
     Takedown,
     TaskStatus,
 )
-from incidents.services import IncidentError, chronicle, lock_incident
+from incidents.services import REPEAT_WINDOW, IncidentError, chronicle, lock_incident
 
 TAKEDOWN_FOLLOW_UP = dt.timedelta(hours=48)
 LONGEST_TASK = dt.timedelta(days=366)
@@ -86,6 +86,16 @@ def add_task(*, incident, actor, kind: str, title: str, owner, due_on: dt.date) 
     due_at = due_at_for(incident, due_on)
     with transaction.atomic():
         locked = _open_case(incident)
+        repeat = locked.tasks.filter(
+            kind=kind,
+            title=title.strip(),
+            owner=owner,
+            due_at=due_at,
+            set_by=actor,
+            assigned_at__gte=timezone.now() - REPEAT_WINDOW,
+        ).first()
+        if repeat is not None:  # a double click: the task is set already (and its owner told once)
+            return repeat
         task = IncidentTask.objects.create(
             incident=locked, kind=kind, title=title.strip(), owner=owner, due_at=due_at, set_by=actor
         )
@@ -217,6 +227,15 @@ def record_takedown(
         locked = _open_case(incident)
         if locked.status == Status.NEW:
             raise IncidentError("Triage the incident before recording a takedown.")
+        repeat = locked.takedowns.filter(
+            platform=platform,
+            target=target.strip(),
+            reported_at=reported_at,
+            recorded_by=actor,
+            recorded_at__gte=timezone.now() - REPEAT_WINDOW,
+        ).first()
+        if repeat is not None:  # a double click: one takedown, one follow-up task
+            return repeat
         label = Platform(platform).label
         follow_up = IncidentTask.objects.create(
             incident=locked,

@@ -304,3 +304,30 @@ def test_the_sweep_through_a_real_worker_twice_writes_each_task_reminder_once(
     today = OutboxMessage.objects.filter(topic=reminders.task_topic(task, reminders.TASK_DUE_TODAY))
     assert today.count() == 1
     assert len([m for m in inbox(colleague.email) if "due today" in m.subject]) == 1
+
+
+def test_a_double_click_sets_one_task_and_tells_its_owner_once(now, celery_eager, school, staff, dsl, colleague):
+    incident = triaged(report(school, staff), dsl)
+    mail.outbox.clear()
+    fields = dict(
+        incident=incident, actor=dsl, kind="note", title="Check back", owner=colleague, due_on=dt.date(2026, 3, 3)
+    )
+    first, second = casework.add_task(**fields), casework.add_task(**fields)
+    assert first.pk == second.pk and incident.tasks.count() == 1
+    assert len(inbox(colleague.email)) == 1
+    assert incident.actions.filter(text__startswith="Task set").count() == 1
+
+
+def test_a_double_click_records_one_takedown_with_one_follow_up(now, school, staff, dsl):
+    incident = triaged(report(school, staff, Category.UNOFFICIAL_ACCOUNT), dsl)
+    fields = dict(
+        incident=incident,
+        actor=dsl,
+        platform="instagram",
+        target="@oak_fake",
+        reported_at=START - dt.timedelta(hours=2),
+        how_reported="report_tool",
+    )
+    first, second = casework.record_takedown(**fields), casework.record_takedown(**fields)
+    assert first.pk == second.pk and incident.takedowns.count() == 1
+    assert incident.tasks.filter(kind="platform_report").count() == 1
