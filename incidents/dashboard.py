@@ -15,7 +15,7 @@ from accounts.models import Organisation
 from core.workingdays import LONDON
 from incidents.access import visible_incidents
 from incidents.models import OPEN_STATUSES, Category, Platform, Severity, Status
-from incidents.suppression import FOOTNOTE, LESS_THAN, Line, protect, small
+from incidents.suppression import FOOTNOTE, LESS_THAN, SMALL_NUMBER, Line, protect, small
 
 SEVERITY_COLUMNS = [("", "Not yet set"), *Severity.choices]
 
@@ -259,6 +259,14 @@ def trust_deadlines(figures: dict) -> dict:
     return {
         **{key: small(value) for key, value in figures.items() if key != "median_hours"},
         "median_hours": figures["median_hours"] if figures["triaged"] >= 5 else None,
+    }
+
+
+def trust_takedowns(figures: dict) -> dict:
+    """A trust's takedown figures (seed 004 §4.1), each a count on its own as its deadlines are; the
+    median time to removal only over 5 or more removals."""
+    return {key: small(figures[key]) for key in ("awaiting", "past_48_hours", "removed")} | {
+        "median_hours": figures["median_hours"] if figures["removed"] >= SMALL_NUMBER else None
     }
 
 

@@ -53,7 +53,6 @@ from incidents.models import (
 from incidents.reminders import TRIAGE_CLOCK
 from incidents.reporters import reporter_view
 from incidents.services import IncidentError
-from incidents.suppression import SMALL_NUMBER, small
 from policies.models import Policy, PolicyVersion, VersionStatus
 
 # Object access: one helper, scoped to the person
@@ -545,30 +544,21 @@ def dashboard(request, slug):
         "alerts": {key: bool(deadlines[key]) for key in ("untriaged_overdue", "triaged_late", "lado_overdue")},
         "may_manage_records": can(request.user, Action.MANAGE_INCIDENT_RECORDS, organisation),
     }
+    takedowns = queries.takedown_figures(incidents, now)
     if figures.is_trust_level(organisation):
         # A trust's figures are protected (incidents.suppression), here and in its export alike.
         trust = figures.trust_figures(incidents, organisation, now)
         deadlines = figures.trust_deadlines(deadlines)
+        takedowns = figures.trust_takedowns(takedowns)
         context |= {"grid": trust["grid"], "trends": trust["trends"], "rollup": trust, "footnote": trust["footnote"]}
     else:
         context |= {"grid": figures.open_grid(incidents), "trends": figures.trends(incidents, now)}
     context |= {
         "deadlines": deadlines,
         "median": deadlines["median_hours"],
-        "takedowns": _takedown_figures(incidents, organisation, now),
+        "takedowns": takedowns,
     }
     return render(request, "incidents/dashboard.html", context)
-
-
-def _takedown_figures(incidents, organisation, now) -> dict:
-    """Time to removal (seed 004 §4.1); a trust's are counts on their own, protected as its deadlines are."""
-    takedowns = queries.takedown_figures(incidents, now)
-    if figures.is_trust_level(organisation):
-        removed = takedowns["removed"]
-        takedowns = {key: small(takedowns[key]) for key in ("awaiting", "past_48_hours", "removed")} | {
-            "median_hours": takedowns["median_hours"] if removed >= SMALL_NUMBER else None
-        }
-    return takedowns
 
 
 @login_required

@@ -249,3 +249,14 @@ def test_a_trust_slt_member_exports_what_their_roles_let_them_see(client, trust_
         kinds["Online abuse of a member of staff"] == "6" and kinds["Nude or semi-nude images (sexting)"] == LESS_THAN
     )
     assert dict((r[0], r[1]) for r in sections["Incidents by member organisation"][1:])["Whole trust"] == "6"
+
+
+def test_a_trusts_takedown_figures_are_protected_as_its_deadlines_are():
+    """Seed 004 §4.1 figures at trust level (incidents.dashboard.trust_takedowns): 1 to 4 as "<5", zero
+    shown, and no median time to removal over fewer than 5 removals."""
+    from incidents.dashboard import trust_takedowns
+
+    few = trust_takedowns({"awaiting": 3, "past_48_hours": 0, "removed": 4, "median_hours": 30.5})
+    assert few == {"awaiting": "<5", "past_48_hours": "0", "removed": "<5", "median_hours": None}
+    many = trust_takedowns({"awaiting": 7, "past_48_hours": 1, "removed": 5, "median_hours": 30.5})
+    assert many == {"awaiting": "7", "past_48_hours": "<5", "removed": "5", "median_hours": 30.5}
