@@ -89,6 +89,12 @@ def _clip(box) -> dict | None:
     return {"x": left, "y": top, "width": right - left, "height": bottom - top}
 
 
+_BOX = """(n) => {
+  const el = document.querySelector(`[data-focus-stop='${n}']`);
+  el.scrollIntoView({block: 'nearest', inline: 'nearest', behavior: 'instant'});
+  const r = el.getBoundingClientRect();
+  return {x: r.left, y: r.top, width: r.width, height: r.height, vw: window.innerWidth, vh: window.innerHeight};
+}"""
 _TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
@@ -123,7 +129,9 @@ def tab_through(page, label: str, results: list, start: str | None = None, hover
             # A weak result is measured again (up to twice, after two frames have been painted): on a
             # loaded machine a screenshot can be taken before the repaint that follows focus or blur.
             # An indicator that is really weak stays weak however often it is measured.
-            for _attempt in range(3):
+            for attempt in range(3):
+                if attempt:  # where it is now: a smooth scroll may have moved it since it was found
+                    clip = _clip(page.evaluate(_BOX, last)) or clip
                 focused = page.screenshot(clip=clip, animations="disabled")
                 page.evaluate("document.activeElement.blur()")
                 page.evaluate(_TWO_FRAMES)
