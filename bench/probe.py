@@ -272,7 +272,9 @@ def sweep_through_workers(reset: bool, timeout: float = 1800) -> dict:
     while time.perf_counter() - started < timeout:
         now, figures = read()
         totals = {key: now[key] - before[key] for key in keys}
-        backlog = outbox.backlog()["unsent"]
+        # The unsent rows alone, from their own index: the watch must not load the database it
+        # measures (the full backlog reads every failed row, too).
+        backlog = outbox.unsent()
         peak_backlog = max(peak_backlog, backlog)
         # Written when the duty has queued its batches and every one of them has run; done when
         # the outbox has sent every message they wrote.
@@ -296,6 +298,7 @@ def sweep_through_workers(reset: bool, timeout: float = 1800) -> dict:
                 "digests": totals["digests"],
                 "baseline_rss_mb": None,
                 "peak_rss_mb": max(f["peak_rss_mb"] for f in figures),
+                "cpu_seconds": round(sum(f.get("cpu_seconds", 0) for f in figures), 1),
             }
         time.sleep(0.05)
     raise SystemExit(f"the sweep's tasks did not finish within {timeout:.0f} s: {totals}")

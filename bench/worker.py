@@ -56,6 +56,7 @@ def _record(task=None, retval=None, state=None, **kwargs):
         **_stats,
         "emails": CountingBackend.sent,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpu_seconds": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 2),
         "failed": _stats.get("failed", 0) + (state != "SUCCESS"),
     }
     _stats["failed"] = figures["failed"]

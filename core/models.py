@@ -117,6 +117,9 @@ class OutboxMessage(models.Model):
                 fields=["due_at"], condition=models.Q(sent_at__isnull=True, failed_at__isnull=True), name="outbox_due"
             ),
             models.Index(fields=["topic"], name="outbox_topic"),
+            # The few that failed for good, counted by the health check and the admin's filter
+            # without reading the whole table (it holds every message sent).
+            models.Index(fields=["failed_at"], condition=models.Q(failed_at__isnull=False), name="outbox_failed"),
         ]
 
     def __str__(self):

@@ -347,6 +347,11 @@ def dispatch(*, batch_size: int = BATCH_SIZE, seconds: float = DISPATCH_SECONDS)
 # ------------------------------------------------------------------------------
 
 
+def unsent() -> int:
+    """How many messages wait to be sent (read from the index of unsent rows alone)."""
+    return OutboxMessage.objects.filter(sent_at__isnull=True, failed_at__isnull=True).count()
+
+
 def backlog(now: dt.datetime | None = None) -> dict:
     """Unsent messages (due and waiting), failed ones, and the oldest unsent message's age in seconds."""
     now = now or timezone.now()

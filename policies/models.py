@@ -226,8 +226,20 @@ class AcknowledgementRequestQuerySet(models.QuerySet):
             membership__user__is_active=True,
         )
 
-    def counting(self):
-        """Requests for the version of their policy that currently counts (the last major one)."""
+    def counting(self, *, listed: bool = False):
+        """Requests for the version of their policy that currently counts (the last major one).
+
+        ``listed`` reads those versions' ids first (one small query) and filters by the list.
+        PostgreSQL misjudges the join (it takes the policies' counting versions for one row), so
+        a query narrowed by its other filters, such as a sweep's batch of people, would scan
+        every open request of every policy instead of the batch's own: at 25,000 staff a batch's
+        claim took 131 ms joined and 22 ms listed.
+        """
+        if listed:
+            versions = Policy.objects.exclude(acknowledgement_version=None).values_list(
+                "acknowledgement_version_id", flat=True
+            )
+            return self.filter(version_id__in=list(versions))
         return self.filter(version_id=F("version__policy__acknowledgement_version_id"))
 
     def outstanding(self):
@@ -265,11 +277,12 @@ class AcknowledgementRequest(models.Model):
         indexes = [
             models.Index(fields=["user", "acknowledgement"]),
             models.Index(fields=["version", "acknowledgement", "due_date"]),
-            models.Index(
-                fields=["next_reminder_on", "user"],
-                condition=Q(acknowledgement__isnull=True),
-                name="open_request_reminder_idx",
-            ),
+            # No index holds reminder_stage, next_reminder_on or manager_told_at: the sweep moves
+            # those on every open request it reminds, and a row whose indexed columns do not
+            # change is updated in place (a "HOT" update) instead of in every index of the table.
+            # At 25,000 staff a batch's moves took 0.21 s with an index on next_reminder_on and
+            # 0.06 s without; the sweep never read it (it finds the due people from the open
+            # requests, 0.15 s a day).
         ]
         # The tallies' triggers (policies/tallies.py).
         triggers = tallies.REQUEST_TRIGGERS

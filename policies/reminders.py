@@ -57,7 +57,7 @@ def next_stage_date(due_date: dt.date, stage: int) -> dt.date:
 
 def _open_requests():
     """Outstanding requests for the version of each policy that currently counts, of people in post."""
-    return AcknowledgementRequest.objects.current().counting().outstanding()
+    return AcknowledgementRequest.objects.current().counting(listed=True).outstanding()
 
 
 def _in_batches(ids: list[int], size: int):

@@ -345,3 +345,18 @@ def test_a_stamped_digest_is_exactly_the_digest_rendered_in_full(first_name):
         stamped = reminders._digest_parts(stamp, first_name, items)
         assert stamped == render_parts(reminders.DIGEST, reminders.digest_context(first_name, items))
     assert sorted(stamp._frames) == [(1, False), (1, True), (2, False), (3, True)]  # one per (lines, overdue)
+
+
+def test_the_requests_that_count_are_the_same_listed_or_joined(now, school, policy, owner, team):
+    """The sweep reads the counting versions' ids first (``counting(listed=True)``): the same
+    requests as the join every page uses, a superseded version's left out of both."""
+    publish(policy, owner)
+    other = services.create_policy(organisation=school, actor=owner, title="Acceptable Use Policy", owner=owner)
+    publish(other, owner)
+    publish(policy, owner, label="2", text="# Rules\n\nBe kind online, always.")
+    superseded = AcknowledgementRequest.objects.filter(version__policy=policy, version__label="1")
+    assert superseded.exists()
+    joined = set(AcknowledgementRequest.objects.counting().values_list("pk", flat=True))
+    listed = set(AcknowledgementRequest.objects.counting(listed=True).values_list("pk", flat=True))
+    assert listed == joined
+    assert joined and not joined & set(superseded.values_list("pk", flat=True))
