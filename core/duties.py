@@ -36,6 +36,13 @@ DUTIES: list[Duty] = [
         description="Deletes expired sessions so signed-out devices cannot be reused.",
     ),
     Duty(
+        name="Clear old sent emails",
+        task="core.tasks.clear_sent_email_bodies",
+        minute="45",
+        hour="3",
+        description="Clears the text of emails sent over a month ago; who was told what, and when, stays.",
+    ),
+    Duty(
         name="Policy acknowledgement reminders",
         task="policies.tasks.send_acknowledgement_reminders",
         minute="0",

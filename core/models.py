@@ -120,6 +120,13 @@ class OutboxMessage(models.Model):
             # The few that failed for good, counted by the health check and the admin's filter
             # without reading the whole table (it holds every message sent).
             models.Index(fields=["failed_at"], condition=models.Q(failed_at__isnull=False), name="outbox_failed"),
+            # Sent messages whose bodies are still kept, for the nightly duty that clears them
+            # (core.outbox.clear_sent_bodies): a message joins it when marked sent, leaves it when cleared.
+            models.Index(
+                fields=["sent_at"],
+                condition=models.Q(sent_at__isnull=False) & ~models.Q(text=""),
+                name="outbox_sent_bodies",
+            ),
         ]
 
     def __str__(self):

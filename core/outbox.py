@@ -343,6 +343,22 @@ def dispatch(*, batch_size: int = BATCH_SIZE, seconds: float = DISPATCH_SECONDS)
     return {"sent": sent, "batches": batches, "more": True}
 
 
+def clear_sent_bodies(now: dt.datetime | None = None, *, chunk: int = 5000) -> int:
+    """Clear the bodies (text and HTML) of messages sent more than
+    ``OUTBOX_KEEP_BODIES_DAYS`` ago, a chunk at a time; returns how many. The rows stay: who was
+    told, about what (topic and subject), when, and the key that keeps a message from going twice.
+    Unsent and failed messages keep theirs, so nothing waiting to go loses its text."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.OUTBOX_KEEP_BODIES_DAYS)
+    cleared = 0
+    while True:
+        ids = list(
+            OutboxMessage.objects.filter(sent_at__lt=cutoff).exclude(text="").values_list("pk", flat=True)[:chunk]
+        )
+        if not ids:
+            return cleared
+        cleared += OutboxMessage.objects.filter(pk__in=ids).update(text="", html="")
+
+
 # Reading
 # ------------------------------------------------------------------------------
 

@@ -26,3 +26,9 @@ def dispatch_outbox() -> dict:
     if result["more"]:
         outbox.kick()
     return result
+
+
+@shared_task(autoretry_for=(DatabaseError, InterfaceError), retry_backoff=2, max_retries=5, ignore_result=True)
+def clear_sent_email_bodies() -> int:
+    """Nightly: sent emails' bodies go after ``OUTBOX_KEEP_BODIES_DAYS`` (``core.outbox.clear_sent_bodies``)."""
+    return outbox.clear_sent_bodies()

@@ -434,6 +434,10 @@ if HEALTH_CHECK_TOKEN and len(HEALTH_CHECK_TOKEN) < 32:
     raise ImproperlyConfigured("HEALTH_CHECK_TOKEN must be at least 32 characters long.")
 # /health/ fails once the oldest email not yet sent has waited this long.
 OUTBOX_MAX_AGE_SECONDS = env_int("OUTBOX_MAX_AGE_SECONDS", 15 * 60, minimum=60)
+# A sent email's bodies (names, policy titles, links) are kept this many days for anyone looking
+# into a complaint, then cleared by a nightly duty; the row stays (who was told what, when, and
+# the key that stops the same message going twice).
+OUTBOX_KEEP_BODIES_DAYS = env_int("OUTBOX_KEEP_BODIES_DAYS", 30, minimum=1)
 # Docker's healthcheck asks over plain HTTP inside the container; the liveness page, which shows
 # nothing but its status, answers it without the redirect to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^health/live/$"]

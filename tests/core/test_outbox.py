@@ -216,3 +216,30 @@ def test_message_bodies_are_stored_out_of_line_so_a_sent_mark_does_not_rewrite_t
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [OutboxMessage._meta.db_table])
         assert "toast_tuple_target=256" in cursor.fetchone()[0]
+
+
+def test_sent_bodies_are_cleared_after_the_kept_days_and_nothing_waiting_loses_its_text(smtp, time_machine, settings):
+    settings.OUTBOX_KEEP_BODIES_DAYS = 30
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    time_machine.move_to(start, tick=False)
+    notice(topic="old:1:sent", to=["a@school.example"])
+    outbox.dispatch()
+    notice(topic="old:2:waiting", to=["b@school.example"])
+    OutboxMessage.objects.filter(topic="old:2:waiting").update(due_at=start + dt.timedelta(days=60))
+    notice(topic="old:3:failed", to=["c@school.example"])
+    OutboxMessage.objects.filter(topic="old:3:failed").update(failed_at=start, last_error="550")
+    time_machine.move_to(start + dt.timedelta(days=29), tick=False)
+    notice(topic="new:4:sent", to=["d@school.example"])
+    outbox.dispatch()
+
+    assert outbox.clear_sent_bodies() == 0  # 29 days: every body kept
+    time_machine.move_to(start + dt.timedelta(days=31), tick=False)
+    assert outbox.clear_sent_bodies(chunk=1) == 1
+    bodies = {row.topic: (row.text, row.html, row.subject) for row in OutboxMessage.objects.all()}
+    assert bodies["old:1:sent"][:2] == ("", "") and bodies["old:1:sent"][2] == "A notice"
+    assert all(bodies[topic][0] for topic in ("old:2:waiting", "old:3:failed", "new:4:sent"))
+    assert outbox.clear_sent_bodies() == 0
+    # The row and its key stay: the same message is still not written twice.
+    assert notice(topic="old:1:sent", to=["a@school.example"]) == 1
+    assert OutboxMessage.objects.filter(topic="old:1:sent").count() == 1
+    assert len(smtp.inbox.messages) == 2
