@@ -6,8 +6,8 @@ Roles and memberships come from ``accounts``. DESIGN.md "Social-media account ap
 SLT (and the organisation lead) decide requests, never their own; the register is seen
 by leaders, administrators and the online safety lead; an account's team runs it;
 credentials are stored and changed by the organisation's administrator and the
-account's administrators, shown only to SLT and the account's administrators, both
-after a fresh second factor; training counts when it was recorded or verified by an
+account's administrators, and shown to them and to SLT, after a fresh second factor;
+only SLT make someone an administrator of an account; training counts when it was recorded or verified by an
 administrator or SLT (seed 001 §4).
 """
 
@@ -153,13 +153,32 @@ def account_role(user, account) -> str | None:
 
 def credential_keepers(user) -> Q:
     """Keep or change the sign-in details: the account's administrators and the organisation's
-    administrators (seed 001 §3)."""
+    administrator, whom seed 001 §3 makes responsible for storing account details."""
     return _on_team(user, AccountRole.ADMINISTRATOR) | _ORG_ADMIN.filter(_roles(user))
 
 
 def credential_readers(user) -> Q:
-    """See the sign-in details: the account's administrators and SLT (seed 004 §4.2), nobody else."""
+    """See the sign-in details: those who keep them, and SLT, with whom every password is shared
+    (seed 004 §4.2). Moderators and volunteers run the account without it."""
+    return credential_keepers(user) | _SLT.filter(_roles(user))
+
+
+def reveal_watchers(user) -> Q:
+    """See who revealed the sign-in details, when and from where: SLT and the account's
+    administrators (seed 001 §3, 004 §4.2)."""
     return _on_team(user, AccountRole.ADMINISTRATOR) | _SLT.filter(_roles(user))
+
+
+def team_keepers(user) -> Q:
+    """Change who runs the account: those who administer it, and SLT, who alone make someone an
+    administrator of it (``can_appoint_administrators``)."""
+    return administrable_accounts(user) | _SLT.filter(_roles(user))
+
+
+def administrator_appointers(user) -> Q:
+    """Make someone an administrator of an account (and so a keeper of its password): SLT, who
+    approved the people running it (seed 001 §4); everyone else joins as a moderator."""
+    return _SLT.filter(_roles(user))
 
 
 def can_store_credentials(user, account) -> bool:
@@ -168,6 +187,18 @@ def can_store_credentials(user, account) -> bool:
 
 def can_reveal_credentials(user, account) -> bool:
     return holds(credential_readers(user), account)
+
+
+def can_see_reveals(user, account) -> bool:
+    return holds(reveal_watchers(user), account)
+
+
+def can_change_team(user, account) -> bool:
+    return holds(team_keepers(user), account)
+
+
+def can_appoint_administrators(user, account) -> bool:
+    return holds(administrator_appointers(user), account)
 
 
 def holds_credentials(user) -> bool:

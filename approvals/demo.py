@@ -217,7 +217,10 @@ def _account(request, runners, created, domain) -> OfficialAccount:
         next_check_due=next_check_date(timezone.localdate() - dt.timedelta(days=30)),
     )
     AccountMember.objects.bulk_create(
-        [AccountMember(account=account, user=u, role=AccountRole.ADMINISTRATOR) for u in runners]
+        [
+            AccountMember(account=account, user=u, role=AccountRole.ADMINISTRATOR if n == 0 else AccountRole.MODERATOR)
+            for n, u in enumerate(runners)
+        ]
     )
     _response_log(account, runners[0])
     return account

@@ -188,11 +188,21 @@ class CloseForm(forms.Form):
 
 class TeamForm(forms.Form):
     person = forms.ModelChoiceField(queryset=None)
-    role = forms.ChoiceField(choices=AccountRole.choices)
+    role = forms.ChoiceField(choices=AccountRole.choices, initial=AccountRole.MODERATOR)
 
-    def __init__(self, *args, staff=None, **kwargs):
+    def __init__(self, *args, staff=None, appoint: bool = False, **kwargs):
+        """``appoint``: the person may make administrators (``access.can_appoint_administrators``);
+        others are offered the moderator role alone."""
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = staff
+        if appoint:
+            self.fields["role"].choices = [
+                (AccountRole.MODERATOR, "Moderator: runs the account without its password"),
+                (AccountRole.ADMINISTRATOR, "Administrator: also keeps and sees its password"),
+            ]
+        else:
+            self.fields["role"].choices = [(AccountRole.MODERATOR, "Moderator: runs the account without its password")]
+            self.fields["role"].help_text = "Only the senior leadership team can make someone an administrator."
         self.helper = _helper("Add to the team")
 
 

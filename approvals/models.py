@@ -299,7 +299,7 @@ class AccountRole(models.TextChoices):
 class AccountMember(models.Model):
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="account_memberships")
-    role = models.CharField(max_length=20, choices=AccountRole.choices, default=AccountRole.ADMINISTRATOR)
+    role = models.CharField(max_length=20, choices=AccountRole.choices, default=AccountRole.MODERATOR)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "user"], name="account_member_once")]

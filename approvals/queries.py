@@ -47,6 +47,20 @@ def request_history(account_request) -> list:
     return entries
 
 
+REVEALS_SHOWN = 20
+
+
+def credential_reveals(account, limit: int = REVEALS_SHOWN) -> list:
+    """The latest reveals of the account's sign-in details, newest first: who, when and from
+    which address (the audit trail's own rows; seed 001 §3)."""
+    return list(
+        AuditEntry.objects.for_object(account)
+        .filter(action="approvals.credentials_revealed")
+        .select_related("actor")
+        .order_by("-created_at")[:limit]
+    )
+
+
 def staff_of(organisation):
     """People who may be named to run an account: current staff of the organisation or its trust."""
     return User.objects.filter(memberships__in=Membership.objects.current().reaching(organisation)).distinct()

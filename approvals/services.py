@@ -267,8 +267,17 @@ def _open_account(account_request, runners, actor) -> OfficialAccount:
         official_email=account_request.official_email,
         lead=lead,
     )
+    # The lead administers the account; the others named run it as moderators, without its
+    # password, until SLT make one of them an administrator (seed 001 §3, 004 §4.2).
     AccountMember.objects.bulk_create(
-        [AccountMember(account=account, user=u, role=AccountRole.ADMINISTRATOR) for u in runners]
+        [
+            AccountMember(
+                account=account,
+                user=u,
+                role=AccountRole.ADMINISTRATOR if u.pk == lead.pk else AccountRole.MODERATOR,
+            )
+            for u in runners
+        ]
     )
     log_action(
         "approvals.account_registered",

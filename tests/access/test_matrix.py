@@ -638,10 +638,13 @@ ROWS = [
     POST("approvals:account_credentials", "account",                     "L  D  D  D  D  D  D  A  D  D  A  D  x  D  D  D  D  D  D",
          body=form(secret="user: oaknews\npassword: new"), second_factor=True,
          state=lambda w, who: list(StoredCredentials.objects.values_list("changed_at", "changed_by"))),
-    # ... "shown only to SLT and the account's administrators after they re-authenticate with a second factor";
-    # "Moderators and volunteers run the account without seeing its password". Every reveal is logged.
-    GET("approvals:account_reveal", "account",                           "L  D  D  A  D  D  D  D  D  D  A  D  x  D  D  A  D  D  D",
-        second_factor=True),
+    # ... shown to SLT ("updates to passwords must be shared with the SLT", 004 §4.2) and to those who store them:
+    # the account's administrators and the organisation's administrator (001 §3 "Store account details, including
+    # passwords securely"; issue 14), after a second factor; "Moderators and volunteers run the account without
+    # seeing its password". Every reveal is logged and told to SLT, so it is a POST.
+    POST("approvals:account_reveal", "account",                          "L  D  D  A  D  D  D  A  D  D  A  D  x  D  D  A  D  D  D",
+         body=form(), second_factor=True,
+         state=lambda w, who: AuditEntry.objects.filter(action="approvals.credentials_revealed").count()),
     POST("approvals:account_check", "account",                           "L  D  D  D  D  D  D  A  D  D  A  D  x  D  D  D  D  D  D",
          body=form(admins_confirmed="on", two_factor_still_on="on", checklist_still_true="on"),
          state=count(AccountCheck, account=lambda w: w.account)),
@@ -650,7 +653,8 @@ ROWS = [
          body=lambda w, who: {"data": {"new_lead": w.successor.pk}}, state=value(OfficialAccount, "account", "lead")),
     POST("approvals:account_close", "account",                           "L  D  D  D  D  D  D  A  D  D  A  D  x  D  D  D  D  D  D",
          body=form(reason="Merged into the school's main page."), state=value(OfficialAccount, "account", "status")),
-    POST("approvals:account_team", "account",                            "L  D  D  D  D  D  D  A  D  D  A  D  x  D  D  D  D  D  D",
+    # The team: its administrators keep it, and SLT, who alone make someone an administrator (001 §3-4, 004 §4.2).
+    POST("approvals:account_team", "account",                            "L  D  D  A  D  D  D  A  D  D  A  D  x  D  D  A  D  D  D",
          body=lambda w, who: {"data": {"person": w.people["lm"].pk, "role": "moderator"}},
          state=lambda w, who: w.account.members.count()),
     POST("approvals:account_intake_rotate", "account",                   "L  D  D  D  D  D  D  A  D  D  A  D  x  D  D  D  D  D  D",

@@ -75,7 +75,7 @@ def test_credentials_are_never_shown_to_other_roles(client, account, school, set
     online_safety = member(school, "online_safety")
     client.force_login(online_safety)
     client.post("/accounts/reauthenticate/", {"password": PASSWORD})
-    assert client.get(f"/approvals/accounts/{account.pk}/credentials/reveal/").status_code == 403
+    assert client.post(f"/approvals/accounts/{account.pk}/credentials/reveal/").status_code == 403
 
 
 @pytest.mark.parametrize(
