@@ -239,8 +239,9 @@ def _organisations_with(user, roles) -> list:
 
 
 def _staff_of_any(organisations) -> Q:
-    """A filter on ``User``: current staff of any of ``organisations`` (or of their trust)."""
-    reach = {org_id for org in organisations for org_id in org.reach_ids}
+    """A filter on ``User``: current staff of any of ``organisations``, of their trust, and, for a
+    trust, of its members: everyone who may be named to run an account the person decides on."""
+    reach = {org_id for org in organisations for org_id in (*org.reach_ids, *org.family_ids)}
     return Q(pk__in=Membership.objects.current().filter(organisation_id__in=reach).values("user_id"))
 
 
@@ -248,6 +249,11 @@ def training_people(user) -> Q:
     """Whose training the person sees and records: their own, and that of the staff they oversee."""
     overseen = _organisations_with(user, TRAINING_OVERSEERS)
     return Q(pk=user.pk) | (_staff_of_any(overseen) if overseen else Q(pk__in=[]))
+
+
+def oversees_training(user) -> bool:
+    """An administrator or SLT somewhere: they see, search and vouch for their staff's training."""
+    return bool(_organisations_with(user, TRAINING_OVERSEERS))
 
 
 def training_verifiable_people(user) -> Q:

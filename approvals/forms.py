@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from approvals.certificates import MAX_BYTES, certificate_type
+from approvals.certificates import ACCEPTED, UploadError, checked_certificate
 from approvals.models import (
     AccountRequest,
     AccountRole,
@@ -97,27 +97,27 @@ class TrainingForm(forms.Form):
     )
     evidence = forms.FileField(
         required=False,
-        help_text="A certificate, if you have one (PDF, PNG or JPEG, at most 10 MB). "
+        label="Certificate",
+        help_text=f"A certificate, if you have one ({ACCEPTED}, at most 10 MB). "
         "Training you record yourself counts once an administrator or SLT has verified it.",
     )
 
-    def __init__(self, *args, people=None, **kwargs):
+    def __init__(self, *args, people=None, person=None, **kwargs):
+        """``people``: whom the person may record for (``access.training_people``); ``person``: the
+        one chosen, found by search on the page (never a select box of a whole trust)."""
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = people
-        if people is not None and people.count() == 1:
-            self.fields["person"].initial = people.first()
-            self.fields["person"].widget = forms.HiddenInput()
+        self.fields["person"].initial = person.pk if person else None
+        self.fields["person"].widget = forms.HiddenInput()
         self.helper = _helper("Record training", multipart=True)
 
     def clean_evidence(self):
         evidence = self.cleaned_data.get("evidence")
         if evidence:
-            if evidence.size > MAX_BYTES:
-                raise forms.ValidationError("The file is larger than 10 MB.")
-            head = evidence.read(16)
-            evidence.seek(0)
-            if certificate_type(head) is None:  # decided by the content, never the name
-                raise forms.ValidationError("The certificate must be a PDF, PNG or JPEG file, whatever its name says.")
+            try:
+                checked_certificate(evidence)  # the checks evidence passes, by the content, never the name
+            except UploadError as exc:
+                raise forms.ValidationError(str(exc)) from None
         return evidence
 
 

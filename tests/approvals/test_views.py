@@ -144,7 +144,7 @@ def test_training_evidence_must_really_be_a_pdf_or_image(client, staff):
         "evidence": fake,
     }
     response = client.post("/approvals/training/", data)
-    assert "must be a PDF, PNG or JPEG file" in response.content.decode()
+    assert "is not a PNG, JPEG, WebP or PDF file" in response.content.decode()
     assert not TrainingRecord.objects.exists()
 
 
