@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from approvals.approval_rules import MOST_APPROVALS, Rule
 from approvals.certificates import ACCEPTED, UploadError, checked_certificate
 from approvals.models import (
     AccountRequest,
@@ -11,6 +12,7 @@ from approvals.models import (
     DecisionKind,
     ItemKind,
     OfficialAccount,
+    RequestKind,
     ResponseItem,
     TrainingRecord,
 )
@@ -258,3 +260,32 @@ class IntakeItemForm(forms.Form):
 
     def error_text(self) -> str:
         return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in self.errors.items())
+
+
+class ApprovalRulesForm(forms.Form):
+    """One rule per kind of request (``approvals.approval_rules``): fields ``<kind>-approvals`` and
+    ``<kind>-lead``."""
+
+    def __init__(self, *args, rules=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind, label in RequestKind.choices:
+            rule = rules[kind]
+            self.fields[f"{kind}-approvals"] = forms.IntegerField(
+                label=f"{label}: approvals needed",
+                min_value=1,
+                max_value=MOST_APPROVALS,
+                initial=rule.slt_approvals,
+                help_text="From the senior leadership team; the organisation lead's approval counts as one.",
+            )
+            self.fields[f"{kind}-lead"] = forms.BooleanField(
+                label=f"{label}: the organisation lead must approve",
+                required=False,
+                initial=rule.lead_must_approve,
+            )
+        self.helper = _helper("Save approval rules")
+
+    def rules(self) -> dict[str, Rule]:
+        return {
+            kind: Rule(self.cleaned_data[f"{kind}-approvals"], self.cleaned_data[f"{kind}-lead"])
+            for kind in RequestKind.values
+        }

@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.permissions import Action, access_for, get_organisation_for
 from approvals import access as rules
 from approvals import crypto, queries
+from approvals.approval_rules import rule_for
 from approvals.crypto import CredentialsUnavailable
 from approvals.errors import ApprovalError, ApprovalRefused
 from approvals.forms import (
@@ -158,6 +159,7 @@ def request_detail(request, pk):
             "can_decide": account_request.status == "submitted"
             and rules.can_decide_request(request.user, account_request),
             "decision_form": DecisionForm(),
+            "rule": rule_for(account_request.organisation, account_request.kind),
             "is_requester": account_request.requester_id == request.user.pk,
             "account": getattr(account_request, "account", None) if account_request.status == "approved" else None,
         },

@@ -62,6 +62,7 @@ from accounts.models import Membership, Organisation
 from approvals.models import (
     AccountCheck,
     AccountRequest,
+    ApprovalRule,
     Decision,
     OfficialAccount,
     ResponseItem,
@@ -240,10 +241,26 @@ ORG_SETTINGS = {
     "closing_time": "16:30",
     "email_domains": "school.example",
     "acknowledgement_period_days": 14,
-    "approvals_needed": 1,
-    "lead_approval_required": "on",
     "require_mfa": "on",
 }
+
+
+APPROVAL_RULES = {
+    "official_account-approvals": 2,
+    "official_account-lead": "on",
+    "curriculum_group-approvals": 1,
+    "curriculum_group-lead": "on",
+    "website-approvals": 1,
+    "website-lead": "on",
+}
+
+
+def approval_rules_of_school_a(w, who):
+    return list(
+        ApprovalRule.objects.filter(organisation=w.school_a)
+        .order_by("kind")
+        .values_list("kind", "slt_approvals", "lead_must_approve")
+    )
 
 
 def staff_record_of_st(w, who):
@@ -524,6 +541,10 @@ ROWS = [
     GET("accounts:organisation_settings", "school A",                    "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D"),
     POST("accounts:organisation_settings", "school A",                   "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D",
          body=form(**ORG_SETTINGS), state=value(Organisation, "school_a", "closing_time")),
+    # Who approves each kind of request is one of the organisation's settings, kept by its administrator.
+    GET("approvals:approval_rules", "school A",                          "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D"),
+    POST("approvals:approval_rules", "school A",                         "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D",
+         body=form(**APPROVAL_RULES), state=approval_rules_of_school_a),
 
     # --- Policy acknowledgement (policies) --------------------------------------------------------------------------------------
     # Staff "read and acknowledge policies" (000 §2, 002 §3.1-3.2): those of their organisation, and the trust's, which
