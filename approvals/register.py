@@ -80,6 +80,10 @@ def _slt_emails(organisation) -> list[str]:
 
 def store_credentials(*, account, actor, secret: str) -> StoredCredentials:
     """Keep the sign-in details encrypted; SLT are told of every change (seed 004 §4.2)."""
+    if not access.can_store_credentials(actor, account):
+        raise ApprovalError(
+            "Only the organisation's administrator and the account's administrators keep its sign-in details."
+        )
     secret = secret.strip()
     if not secret:
         raise ApprovalError("Enter the sign-in details to keep.")
@@ -105,6 +109,8 @@ def store_credentials(*, account, actor, secret: str) -> StoredCredentials:
 
 def reveal_credentials(*, account, actor) -> str:
     """The sign-in details in clear; every reveal is logged and SLT are told (seed 001 §3)."""
+    if not access.can_reveal_credentials(actor, account):
+        raise ApprovalError("Only the senior leadership team and those who keep the sign-in details can see them.")
     stored = StoredCredentials.objects.filter(account=account).first()
     if stored is None:
         raise ApprovalError("No sign-in details are kept in the portal for this account.")

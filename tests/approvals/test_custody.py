@@ -151,3 +151,13 @@ def test_a_deployment_gets_no_generated_key(tmp_path):
     result = _settings_in_a_new_process(tmp_path, "false")
     assert result.returncode != 0 and "no encryption key" in result.stderr
     assert not (tmp_path / "credentials_encryption_key").exists()
+
+
+def test_the_services_ask_the_same_rule_as_the_pages(team_account, runner, volunteer, keys):  # noqa: F811
+    """Any path to the details (a view, a command, a shell) meets approvals.access."""
+    register.store_credentials(account=team_account, actor=runner, secret="kept")
+    with pytest.raises(ApprovalError, match="keep its sign-in details"):
+        register.store_credentials(account=team_account, actor=volunteer, secret="changed")
+    with pytest.raises(ApprovalError, match="can see them"):
+        register.reveal_credentials(account=team_account, actor=volunteer)
+    assert register.reveal_credentials(account=team_account, actor=runner) == "kept"
