@@ -126,8 +126,6 @@ class OrganisationSettingsForm(forms.ModelForm):
             "closing_time",
             "email_domains",
             "acknowledgement_period_days",
-            "approvals_needed",
-            "lead_approval_required",
             "require_mfa",
         ]
         widgets = {"closing_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}

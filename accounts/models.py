@@ -146,17 +146,6 @@ class Organisation(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(120)],
         help_text="Staff must acknowledge a newly published policy within this many days (new starters: from their start date).",
     )
-    approvals_needed = models.PositiveSmallIntegerField(
-        "SLT approvals needed for a social-media account",
-        default=1,
-        validators=[MinValueValidator(1), MaxValueValidator(5)],
-    )
-    lead_approval_required = models.BooleanField(
-        "the organisation lead must approve too",
-        default=False,
-        # Seed 003 §5.1: the head teacher, managing partner or director approves too.
-        help_text="For example the headteacher, managing partner or director.",
-    )
     require_mfa = models.BooleanField(
         "require two-factor sign-in for privileged roles",
         default=True,

@@ -246,8 +246,6 @@ ORGANISATION_SETTINGS = (
     "closing_time",
     "email_domains",
     "acknowledgement_period_days",
-    "approvals_needed",
-    "lead_approval_required",
     "require_mfa",
 )
 

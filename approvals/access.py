@@ -6,8 +6,8 @@ Roles and memberships come from ``accounts``. DESIGN.md "Social-media account ap
 SLT (and the organisation lead) decide requests, never their own; the register is seen
 by leaders, administrators and the online safety lead; an account's team runs it;
 credentials are stored and changed by the organisation's administrator and the
-account's administrators, shown only to SLT and the account's administrators, both
-after a fresh second factor; training counts when it was recorded or verified by an
+account's administrators, and shown to them and to SLT, after a fresh second factor;
+only SLT make someone an administrator of an account; training counts when it was recorded or verified by an
 administrator or SLT (seed 001 §4).
 """
 
@@ -153,13 +153,32 @@ def account_role(user, account) -> str | None:
 
 def credential_keepers(user) -> Q:
     """Keep or change the sign-in details: the account's administrators and the organisation's
-    administrators (seed 001 §3)."""
+    administrator, whom seed 001 §3 makes responsible for storing account details."""
     return _on_team(user, AccountRole.ADMINISTRATOR) | _ORG_ADMIN.filter(_roles(user))
 
 
 def credential_readers(user) -> Q:
-    """See the sign-in details: the account's administrators and SLT (seed 004 §4.2), nobody else."""
+    """See the sign-in details: those who keep them, and SLT, with whom every password is shared
+    (seed 004 §4.2). Moderators and volunteers run the account without it."""
+    return credential_keepers(user) | _SLT.filter(_roles(user))
+
+
+def reveal_watchers(user) -> Q:
+    """See who revealed the sign-in details, when and from where: SLT and the account's
+    administrators (seed 001 §3, 004 §4.2)."""
     return _on_team(user, AccountRole.ADMINISTRATOR) | _SLT.filter(_roles(user))
+
+
+def team_keepers(user) -> Q:
+    """Change who runs the account: those who administer it, and SLT, who alone make someone an
+    administrator of it (``can_appoint_administrators``)."""
+    return administrable_accounts(user) | _SLT.filter(_roles(user))
+
+
+def administrator_appointers(user) -> Q:
+    """Make someone an administrator of an account (and so a keeper of its password): SLT, who
+    approved the people running it (seed 001 §4); everyone else joins as a moderator."""
+    return _SLT.filter(_roles(user))
 
 
 def can_store_credentials(user, account) -> bool:
@@ -168,6 +187,18 @@ def can_store_credentials(user, account) -> bool:
 
 def can_reveal_credentials(user, account) -> bool:
     return holds(credential_readers(user), account)
+
+
+def can_see_reveals(user, account) -> bool:
+    return holds(reveal_watchers(user), account)
+
+
+def can_change_team(user, account) -> bool:
+    return holds(team_keepers(user), account)
+
+
+def can_appoint_administrators(user, account) -> bool:
+    return holds(administrator_appointers(user), account)
 
 
 def holds_credentials(user) -> bool:
@@ -208,8 +239,9 @@ def _organisations_with(user, roles) -> list:
 
 
 def _staff_of_any(organisations) -> Q:
-    """A filter on ``User``: current staff of any of ``organisations`` (or of their trust)."""
-    reach = {org_id for org in organisations for org_id in org.reach_ids}
+    """A filter on ``User``: current staff of any of ``organisations``, of their trust, and, for a
+    trust, of its members: everyone who may be named to run an account the person decides on."""
+    reach = {org_id for org in organisations for org_id in (*org.reach_ids, *org.family_ids)}
     return Q(pk__in=Membership.objects.current().filter(organisation_id__in=reach).values("user_id"))
 
 
@@ -217,6 +249,11 @@ def training_people(user) -> Q:
     """Whose training the person sees and records: their own, and that of the staff they oversee."""
     overseen = _organisations_with(user, TRAINING_OVERSEERS)
     return Q(pk=user.pk) | (_staff_of_any(overseen) if overseen else Q(pk__in=[]))
+
+
+def oversees_training(user) -> bool:
+    """An administrator or SLT somewhere: they see, search and vouch for their staff's training."""
+    return bool(_organisations_with(user, TRAINING_OVERSEERS))
 
 
 def training_verifiable_people(user) -> Q:

@@ -1,27 +1,29 @@
-"""Training certificates: a PDF, PNG or JPEG file, told by its content, never its name.
-
-A local check of the first bytes rather than ``incidents.evidence.sniff``: approvals sits
-beside incidents, not on it, and certificates need only these three types.
-"""
+"""Training certificates, checked exactly as incidents' evidence is (``core.uploads``): what a
+file is comes from its content, never its name; sizes are capped; an image is decoded and
+re-encoded without its metadata (no GPS position or camera details travel with a certificate);
+a PDF must be complete. Kept under a random name."""
 
 import secrets
 from pathlib import PurePosixPath
 
-SIGNATURES = (
-    (b"%PDF-", "pdf"),
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"\xff\xd8\xff", "jpg"),
-)
-EXTENSIONS = frozenset(extension for _, extension in SIGNATURES)
-MAX_BYTES = 10 * 1024 * 1024
+from core.uploads import ACCEPTED, MAX_BYTES, UploadError, check_upload
+
+__all__ = ["ACCEPTED", "EXTENSIONS", "MAX_BYTES", "UploadError", "checked_certificate", "random_name"]
+
+# What a kept certificate can be: a PDF as received, or an image re-encoded as PNG or JPEG.
+EXTENSIONS = frozenset({"pdf", "png", "jpg"})
 
 
-def certificate_type(head: bytes) -> str | None:
-    """The extension for a certificate starting with ``head`` ("pdf", "png" or "jpg"), or None."""
-    for signature, extension in SIGNATURES:
-        if head.startswith(signature):
-            return extension
-    return None
+def checked_certificate(upload) -> tuple[bytes, str]:
+    """(the bytes to keep, their extension) for an acceptable certificate; ``UploadError`` saying
+    why otherwise. The upload is left at its start, so it can be read again."""
+    try:
+        checked = check_upload(upload)
+    finally:
+        upload.seek(0)
+    if checked.viewable is not None:
+        return checked.viewable, checked.viewable_extension
+    return checked.data, checked.extension
 
 
 def random_name(filename: str) -> str:

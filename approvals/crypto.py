@@ -4,7 +4,8 @@ Several keys can be set, newest first (``CREDENTIALS_ENCRYPTION_KEYS``): new det
 encrypted with the newest, and any of them decrypts, so a key can be replaced without
 making anything unreadable; ``manage.py rotate_credentials_key`` then re-encrypts every
 stored row with the newest. ``CREDENTIALS_ENCRYPTION_KEY`` (one key) still counts, as the
-oldest.
+oldest. With DEBUG on and no key set, the settings generate a development key kept under
+VAR_DIR, as they do SECRET_KEY, so the first look shows the whole flow.
 """
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -31,6 +32,16 @@ def _fernets() -> list[Fernet]:
             "Keep them in your school's usual secure place and record where below, or ask your IT provider to set the key."
         )
     return [Fernet(key) for key in keys]
+
+
+def unavailable_reason() -> str | None:
+    """Why the portal cannot keep sign-in details now, or None when it can: the account page
+    says so in place of the form, before anyone types a password."""
+    try:
+        _fernets()
+    except CredentialsUnavailable as exc:
+        return str(exc)
+    return None
 
 
 def key_count() -> int:

@@ -6,6 +6,7 @@ import hashlib
 from django.utils import timezone
 
 from accounts.models import User
+from approvals.approval_rules import Rule, set_approval_rules
 from approvals.models import (
     AccountMember,
     AccountRequest,
@@ -131,7 +132,19 @@ def _n(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest(), 16)
 
 
+# The seeds' rules: SLT approve an official account (001 §4); the head teacher agrees a closed
+# blog or group for the curriculum (002 §4.2) and a website or blog that mentions the provision
+# (004 "Blogging": the Managing Partner).
+DEMO_RULES = {
+    RequestKind.OFFICIAL_ACCOUNT: Rule(slt_approvals=1, lead_must_approve=False),
+    RequestKind.CURRICULUM_GROUP: Rule(slt_approvals=1, lead_must_approve=True),
+    RequestKind.WEBSITE: Rule(slt_approvals=1, lead_must_approve=True),
+}
+
+
 def seed_approvals(orgs: dict, domain: str) -> None:
+    for org in orgs.values():
+        set_approval_rules(organisation=org, actor=None, rules=DEMO_RULES)  # writes nothing the second time
     if AccountRequest.objects.filter(organisation__in=orgs.values()).exists():
         return
     now = timezone.now()
@@ -217,7 +230,10 @@ def _account(request, runners, created, domain) -> OfficialAccount:
         next_check_due=next_check_date(timezone.localdate() - dt.timedelta(days=30)),
     )
     AccountMember.objects.bulk_create(
-        [AccountMember(account=account, user=u, role=AccountRole.ADMINISTRATOR) for u in runners]
+        [
+            AccountMember(account=account, user=u, role=AccountRole.ADMINISTRATOR if n == 0 else AccountRole.MODERATOR)
+            for n, u in enumerate(runners)
+        ]
     )
     _response_log(account, runners[0])
     return account

@@ -4,13 +4,15 @@ from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from approvals.certificates import MAX_BYTES, certificate_type
+from approvals.approval_rules import MOST_APPROVALS, Rule
+from approvals.certificates import ACCEPTED, UploadError, checked_certificate
 from approvals.models import (
     AccountRequest,
     AccountRole,
     DecisionKind,
     ItemKind,
     OfficialAccount,
+    RequestKind,
     ResponseItem,
     TrainingRecord,
 )
@@ -97,27 +99,27 @@ class TrainingForm(forms.Form):
     )
     evidence = forms.FileField(
         required=False,
-        help_text="A certificate, if you have one (PDF, PNG or JPEG, at most 10 MB). "
+        label="Certificate",
+        help_text=f"A certificate, if you have one ({ACCEPTED}, at most 10 MB). "
         "Training you record yourself counts once an administrator or SLT has verified it.",
     )
 
-    def __init__(self, *args, people=None, **kwargs):
+    def __init__(self, *args, people=None, person=None, **kwargs):
+        """``people``: whom the person may record for (``access.training_people``); ``person``: the
+        one chosen, found by search on the page (never a select box of a whole trust)."""
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = people
-        if people is not None and people.count() == 1:
-            self.fields["person"].initial = people.first()
-            self.fields["person"].widget = forms.HiddenInput()
+        self.fields["person"].initial = person.pk if person else None
+        self.fields["person"].widget = forms.HiddenInput()
         self.helper = _helper("Record training", multipart=True)
 
     def clean_evidence(self):
         evidence = self.cleaned_data.get("evidence")
         if evidence:
-            if evidence.size > MAX_BYTES:
-                raise forms.ValidationError("The file is larger than 10 MB.")
-            head = evidence.read(16)
-            evidence.seek(0)
-            if certificate_type(head) is None:  # decided by the content, never the name
-                raise forms.ValidationError("The certificate must be a PDF, PNG or JPEG file, whatever its name says.")
+            try:
+                checked_certificate(evidence)  # the checks evidence passes, by the content, never the name
+            except UploadError as exc:
+                raise forms.ValidationError(str(exc)) from None
         return evidence
 
 
@@ -188,11 +190,21 @@ class CloseForm(forms.Form):
 
 class TeamForm(forms.Form):
     person = forms.ModelChoiceField(queryset=None)
-    role = forms.ChoiceField(choices=AccountRole.choices)
+    role = forms.ChoiceField(choices=AccountRole.choices, initial=AccountRole.MODERATOR)
 
-    def __init__(self, *args, staff=None, **kwargs):
+    def __init__(self, *args, staff=None, appoint: bool = False, **kwargs):
+        """``appoint``: the person may make administrators (``access.can_appoint_administrators``);
+        others are offered the moderator role alone."""
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = staff
+        if appoint:
+            self.fields["role"].choices = [
+                (AccountRole.MODERATOR, "Moderator: runs the account without its password"),
+                (AccountRole.ADMINISTRATOR, "Administrator: also keeps and sees its password"),
+            ]
+        else:
+            self.fields["role"].choices = [(AccountRole.MODERATOR, "Moderator: runs the account without its password")]
+            self.fields["role"].help_text = "Only the senior leadership team can make someone an administrator."
         self.helper = _helper("Add to the team")
 
 
@@ -248,3 +260,32 @@ class IntakeItemForm(forms.Form):
 
     def error_text(self) -> str:
         return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in self.errors.items())
+
+
+class ApprovalRulesForm(forms.Form):
+    """One rule per kind of request (``approvals.approval_rules``): fields ``<kind>-approvals`` and
+    ``<kind>-lead``."""
+
+    def __init__(self, *args, rules=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind, label in RequestKind.choices:
+            rule = rules[kind]
+            self.fields[f"{kind}-approvals"] = forms.IntegerField(
+                label=f"{label}: approvals needed",
+                min_value=1,
+                max_value=MOST_APPROVALS,
+                initial=rule.slt_approvals,
+                help_text="From the senior leadership team; the organisation lead's approval counts as one.",
+            )
+            self.fields[f"{kind}-lead"] = forms.BooleanField(
+                label=f"{label}: the organisation lead must approve",
+                required=False,
+                initial=rule.lead_must_approve,
+            )
+        self.helper = _helper("Save approval rules")
+
+    def rules(self) -> dict[str, Rule]:
+        return {
+            kind: Rule(self.cleaned_data[f"{kind}-approvals"], self.cleaned_data[f"{kind}-lead"])
+            for kind in RequestKind.values
+        }

@@ -10,6 +10,7 @@ hours (§5).
 import datetime as dt
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -92,6 +93,30 @@ class AccountRequest(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in (RequestStatus.DRAFT, RequestStatus.CHANGES_REQUESTED)
+
+
+class ApprovalRule(models.Model):
+    """Who must approve one kind of request in one organisation, as the organisation sets it
+    (``approvals.approval_rules``): how many approvals from SLT (the lead's counts as one), and
+    whether the organisation lead must be among them (seed 002 §4.2, 004 "Blogging")."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="approval_rules")
+    kind = models.CharField(max_length=20, choices=RequestKind.choices)
+    slt_approvals = models.PositiveSmallIntegerField(
+        "approvals needed", default=1, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    lead_must_approve = models.BooleanField("the organisation lead must approve", default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "kind"], name="one_approval_rule_per_kind"),
+            models.CheckConstraint(
+                condition=Q(slt_approvals__gte=1, slt_approvals__lte=5), name="approval_rule_1_to_5_approvals"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation}: {self.get_kind_display()}"
 
 
 class Runner(models.Model):
@@ -299,7 +324,7 @@ class AccountRole(models.TextChoices):
 class AccountMember(models.Model):
     account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="account_memberships")
-    role = models.CharField(max_length=20, choices=AccountRole.choices, default=AccountRole.ADMINISTRATOR)
+    role = models.CharField(max_length=20, choices=AccountRole.choices, default=AccountRole.MODERATOR)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "user"], name="account_member_once")]

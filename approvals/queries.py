@@ -1,14 +1,15 @@
 """Reads for the approvals pages, the home page and the services (who may run an account,
 which accounts need a handover), each a fixed number of queries."""
 
+import datetime as dt
 import statistics
 from collections import defaultdict
 
-from django.db.models import Count, Exists, FilteredRelation, OuterRef, Prefetch, Q
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Exists, FilteredRelation, IntegerField, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import Membership, User, today
 from approvals import access as rules
 from approvals.models import (
     AccountMember,
@@ -47,6 +48,20 @@ def request_history(account_request) -> list:
     return entries
 
 
+REVEALS_SHOWN = 20
+
+
+def credential_reveals(account, limit: int = REVEALS_SHOWN) -> list:
+    """The latest reveals of the account's sign-in details, newest first: who, when and from
+    which address (the audit trail's own rows; seed 001 §3)."""
+    return list(
+        AuditEntry.objects.for_object(account)
+        .filter(action="approvals.credentials_revealed")
+        .select_related("actor")
+        .order_by("-created_at")[:limit]
+    )
+
+
 def staff_of(organisation):
     """People who may be named to run an account: current staff of the organisation or its trust."""
     return User.objects.filter(memberships__in=Membership.objects.current().reaching(organisation)).distinct()
@@ -72,17 +87,108 @@ def training_people(user):
     return User.objects.filter(rules.training_people(user)).order_by("last_name", "first_name")
 
 
-def training_records(user, people) -> list[TrainingRecord]:
-    """The training records of ``people``, each marked ``can_verify`` when the person may verify it."""
-    records = list(TrainingRecord.objects.filter(user__in=people).select_related("user", "recorded_by", "verified_by"))
+TRAINING_FILTERS = {
+    "": "All records",
+    "unverified": "Waiting to be verified",
+    "expiring": "Expiring soon",
+    "expired": "Expired",
+}
+EXPIRING_DAYS = 60  # flagged this long before it lapses: a refresher takes time to book
+
+
+def expiring_soon_by(on=None):
+    """The last expiry date that counts as expiring soon (``EXPIRING_DAYS`` ahead)."""
+    return (on or today()) + dt.timedelta(days=EXPIRING_DAYS)
+
+
+def _matching_people(search: str) -> Q:
+    """Names and addresses containing each word of ``search`` (a filter on ``User``)."""
+    q = Q()
+    for word in search.split()[:5]:
+        q &= Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+    return q
+
+
+def staff_training(user, search: str = "", status: str = ""):
+    """The training records of everyone the person oversees (``access.training_people``), for a
+    searchable, paged list: by name, address or course, and by where they stand."""
+    records = TrainingRecord.objects.filter(user__in=User.objects.filter(rules.training_people(user)))
+    if search:
+        words = Q()
+        for word in search.split()[:5]:
+            words &= (
+                Q(user__first_name__icontains=word)
+                | Q(user__last_name__icontains=word)
+                | Q(user__email__icontains=word)
+                | Q(course__icontains=word)
+            )
+        records = records.filter(words)
+    on = today()
+    if status == "unverified":
+        records = records.filter(verified_at__isnull=True, expires_on__gte=on)
+    elif status == "expiring":
+        records = records.filter(expires_on__gte=on, expires_on__lte=expiring_soon_by(on))
+    elif status == "expired":
+        records = records.filter(expires_on__lt=on)
+    return records.select_related("user", "recorded_by", "verified_by").order_by(
+        "user__last_name", "user__first_name", "-completed_on", "-pk"
+    )
+
+
+def mark_verifiable(user, records) -> list[TrainingRecord]:
+    """``records`` (one page), each marked ``can_verify`` and ``expiring``, in one more query."""
+    records = list(records)
     verifiable = set(
         TrainingRecord.objects.filter(
-            verified_at__isnull=True, user__in=User.objects.filter(rules.training_verifiable_people(user))
+            pk__in=[r.pk for r in records],
+            verified_at__isnull=True,
+            user__in=User.objects.filter(rules.training_verifiable_people(user)),
         ).values_list("pk", flat=True)
     )
+    soon = expiring_soon_by()
     for record in records:
         record.can_verify = record.pk in verifiable
+        record.expiring = not record.has_expired() and record.expires_on <= soon
     return records
+
+
+def own_training(user) -> list[TrainingRecord]:
+    return mark_verifiable(user, TrainingRecord.objects.filter(user=user).select_related("recorded_by", "verified_by"))
+
+
+def people_to_record_for(user, search: str, limit: int = 20) -> tuple[list, bool]:
+    """Up to ``limit`` of the people the person oversees matching ``search``, and whether there were more."""
+    if not search.strip():
+        return [], False
+    people = list(
+        User.objects.filter(rules.training_people(user))
+        .filter(_matching_people(search))
+        .order_by("last_name", "first_name")[: limit + 1]
+    )
+    return people[:limit], len(people) > limit
+
+
+def _members_count(members) -> Coalesce:
+    return Coalesce(
+        Subquery(members.order_by().values("account").annotate(n=Count("pk")).values("n")[:1]),
+        0,
+        output_field=IntegerField(),
+    )
+
+
+def team_training(on=None) -> dict:
+    """Annotations for accounts: how many of the team have no in-date training that counts
+    (``training_lapsed``), and how many hold only training that lapses within ``EXPIRING_DAYS``
+    (``training_expiring``), as the approval gate counts it (verified, seed 001 §4)."""
+    on = on or today()
+    counting = TrainingRecord.objects.verified().filter(user=OuterRef("user"))
+    in_date = Exists(counting.filter(expires_on__gte=on))
+    lasting = Exists(counting.filter(expires_on__gt=expiring_soon_by(on)))
+    team = AccountMember.objects.filter(account=OuterRef("pk"))
+    return {
+        "training_lapsed": _members_count(team.exclude(in_date)),
+        "training_expiring": _members_count(team.filter(in_date).exclude(lasting)),
+    }
 
 
 def register(organisation, search: str = ""):
@@ -100,6 +206,7 @@ def register(organisation, search: str = ""):
         .annotate(
             open_items=Count("open_item"),
             overdue_items=Count("open_item", filter=Q(open_item__due_at__lt=now)),
+            **team_training(),
         )
         .order_by("status", "name")
     )

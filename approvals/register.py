@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Role, today
-from approvals import crypto, notices
+from approvals import access, crypto, notices
 from approvals.errors import ApprovalError, ApprovalRefused
 from approvals.models import AccountCheck, AccountMember, AccountRole, AccountStatus, OfficialAccount, StoredCredentials
 from approvals.queries import accounts_needing_handover, administrator_emails, staff_of
@@ -80,6 +80,10 @@ def _slt_emails(organisation) -> list[str]:
 
 def store_credentials(*, account, actor, secret: str) -> StoredCredentials:
     """Keep the sign-in details encrypted; SLT are told of every change (seed 004 §4.2)."""
+    if not access.can_store_credentials(actor, account):
+        raise ApprovalError(
+            "Only the organisation's administrator and the account's administrators keep its sign-in details."
+        )
     secret = secret.strip()
     if not secret:
         raise ApprovalError("Enter the sign-in details to keep.")
@@ -105,6 +109,8 @@ def store_credentials(*, account, actor, secret: str) -> StoredCredentials:
 
 def reveal_credentials(*, account, actor) -> str:
     """The sign-in details in clear; every reveal is logged and SLT are told (seed 001 §3)."""
+    if not access.can_reveal_credentials(actor, account):
+        raise ApprovalError("Only the senior leadership team and those who keep the sign-in details can see them.")
     stored = StoredCredentials.objects.filter(account=account).first()
     if stored is None:
         raise ApprovalError("No sign-in details are kept in the portal for this account.")
@@ -288,16 +294,35 @@ def close_account(*, account, actor, reason: str) -> OfficialAccount:
 
 
 def set_team_member(*, account, actor, user, role: str | None) -> None:
-    """Add a person to the account's team, change their role, or (role None) remove them."""
+    """Add a person to the account's team, change their role, or (role None) remove them.
+
+    Only SLT make someone an administrator, who keeps and sees the password (seed 001 §3,
+    004 §4.2); anyone else added joins as a moderator, the least they need to run it."""
     with transaction.atomic():
         locked = locked_account(account)
+        if locked.status == AccountStatus.CLOSED:
+            raise ApprovalError("This account is closed.")
         if role is None:
             if user.pk == locked.lead_id:
                 raise ApprovalError("The lead cannot be removed: hand the account over first.")
             AccountMember.objects.filter(account=locked, user=user).delete()
         else:
+            if role not in AccountRole.values:
+                raise ApprovalError("Choose administrator or moderator.")
             if not staff_of(locked.organisation).filter(pk=user.pk).exists():
                 raise ApprovalError(f"Only staff of {locked.organisation.name} can help run its accounts.")
+            if user.pk == locked.lead_id and role != AccountRole.ADMINISTRATOR:
+                raise ApprovalError("The lead stays an administrator: hand the account over first.")
+            already = AccountMember.objects.filter(account=locked, user=user, role=role).exists()
+            if (
+                role == AccountRole.ADMINISTRATOR
+                and not already
+                and not access.can_appoint_administrators(actor, locked)
+            ):
+                raise ApprovalError(
+                    "Only the senior leadership team can make someone an administrator of an account: "
+                    "administrators keep and see its password. Add them as a moderator."
+                )
             AccountMember.objects.update_or_create(account=locked, user=user, defaults={"role": role})
         log_action(
             "approvals.team_changed",

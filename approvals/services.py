@@ -13,6 +13,7 @@ from accounts.models import Membership, Role, User
 from accounts.permissions import access_for
 from approvals import notices
 from approvals.access import can_decide_request
+from approvals.approval_rules import rule_for
 from approvals.errors import ApprovalError, ApprovalRefused
 from approvals.models import (
     AccountMember,
@@ -251,10 +252,10 @@ def _outcome(locked: AccountRequest, kind: str) -> str | None:
     if kind == DecisionKind.REQUEST_CHANGES:
         return RequestStatus.CHANGES_REQUESTED
     approvals = Decision.objects.filter(request=locked, submission=locked.submission, kind=DecisionKind.APPROVE)
-    organisation = locked.organisation
-    enough_slt = approvals.count() >= organisation.approvals_needed
-    lead_ok = not organisation.lead_approval_required or approvals.filter(as_lead=True).exists()
-    return RequestStatus.APPROVED if enough_slt and lead_ok else None
+    # The rule for this kind of request, as the organisation set it (approvals.approval_rules).
+    rule = rule_for(locked.organisation, locked.kind)
+    met = rule.is_met(approvals.count(), approvals.filter(as_lead=True).exists())
+    return RequestStatus.APPROVED if met else None
 
 
 def _open_account(account_request, runners, actor) -> OfficialAccount:
@@ -267,8 +268,17 @@ def _open_account(account_request, runners, actor) -> OfficialAccount:
         official_email=account_request.official_email,
         lead=lead,
     )
+    # The lead administers the account; the others named run it as moderators, without its
+    # password, until SLT make one of them an administrator (seed 001 §3, 004 §4.2).
     AccountMember.objects.bulk_create(
-        [AccountMember(account=account, user=u, role=AccountRole.ADMINISTRATOR) for u in runners]
+        [
+            AccountMember(
+                account=account,
+                user=u,
+                role=AccountRole.ADMINISTRATOR if u.pk == lead.pk else AccountRole.MODERATOR,
+            )
+            for u in runners
+        ]
     )
     log_action(
         "approvals.account_registered",

@@ -7,11 +7,12 @@ SLT (seed 001 §4). Requests check it at approval, the register at a handover.
 
 import datetime as dt
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from approvals.access import can_verify_training_of
-from approvals.certificates import MAX_BYTES, certificate_type
+from approvals.certificates import UploadError, checked_certificate
 from approvals.errors import ApprovalError
 from approvals.models import TrainingRecord
 from core.audit import log_action
@@ -62,16 +63,12 @@ def _years_after(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _certificate_extension(evidence) -> str:
-    """The certificate's type from its content; refused unless it is a PDF, PNG or JPEG."""
-    if evidence.size is not None and evidence.size > MAX_BYTES:
-        raise ApprovalError("The certificate is larger than 10 MB.")
-    head = evidence.read(16)
-    evidence.seek(0)
-    extension = certificate_type(head)
-    if extension is None:
-        raise ApprovalError("The certificate must be a PDF, PNG or JPEG file, whatever its name says.")
-    return extension
+def _checked_certificate(evidence) -> tuple[bytes, str]:
+    """The certificate as it will be kept; refused, with the reason, as evidence would be."""
+    try:
+        return checked_certificate(evidence)
+    except UploadError as exc:
+        raise ApprovalError(str(exc)) from None
 
 
 def record_training(
@@ -94,16 +91,17 @@ def record_training(
         raise ApprovalError(
             "You can record training for yourself, or for staff you oversee as an administrator or SLT."
         )
-    extension = _certificate_extension(evidence) if evidence else None
+    certificate = _checked_certificate(evidence) if evidence else None
     with transaction.atomic():
         record = TrainingRecord(
             user=user, course=course, completed_on=completed_on, expires_on=expires_on, recorded_by=actor
         )
         if for_someone_else:
             record.verified_by, record.verified_at = actor, timezone.now()
-        if evidence:
+        if certificate:
             # Stored under a random name (models._training_path), never the one uploaded.
-            record.evidence.save(f"certificate.{extension}", evidence, save=False)
+            content, extension = certificate
+            record.evidence.save(f"certificate.{extension}", ContentFile(content), save=False)
         record.save()
         log_action(
             "approvals.training_recorded",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from approvals import training_views, views
+from approvals import rule_views, training_views, views
 
 app_name = "approvals"
 
@@ -28,4 +28,5 @@ urlpatterns = [
     path("approvals/intake/<int:pk>/", views.intake, name="intake"),
     path("organisations/<slug:slug>/requests/new/", views.request_create, name="request_create"),
     path("organisations/<slug:slug>/accounts/", views.register, name="register"),
+    path("organisations/<slug:slug>/approval-rules/", rule_views.approval_rules, name="approval_rules"),
 ]

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from accounts.permissions import Action, access_for, get_organisation_for
 from approvals import access as rules
-from approvals import queries
+from approvals import crypto, queries
+from approvals.approval_rules import rule_for
 from approvals.crypto import CredentialsUnavailable
 from approvals.errors import ApprovalError, ApprovalRefused
 from approvals.forms import (
@@ -53,7 +54,6 @@ from approvals.responses import (
 from approvals.services import decide, save_request, submit_request, withdraw_request
 from approvals.training import readiness_gaps
 from core.middleware import NO_STORE
-from core.models import AuditEntry
 from core.params import int_param
 
 # Object access: one helper per kind of object, scoped to the person
@@ -159,6 +159,7 @@ def request_detail(request, pk):
             "can_decide": account_request.status == "submitted"
             and rules.can_decide_request(request.user, account_request),
             "decision_form": DecisionForm(),
+            "rule": rule_for(account_request.organisation, account_request.kind),
             "is_requester": account_request.requester_id == request.user.pk,
             "account": getattr(account_request, "account", None) if account_request.status == "approved" else None,
         },
@@ -239,16 +240,10 @@ def account_detail(request, pk):
     administer = rules.can_administer_account(request.user, account)
     can_store = rules.can_store_credentials(request.user, account)
     can_reveal = rules.can_reveal_credentials(request.user, account)
+    change_team = rules.can_change_team(request.user, account)
+    appoint = rules.can_appoint_administrators(request.user, account)
     staff = queries.staff_of(account.organisation)
-    reveals = (
-        list(
-            AuditEntry.objects.for_object(account)
-            .filter(action="approvals.credentials_revealed")
-            .select_related("actor")[:10]
-        )
-        if can_store or can_reveal
-        else []
-    )
+    account_url = reverse("approvals:account", args=[account.pk])
     response = render(
         request,
         "approvals/account.html",
@@ -258,23 +253,23 @@ def account_detail(request, pk):
             "can_store_credentials": can_store,
             "can_reveal_credentials": can_reveal,
             "second_factor_fresh": (can_store or can_reveal) and rules.second_factor_is_fresh(request),
-            "second_factor_url": _second_factor_url(request, reverse("approvals:account", args=[account.pk]))
-            if can_store
-            else "",
+            "second_factor_url": _second_factor_url(request, account_url) if can_store or can_reveal else "",
+            "credentials_unavailable": crypto.unavailable_reason() if can_store else None,
             "has_credentials": hasattr(account, "credentials"),
-            "reveals": reveals,
+            "reveals": queries.credential_reveals(account) if rules.can_see_reveals(request.user, account) else None,
             "checklist_form": ChecklistForm(instance=account),
             "credentials_form": CredentialsForm(),
             "check_form": CheckForm(),
             "handover_form": HandoverForm(staff=staff),
             "close_form": CloseForm(),
-            "team_form": TeamForm(staff=staff),
+            "team_form": TeamForm(staff=staff, appoint=appoint),
             "checks": account.checks.select_related("checked_by")[:5],
             "gaps": account.checklist_gaps(),
             "intake_url": request.build_absolute_uri(f"/approvals/intake/{account.pk}/") if administer else "",
             "intake_secret": intake_secret(account) if administer else "",
             # Closed accounts keep their record; nothing about them changes any more.
             "may_change": administer and not account.is_closed,
+            "may_change_team": change_team and not account.is_closed,
             "may_record_check": administer and account.status == AccountStatus.ACTIVE,
             "shows_credentials": (can_store or can_reveal) and not account.is_closed,
         },
@@ -365,12 +360,14 @@ def account_credentials(request, pk):
 
 
 @login_required
+@require_POST
 def account_reveal(request, pk):
-    """Shown only after a fresh second factor (seed 004 §4.2, DESIGN.md); every reveal is logged."""
+    """Shown only after a fresh second factor (seed 004 §4.2, DESIGN.md); every reveal is logged
+    and told to SLT, so it is a POST, never a link a browser might prefetch."""
     account = _account_for(request.user, pk)
     if not rules.can_reveal_credentials(request.user, account):
         raise PermissionDenied
-    needed = _second_factor_needed(request, request.get_full_path(), "see")
+    needed = _second_factor_needed(request, reverse("approvals:account", args=[account.pk]), "see")
     if needed:
         return needed
     try:
@@ -451,14 +448,15 @@ def account_team(request, pk):
             person = get_object_or_404(User, pk=remove)
             set_team_member(account=account, actor=request.user, user=person, role=None)
             return
-        form = TeamForm(request.POST, staff=queries.staff_of(account.organisation))
+        form = TeamForm(request.POST, staff=queries.staff_of(account.organisation), appoint=True)
         if not form.is_valid():
             raise ApprovalError("Choose a person from the staff list and their role.")
+        # Who may make an administrator is the service's to check (access.can_appoint_administrators).
         set_team_member(
             account=account, actor=request.user, user=form.cleaned_data["person"], role=form.cleaned_data["role"]
         )
 
-    return _account_action(request, pk, rules.can_administer_account, change, "Team updated.")
+    return _account_action(request, pk, rules.can_change_team, change, "Team updated.")
 
 
 # The response log

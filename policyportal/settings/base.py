@@ -515,6 +515,17 @@ def _check_fernet_keys(name: str, keys: list[str]) -> None:
 
 _check_fernet_keys("CREDENTIALS_ENCRYPTION_KEYS", CREDENTIALS_ENCRYPTION_KEYS)
 _check_fernet_keys("CREDENTIALS_ENCRYPTION_KEY", [CREDENTIALS_ENCRYPTION_KEY] if CREDENTIALS_ENCRYPTION_KEY else [])
+if DEBUG and not CREDENTIALS_ENCRYPTION_KEYS and not CREDENTIALS_ENCRYPTION_KEY:
+    # The first look gets a development key kept in var/, as SECRET_KEY is; a deployment (DEBUG
+    # off) sets its own or keeps no sign-in details in the portal.
+    from cryptography.fernet import Fernet
+
+    _dev_key_file = VAR_DIR / "credentials_encryption_key"
+    if not _dev_key_file.exists():
+        _dev_key_file.write_text(Fernet.generate_key().decode())
+        _dev_key_file.chmod(0o600)
+    CREDENTIALS_ENCRYPTION_KEYS = [_dev_key_file.read_text().strip()]
+    _check_fernet_keys(str(_dev_key_file), CREDENTIALS_ENCRYPTION_KEYS)
 
 
 # Signs each official account's intake secret; separate from SECRET_KEY, so rotating one never

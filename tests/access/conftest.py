@@ -26,7 +26,16 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import Membership, OrganisationKind, Role, StaffType
-from approvals.models import AccountMember, AccountRequest, AccountRole, AccountStatus, OfficialAccount, TrainingRecord
+from approvals.approval_rules import Rule, set_approval_rules
+from approvals.models import (
+    AccountMember,
+    AccountRequest,
+    AccountRole,
+    AccountStatus,
+    OfficialAccount,
+    RequestKind,
+    TrainingRecord,
+)
 from approvals.register import store_credentials
 from approvals.responses import log_item
 from approvals.training import record_training
@@ -94,8 +103,11 @@ def _build(media_root) -> SimpleNamespace:
     # Organisations
     w.trust = OrganisationFactory(name="Oak Trust", slug="oak-trust", kind=OrganisationKind.TRUST, parent=None)
     # The lead approves too: the head teacher is a "final approver where the organisation requires it".
-    w.school_a = OrganisationFactory(
-        name="Oak Primary", slug="oak-primary", parent=w.trust, lead_approval_required=True
+    w.school_a = OrganisationFactory(name="Oak Primary", slug="oak-primary", parent=w.trust)
+    set_approval_rules(
+        organisation=w.school_a,
+        actor=None,
+        rules={kind: Rule(1, lead_must_approve=True) for kind in RequestKind.values},
     )
     w.school_b = OrganisationFactory(
         name="Ash Academy", slug="ash-academy", parent=w.trust, email_domains="ash.example"

@@ -62,6 +62,7 @@ from accounts.models import Membership, Organisation
 from approvals.models import (
     AccountCheck,
     AccountRequest,
+    ApprovalRule,
     Decision,
     OfficialAccount,
     ResponseItem,
@@ -240,10 +241,26 @@ ORG_SETTINGS = {
     "closing_time": "16:30",
     "email_domains": "school.example",
     "acknowledgement_period_days": 14,
-    "approvals_needed": 1,
-    "lead_approval_required": "on",
     "require_mfa": "on",
 }
+
+
+APPROVAL_RULES = {
+    "official_account-approvals": 2,
+    "official_account-lead": "on",
+    "curriculum_group-approvals": 1,
+    "curriculum_group-lead": "on",
+    "website-approvals": 1,
+    "website-lead": "on",
+}
+
+
+def approval_rules_of_school_a(w, who):
+    return list(
+        ApprovalRule.objects.filter(organisation=w.school_a)
+        .order_by("kind")
+        .values_list("kind", "slt_approvals", "lead_must_approve")
+    )
 
 
 def staff_record_of_st(w, who):
@@ -524,6 +541,10 @@ ROWS = [
     GET("accounts:organisation_settings", "school A",                    "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D"),
     POST("accounts:organisation_settings", "school A",                   "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D",
          body=form(**ORG_SETTINGS), state=value(Organisation, "school_a", "closing_time")),
+    # Who approves each kind of request is one of the organisation's settings, kept by its administrator.
+    GET("approvals:approval_rules", "school A",                          "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D"),
+    POST("approvals:approval_rules", "school A",                         "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D",
+         body=form(**APPROVAL_RULES), state=approval_rules_of_school_a),
 
     # --- Policy acknowledgement (policies) --------------------------------------------------------------------------------------
     # Staff "read and acknowledge policies" (000 §2, 002 §3.1-3.2): those of their organisation, and the trust's, which
@@ -638,10 +659,13 @@ ROWS = [
     POST("approvals:account_credentials", "account",                     "L  D  D  D  D  D  D  A  D  D  A  D  x  D  D  D  D  D  D",
          body=form(secret="user: oaknews\npassword: new"), second_factor=True,
          state=lambda w, who: list(StoredCredentials.objects.values_list("changed_at", "changed_by"))),
-    # ... "shown only to SLT and the account's administrators after they re-authenticate with a second factor";
-    # "Moderators and volunteers run the account without seeing its password". Every reveal is logged.
-    GET("approvals:account_reveal", "account",                           "L  D  D  A  D  D  D  D  D  D  A  D  x  D  D  A  D  D  D",
-        second_factor=True),
+    # ... shown to SLT ("updates to passwords must be shared with the SLT", 004 §4.2) and to those who store them:
+    # the account's administrators and the organisation's administrator (001 §3 "Store account details, including
+    # passwords securely"; issue 14), after a second factor; "Moderators and volunteers run the account without
+    # seeing its password". Every reveal is logged and told to SLT, so it is a POST.
+    POST("approvals:account_reveal", "account",                          "L  D  D  A  D  D  D  A  D  D  A  D  x  D  D  A  D  D  D",
+         body=form(), second_factor=True,
+         state=lambda w, who: AuditEntry.objects.filter(action="approvals.credentials_revealed").count()),
     POST("approvals:account_check", "account",                           "L  D  D  D  D  D  D  A  D  D  A  D  x  D  D  D  D  D  D",
          body=form(admins_confirmed="on", two_factor_still_on="on", checklist_still_true="on"),
          state=count(AccountCheck, account=lambda w: w.account)),
@@ -650,7 +674,8 @@ ROWS = [
          body=lambda w, who: {"data": {"new_lead": w.successor.pk}}, state=value(OfficialAccount, "account", "lead")),
     POST("approvals:account_close", "account",                           "L  D  D  D  D  D  D  A  D  D  A  D  x  D  D  D  D  D  D",
          body=form(reason="Merged into the school's main page."), state=value(OfficialAccount, "account", "status")),
-    POST("approvals:account_team", "account",                            "L  D  D  D  D  D  D  A  D  D  A  D  x  D  D  D  D  D  D",
+    # The team: its administrators keep it, and SLT, who alone make someone an administrator (001 §3-4, 004 §4.2).
+    POST("approvals:account_team", "account",                            "L  D  D  A  D  D  D  A  D  D  A  D  x  D  D  A  D  D  D",
          body=lambda w, who: {"data": {"person": w.people["lm"].pk, "role": "moderator"}},
          state=lambda w, who: w.account.members.count()),
     POST("approvals:account_intake_rotate", "account",                   "L  D  D  D  D  D  D  A  D  D  A  D  x  D  D  D  D  D  D",

@@ -230,7 +230,6 @@ def test_settings_change_is_audited_and_mfa_off_is_warned(client, school, school
             "closing_time": "16:30",
             "email_domains": "oak.sch.uk, OAK.example",
             "acknowledgement_period_days": "10",
-            "approvals_needed": "2",
             "require_mfa": "",
         },
         follow=True,
@@ -250,7 +249,6 @@ def test_settings_refuse_a_malformed_domain(client, school, school_admin):
             "closing_time": "17:00",
             "email_domains": "not a domain",
             "acknowledgement_period_days": "14",
-            "approvals_needed": "1",
             "require_mfa": "on",
         },
     )

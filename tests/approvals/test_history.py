@@ -3,13 +3,14 @@
 import pytest
 
 from approvals import services
+from approvals.approval_rules import Rule, set_approval_rules
 from tests.approvals.conftest import make_ready, submitted_request
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_history_says_what_happened_in_words(client, now, school, staff, runner, slt, second_slt, smp):
-    school.approvals_needed = 2
+    set_approval_rules(organisation=school, actor=None, rules={"official_account": Rule(2, False)})
     school.require_mfa = False
     school.save()
     make_ready(runner, smp)

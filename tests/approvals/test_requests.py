@@ -5,6 +5,7 @@ from django.db import connection
 
 from accounts.models import Role
 from approvals import errors, services
+from approvals.approval_rules import Rule, set_approval_rules
 from approvals.models import AccountStatus, Decision, OfficialAccount, RequestStatus
 from core.models import AuditEntry
 from tests.approvals.conftest import START, draft_request, make_ready, submitted_request
@@ -175,9 +176,7 @@ def test_the_requester_withdraws_before_a_decision_only(
 
 
 def test_two_approvals_and_the_lead_when_the_organisation_requires_them(school, staff, runner, slt, second_slt, smp):
-    school.approvals_needed = 2
-    school.lead_approval_required = True
-    school.save()
+    set_approval_rules(organisation=school, actor=None, rules={"official_account": Rule(2, True)})
     head = member(school, Role.LEAD, email="head@school.example")
     make_ready(runner, smp)
     request = submitted_request(school, staff, [runner])
@@ -189,8 +188,7 @@ def test_two_approvals_and_the_lead_when_the_organisation_requires_them(school, 
 
 
 def test_a_double_click_makes_one_decision(school, staff, runner, slt, second_slt, smp):
-    school.approvals_needed = 2
-    school.save()
+    set_approval_rules(organisation=school, actor=None, rules={"official_account": Rule(2, False)})
     make_ready(runner, smp)
     request = submitted_request(school, staff, [runner])
     services.decide(account_request=request, decider=slt, kind="approve")

@@ -172,27 +172,39 @@ def reveal_url(account):
     return f"/approvals/accounts/{account.pk}/credentials/reveal/"
 
 
+def account_url(account):
+    return f"/approvals/accounts/{account.pk}/"
+
+
 def test_a_password_alone_no_longer_reveals_the_details(client, stored, slt):
     with_authenticator(slt)
     client.force_login(slt)
     client.post("/accounts/reauthenticate/", {"password": PASSWORD})
-    response = client.get(reveal_url(stored))
+    response = client.post(reveal_url(stored))
     assert response.status_code == 302
-    assert response["Location"] == f"/accounts/2fa/reauthenticate/?next={reveal_url(stored).replace('/', '%2F')}"
+    assert response["Location"] == f"/accounts/2fa/reauthenticate/?next={account_url(stored).replace('/', '%2F')}"
     assert not AuditEntry.objects.filter(action="approvals.credentials_revealed").exists()
 
 
 def test_a_fresh_code_from_the_authenticator_reveals_them_and_the_view_is_logged(client, stored, slt):
     secret = with_authenticator(slt)
     client.force_login(slt)
-    location = client.get(reveal_url(stored))["Location"]
+    location = client.post(reveal_url(stored))["Location"]
     assert client.get(location).status_code == 200  # allauth's page asking for the code
-    response = second_factor(client, secret, next_url=reveal_url(stored))
-    assert response.status_code == 302 and response["Location"] == reveal_url(stored)
-    response = client.get(reveal_url(stored))
+    response = second_factor(client, secret, next_url=account_url(stored))
+    assert response.status_code == 302 and response["Location"] == account_url(stored)
+    response = client.post(reveal_url(stored))
     assert response.status_code == 200 and "Tr0ub4dor&amp;3" in response.content.decode()
     assert response["Cache-Control"] == "no-store, private"
     assert AuditEntry.objects.filter(action="approvals.credentials_revealed", actor=slt).count() == 1
+
+
+def test_a_reveal_is_a_post_never_a_link(client, stored, slt):
+    secret = with_authenticator(slt)
+    client.force_login(slt)
+    second_factor(client, secret)
+    assert client.get(reveal_url(stored)).status_code == 405
+    assert not AuditEntry.objects.filter(action="approvals.credentials_revealed").exists()
 
 
 def test_the_second_factor_must_be_recent(client, stored, slt, time_machine):
@@ -200,25 +212,25 @@ def test_the_second_factor_must_be_recent(client, stored, slt, time_machine):
     client.force_login(slt)
     second_factor(client, secret)
     time_machine.move_to(START + dt.timedelta(seconds=299), tick=False)
-    assert client.get(reveal_url(stored)).status_code == 200
+    assert client.post(reveal_url(stored)).status_code == 200
     time_machine.move_to(START + dt.timedelta(seconds=301), tick=False)
-    response = client.get(reveal_url(stored))
+    response = client.post(reveal_url(stored))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/2fa/reauthenticate/")
 
 
 def test_a_wrong_code_reveals_nothing(client, stored, slt):
     with_authenticator(slt)
     client.force_login(slt)
-    response = client.post("/accounts/2fa/reauthenticate/", {"code": "000000", "next": reveal_url(stored)})
+    response = client.post("/accounts/2fa/reauthenticate/", {"code": "000000", "next": account_url(stored)})
     assert response.status_code == 200  # the page again, with its error
-    assert client.get(reveal_url(stored)).status_code == 302
+    assert client.post(reveal_url(stored)).status_code == 302
 
 
 def test_someone_without_an_authenticator_is_sent_to_set_one_up(client, stored, runner, school):
     school.require_mfa = False  # even where the organisation does not ask for two-factor sign-in
     school.save()
     client.force_login(runner)
-    response = client.get(reveal_url(stored), follow=True)
+    response = client.post(reveal_url(stored), follow=True)
     assert response.redirect_chain[0] == ("/accounts/2fa/totp/activate/", 302)
     assert "you need two-factor sign-in. Set up an authenticator app" in response.content.decode()
     assert not AuditEntry.objects.filter(action="approvals.credentials_revealed").exists()
@@ -239,14 +251,17 @@ def test_storing_or_changing_the_details_needs_a_fresh_second_factor_too(client,
     assert register.reveal_credentials(account=account, actor=runner) == "first"
 
 
-def test_the_organisations_administrator_stores_the_details_but_never_sees_them(client, account, school_admin, keys):
+def test_the_organisations_administrator_stores_the_details_and_sees_them(client, account, school_admin, keys):
+    """Seed 001 §3 makes the administrator responsible for storing account details."""
     secret = with_authenticator(school_admin)
     client.force_login(school_admin)
     second_factor(client, secret)
     response = client.post(f"/approvals/accounts/{account.pk}/credentials/", {"secret": "kept by the admin"})
     assert response.status_code == 302 and StoredCredentials.objects.get().changed_by == school_admin
-    assert client.get(reveal_url(account)).status_code == 403
-    assert "Show the sign-in details" not in client.get(f"/approvals/accounts/{account.pk}/").content.decode()
+    assert "Show the sign-in details" in client.get(account_url(account)).content.decode()
+    response = client.post(reveal_url(account))
+    assert response.status_code == 200 and "kept by the admin" in response.content.decode()
+    assert AuditEntry.objects.filter(action="approvals.credentials_revealed", actor=school_admin).count() == 1
 
 
 def test_slt_see_the_details_but_do_not_change_them(client, stored, slt):
@@ -266,8 +281,10 @@ def test_moderators_and_other_staff_neither_see_nor_change_them(client, stored, 
         secret = with_authenticator(person)
         client.force_login(person)
         second_factor(client, secret)
-        assert client.get(reveal_url(stored)).status_code == 403
+        assert client.post(reveal_url(stored)).status_code == 403
         assert client.post(f"/approvals/accounts/{stored.pk}/credentials/", {"secret": "x"}).status_code == 403
+        assert "Show the sign-in details" not in client.get(account_url(stored)).content.decode()
+    assert not AuditEntry.objects.filter(action="approvals.credentials_revealed").exists()
     assert register.reveal_credentials(account=stored, actor=stored.lead) == SECRET
 
 

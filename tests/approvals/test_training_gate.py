@@ -4,6 +4,7 @@ not, counts once one of them verifies it (the lead's decision: anyone can upload
 
 import datetime as dt
 import importlib
+import io
 
 import pytest
 from django.apps import apps
@@ -18,11 +19,13 @@ from core.models import AuditEntry
 from policies import services as policy_services
 from tests.approvals.conftest import START, submitted_request
 from tests.factories import member
+from tests.incidents.conftest import jpeg_with_gps, png_bytes
+from tests.incidents.test_evidence import huge_png_header
 
 pytestmark = pytest.mark.django_db
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer<<>>\n%%EOF\n"
+PNG = png_bytes()
+JPEG = jpeg_with_gps()
 
 
 @pytest.fixture(autouse=True)
@@ -231,30 +234,50 @@ def test_five_years_from_29_february_ends_on_28_february(staff):
 
 
 @pytest.mark.parametrize(
-    "content,name",
+    "content,name,message",
     [
-        (b"<html><script>alert(1)</script></html>", "certificate.pdf"),
-        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "certificate.webp"),
-        (b"GIF89a" + b"\x00" * 10, "certificate.gif"),
-        (b"", "empty.pdf"),
+        (b"<html><script>alert(1)</script></html>", "certificate.pdf", "is not a PNG, JPEG, WebP or PDF file"),
+        (b"GIF89a" + b"\x00" * 10, "certificate.gif", "is not a PNG, JPEG, WebP or PDF file"),
+        (b"", "empty.pdf", "The submitted file is empty"),
+        (b"%PDF-1.7\n1 0 obj\n", "cut-short.pdf", "is not a complete PDF file"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "broken.png", "could not be read as an image"),
+        (huge_png_header(), "bomb.png", "declares more pixels than an image"),
     ],
+    ids=["html", "gif", "empty", "cut-short-pdf", "broken-png", "decompression-bomb"],
 )
-def test_a_certificate_that_is_not_a_pdf_png_or_jpeg_is_refused(client, staff, content, name):
+def test_a_certificate_gets_the_checks_evidence_gets(client, staff, content, name, message):
+    """The same checks as incidents' evidence (core.uploads), not a copy of them."""
     client.force_login(staff)
     data = {"person": staff.pk, "course": "c", "completed_on": "2026-02-01", "expires_on": "2028-02-01"}
     response = client.post("/approvals/training/", {**data, "evidence": certificate(content, name)})
     page = response.content.decode()
-    assert response.status_code == 200 and ("must be a PDF, PNG or JPEG file" in page or "empty" in page)
+    assert response.status_code == 200 and message in page
     assert not TrainingRecord.objects.exists()
 
 
 def test_the_service_refuses_a_certificate_of_another_type_too(staff):
-    with pytest.raises(errors.ApprovalError, match="must be a PDF, PNG or JPEG"):
+    with pytest.raises(errors.ApprovalError, match="is not a PNG, JPEG, WebP or PDF file"):
         own_training(staff, evidence=certificate(b"<svg onload=alert(1)>", "c.png", "image/png"))
     assert not TrainingRecord.objects.exists()
 
 
-@pytest.mark.parametrize("content,extension", [(PDF, "pdf"), (PNG, "png"), (JPEG, "jpg")])
+def test_a_photographed_certificate_loses_its_location_and_camera_details(staff):
+    record = own_training(staff, evidence=certificate(JPEG, "photo.jpg", "image/jpeg"))
+    kept = record.evidence.read()
+    assert kept.startswith(b"\xff\xd8\xff") and kept != JPEG
+    assert b"PhoneMaker" in JPEG and b"PhoneMaker" not in kept and b"Exif" not in kept
+
+
+def test_a_webp_certificate_is_kept_as_a_png(staff):
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (20, 10), (0, 90, 0)).save(out, "WEBP")
+    record = own_training(staff, evidence=certificate(out.getvalue(), "cert.webp", "image/webp"))
+    assert record.evidence.name.endswith(".png") and record.evidence.read().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("content,extension", [(PDF, "pdf"), (PNG, "png"), (JPEG, "jpg")], ids=["pdf", "png", "jpeg"])
 def test_a_certificate_is_kept_under_a_random_name_with_its_real_type(staff, content, extension):
     record = own_training(staff, evidence=certificate(content, "../../My Certificate.html", "text/html"))
     folder, name = record.evidence.name.rsplit("/", 1)
@@ -270,7 +293,8 @@ def test_a_certificate_is_served_as_an_opaque_download_never_cached(client, staf
     for person in (staff, slt):  # the person, and SLT who verify it
         client.force_login(person)
         response = client.get(f"/approvals/training/{record.pk}/evidence/")
-        assert response.status_code == 200 and b"".join(response.streaming_content) == PNG
+        body = b"".join(response.streaming_content)
+        assert response.status_code == 200 and body.startswith(b"\x89PNG") and body == record.evidence.open().read()
         assert response["Content-Type"] == "application/octet-stream"
         assert response["Content-Disposition"].startswith("attachment;")
         assert f'filename="training-certificate-{record.pk}.png"' in response["Content-Disposition"]

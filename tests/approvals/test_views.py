@@ -75,7 +75,7 @@ def test_credentials_are_never_shown_to_other_roles(client, account, school, set
     online_safety = member(school, "online_safety")
     client.force_login(online_safety)
     client.post("/accounts/reauthenticate/", {"password": PASSWORD})
-    assert client.get(f"/approvals/accounts/{account.pk}/credentials/reveal/").status_code == 403
+    assert client.post(f"/approvals/accounts/{account.pk}/credentials/reveal/").status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_training_evidence_must_really_be_a_pdf_or_image(client, staff):
         "evidence": fake,
     }
     response = client.post("/approvals/training/", data)
-    assert "must be a PDF, PNG or JPEG file" in response.content.decode()
+    assert "is not a PNG, JPEG, WebP or PDF file" in response.content.decode()
     assert not TrainingRecord.objects.exists()
 
 
