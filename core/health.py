@@ -156,8 +156,9 @@ class PrivateFiles(HealthCheck):
         try:
             default_storage.connection.meta.client.head_bucket(Bucket=bucket)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "error")
-            raise ServiceUnavailable(f"the bucket {bucket} answers {code}") from exc
+            code = str(exc.response.get("Error", {}).get("Code", "an error"))  # HEAD has no body: the status
+            said = {"404": "does not exist", "403": "refuses the portal's credentials"}.get(code, f"answers {code}")
+            raise ServiceUnavailable(f"the bucket {bucket} {said}") from exc
         except BotoCoreError as exc:
             raise ServiceUnavailable(f"the bucket {bucket} cannot be reached ({type(exc).__name__})") from exc
 

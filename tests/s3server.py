@@ -4,8 +4,10 @@
 Python. One server per pytest process (so per pytest-xdist worker), started the first time a test
 asks for ``s3_server`` and stopped when the session ends: every port its own spare one, its data
 in a temporary folder, and one identity (an access key and a secret) so that every request must
-be signed; an anonymous one is refused. Each test that asks for ``s3_storage`` gets a new bucket
-of its own and the portal's default storage pointed at it, as PRIVATE_STORAGE=s3 would.
+be signed; an anonymous one is refused. Each test that asks for ``s3_storage`` gets a folder of
+its own in the server's one bucket (S3_PREFIX) and the portal's default storage pointed at it, as
+PRIVATE_STORAGE=s3 would. One bucket, not one a test: SeaweedFS gives each bucket volumes of its
+own, and a server runs out of them after a few dozen buckets.
 
 Requests are signed with the clock's time, and the server refuses one more than 15 minutes off
 (RequestTimeTooSkewed): a test that talks to the bucket must not move the clock (time_machine).
@@ -58,6 +60,7 @@ class S3Server:
     endpoint_url: str
     access_key: str
     secret_key: str
+    bucket: str
     region: str = "us-east-1"
     started_in: float = 0.0
 
@@ -80,7 +83,7 @@ class S3Server:
             config=Config(s3={"addressing_style": "path"}, signature_version=UNSIGNED),
         )
 
-    def storage_options(self, bucket: str) -> dict:
+    def storage_options(self, bucket: str, location: str = "") -> dict:
         """What policyportal.settings.base sets for PRIVATE_STORAGE=s3, against this server."""
         return {
             "bucket_name": bucket,
@@ -88,7 +91,7 @@ class S3Server:
             "region_name": self.region,
             "access_key": self.access_key,
             "secret_key": self.secret_key,
-            "location": "",
+            "location": location,
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": 60,
@@ -127,7 +130,7 @@ def _start(folder: Path) -> tuple[subprocess.Popen, S3Server]:
         "-master.volumeSizeLimitMB=64",
         f"-volume.port={volume}",
         f"-volume.port.grpc={volume_grpc}",
-        "-volume.max=20",
+        "-volume.max=0",  # as many as the disk holds
         "-filer",
         f"-filer.port={filer}",
         f"-filer.port.grpc={filer_grpc}",
@@ -141,17 +144,16 @@ def _start(folder: Path) -> tuple[subprocess.Popen, S3Server]:
     log = open(folder / "weed.log", "wb")  # noqa: SIM115 - closed with the server
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
     process.log = log
-    server = S3Server(f"http://127.0.0.1:{s3}", access_key, secret_key)
+    server = S3Server(f"http://127.0.0.1:{s3}", access_key, secret_key, bucket=f"portal-{secrets.token_hex(4)}")
     began = time.monotonic()
     client = server.client()
-    probe = f"probe-{secrets.token_hex(4)}"
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"weed exited ({process.returncode}): {(folder / 'weed.log').read_text()[-2000:]}")
         try:
             # Ready when a bucket can be made and written to (the volume server has registered).
-            client.create_bucket(Bucket=probe)
-            client.put_object(Bucket=probe, Key="ready", Body=b"ready")
+            client.create_bucket(Bucket=server.bucket)
+            client.put_object(Bucket=server.bucket, Key="ready", Body=b"ready")
             break
         except Exception:  # noqa: BLE001 - any error before the deadline means "not yet"
             if time.monotonic() - began > STARTUP_SECONDS:
@@ -179,30 +181,58 @@ def s3_server():
 
 @pytest.fixture
 def s3_storage(s3_server, settings, tmp_path):
-    """The portal's private files in a new bucket of this test's own, as PRIVATE_STORAGE=s3 keeps
-    them; PRIVATE_MEDIA_ROOT points at an empty folder, which must stay empty."""
-    bucket = f"pp-{secrets.token_hex(6)}"
-    s3_server.client().create_bucket(Bucket=bucket)
+    """The portal's private files in a folder of this test's own in the bucket, as PRIVATE_STORAGE=s3
+    keeps them; PRIVATE_MEDIA_ROOT points at an empty folder, which must stay empty."""
+    place = S3Place(s3_server, s3_server.bucket, f"t{secrets.token_hex(6)}")
     settings.MEDIA_ROOT = settings.PRIVATE_MEDIA_ROOT = tmp_path / "private-unused"
     settings.PRIVATE_STORAGE = "s3"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_server.storage_options(bucket)},
-    }
-    return S3Bucket(s3_server, bucket)
+    place.use(settings)
+    return place
 
 
 @dataclass
-class S3Bucket:
+class S3Place:
+    """A folder (prefix) in a bucket: where a test keeps the portal's private files."""
+
     server: S3Server
-    name: str
+    bucket: str
+    prefix: str
+
+    def use(self, settings) -> None:
+        """Point the portal's default storage here."""
+        options = self.server.storage_options(self.bucket, self.prefix)
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
+        }
+
+    def elsewhere(self) -> "S3Place":
+        """Another, empty folder in the same bucket."""
+        return S3Place(self.server, self.bucket, f"t{secrets.token_hex(6)}")
+
+    @property
+    def where(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
 
     def keys(self) -> list[str]:
-        listed = self.server.client().list_objects_v2(Bucket=self.name)
-        return sorted(item["Key"] for item in listed.get("Contents", []))
+        """The stored names (without the prefix), sorted."""
+        client, found, token = self.server.client(), [], {}
+        while True:
+            listed = client.list_objects_v2(Bucket=self.bucket, Prefix=f"{self.prefix}/", **token)
+            found += [item["Key"].removeprefix(f"{self.prefix}/") for item in listed.get("Contents", [])]
+            if not listed.get("IsTruncated"):
+                return sorted(found)
+            token = {"ContinuationToken": listed["NextContinuationToken"]}
 
-    def read(self, key: str) -> bytes:
-        return self.server.client().get_object(Bucket=self.name, Key=key)["Body"].read()
+    def read(self, name: str) -> bytes:
+        return self.server.client().get_object(Bucket=self.bucket, Key=self.key(name))["Body"].read()
 
-    def url(self, key: str) -> str:
-        return f"{self.server.endpoint_url}/{self.name}/{key}"
+    def write(self, name: str, content: bytes) -> None:
+        self.server.client().put_object(Bucket=self.bucket, Key=self.key(name), Body=content)
+
+    def url(self, name: str) -> str:
+        """The object's plain (unsigned) URL."""
+        return f"{self.server.endpoint_url}/{self.bucket}/{self.key(name)}"

@@ -71,5 +71,5 @@ def test_evidence_from_the_report_form_lives_in_the_bucket_and_downloads_only_th
     # The bucket answers no one without the portal's credentials: not its plain URL, not a listing.
     for name in names:
         assert anonymous_get(s3_storage.url(name)) == 403
-    assert anonymous_get(f"{s3_storage.server.endpoint_url}/{s3_storage.name}/") == 403
+    assert anonymous_get(f"{s3_storage.server.endpoint_url}/{s3_storage.bucket}/") == 403
     assert "X-Amz-Signature" in default_storage.url(evidence.original.name)  # never a public URL
