@@ -231,3 +231,54 @@ def test_it_passes_the_deployment_checks_with_production_values(production_env):
     assert result.returncode == 0, output
     assert "System check identified no issues (0 silenced)." in result.stdout
     assert "WARNING" not in output and "?: (" not in output, output
+
+
+# Private files in an S3-compatible bucket (issue 16)
+# ------------------------------------------------------------------------------
+S3_ENV = {
+    "PRIVATE_STORAGE": "s3",
+    "S3_ENDPOINT_URL": "http://127.0.0.1:9",
+    "S3_BUCKET": "portal-files",
+    "S3_ACCESS_KEY_ID": "portal",
+    "S3_SECRET_ACCESS_KEY": "a-secret",
+}
+
+
+def test_private_files_go_to_a_private_bucket_with_private_storage_s3(production_env):
+    production_env.update(S3_ENV, S3_PREFIX="/trust-a/")
+    show = (
+        "import django; django.setup()\n"
+        "from django.core.files.storage import default_storage as s\n"
+        "print(type(s._wrapped).__name__ if s._setup() is None else '', s.bucket_name, s.location, s.default_acl,"
+        " s.file_overwrite, s.querystring_auth, s.querystring_expire, s.endpoint_url)"
+    )
+    result = run(production_env, "-c", show)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "S3Storage",
+        "portal-files",
+        "trust-a",
+        "None",
+        "False",
+        "True",
+        "60",
+        "http://127.0.0.1:9",
+    ]
+
+
+def test_local_disk_stays_the_default(production_env):
+    show = "import django; django.setup()\nfrom django.conf import settings\nprint(settings.PRIVATE_STORAGE, settings.STORAGES['default']['BACKEND'])"
+    result = run(production_env, "-c", show)
+    assert result.stdout.split() == ["local", "django.core.files.storage.FileSystemStorage"], result.stderr
+
+
+@pytest.mark.parametrize("missing", ["S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"])
+def test_it_stops_when_the_bucket_is_half_configured(production_env, missing):
+    production_env.update(S3_ENV)
+    del production_env[missing]
+    assert_fails_naming(setup_django(production_env), missing)
+
+
+def test_it_stops_on_a_storage_it_does_not_know(production_env):
+    production_env["PRIVATE_STORAGE"] = "ftp"
+    assert_fails_naming(setup_django(production_env), "PRIVATE_STORAGE='ftp'")

@@ -11,7 +11,7 @@ from core.backups import SHOWN, BackupError, take_backup
 
 
 class Command(BaseCommand):
-    help = "Back up the database and PRIVATE_MEDIA_ROOT into a new folder under DIRECTORY, with a SHA-256 manifest."
+    help = "Back up the database and the private files (PRIVATE_MEDIA_ROOT or the bucket) into a new folder under DIRECTORY, with a SHA-256 manifest."
 
     def add_arguments(self, parser):
         parser.add_argument("directory", help="where to put the backup's folder (created if missing)")

@@ -21,7 +21,10 @@ class Command(BaseCommand):
             "--database-name",
             help="the database to restore into, on DATABASE_URL's server (SQLite: a file); default DATABASE_URL's",
         )
-        parser.add_argument("--private-root", help="where to put the files (default: PRIVATE_MEDIA_ROOT)")
+        parser.add_argument(
+            "--private-root",
+            help="a folder to put the files in (default: where the portal keeps them: PRIVATE_MEDIA_ROOT or the bucket)",
+        )
         parser.add_argument("--force", action="store_true", help="write over a database or folder that is not empty")
 
     def handle(self, *args, backup, database_name, private_root, force, **options):
