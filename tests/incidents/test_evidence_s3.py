@@ -3,6 +3,7 @@ form's files land in the bucket and nowhere on disk, are streamed only through t
 checking view (a download, nosniff, never cached), and the bucket itself refuses anyone without
 the portal's credentials. A real S3 server (SeaweedFS, tests/s3server.py), never a mock."""
 
+import datetime as dt
 import urllib.error
 import urllib.request
 
@@ -10,8 +11,9 @@ import pytest
 from django.core.files.storage import default_storage
 from storages.backends.s3 import S3Storage
 
-from incidents.models import Incident
-from tests.incidents.conftest import png_bytes, upload
+from incidents import retention, services
+from incidents.models import Incident, Outcome, RetentionDecision
+from tests.incidents.conftest import SHOWN, png_bytes, report, triaged, upload
 from tests.incidents.test_views import form_data
 
 
@@ -73,3 +75,23 @@ def test_evidence_from_the_report_form_lives_in_the_bucket_and_downloads_only_th
         assert anonymous_get(s3_storage.url(name)) == 403
     assert anonymous_get(f"{s3_storage.server.endpoint_url}/{s3_storage.bucket}/") == 403
     assert "X-Amz-Signature" in default_storage.url(evidence.original.name)  # never a public URL
+
+
+def test_destroying_a_record_removes_its_evidence_from_the_bucket(
+    client, school, staff, dsl, s3_storage, django_capture_on_commit_callbacks
+):
+    incident = triaged(report(school, staff, files=[(upload(), SHOWN)]), dsl)
+    evidence = incident.evidence.get()
+    assert s3_storage.keys() == sorted(filter(None, (evidence.original.name, evidence.viewable.name)))
+    services.close_incident(incident=incident, actor=dsl, outcome=Outcome.RESOLVED)
+    # Due for review (the bucket signs requests with the real clock: the clock is not moved).
+    Incident.objects.filter(pk=incident.pk).update(retention_review_on=dt.date.today() - dt.timedelta(days=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retention.review_retention(
+            incident=Incident.objects.get(pk=incident.pk), actor=dsl, decision=RetentionDecision.DESTROY, reason="Time."
+        )
+
+    assert s3_storage.keys() == []
+    client.force_login(dsl)
+    assert client.get(f"/incidents/evidence/{evidence.pk}/?original=1").status_code == 404
