@@ -176,6 +176,12 @@ def check_page(page, label: str, shot: str) -> dict:
     return results
 
 
+def check_page_clean(page, label: str, shot: str) -> None:
+    """check_page, and no axe violation of any impact (check_page fails on serious and critical ones)."""
+    results = check_page(page, label, shot)
+    assert results["violations"] == [], f"{label}: {[v['id'] for v in results['violations']]}"
+
+
 def local_input(moment) -> str:
     """A moment as a datetime-local field takes it, in the portal's time zone."""
     from django.utils import timezone

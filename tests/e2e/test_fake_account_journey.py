@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
     assert_no_horizontal_scroll,
-    check_page,
+    check_page_clean,
     drawn_post,
     local_input,
     page_errors,
@@ -46,12 +46,6 @@ MESSAGE = "Thank you for telling us. Instagram has removed the account, and we h
 def about(smtp, address: str, reference: str) -> list:
     deliver()
     return [m for m in smtp.inbox.received(address) if reference in m["Subject"]]
-
-
-def assert_no_axe_violations(page, label: str, shot: str) -> None:
-    """Zero violations of any impact (check_page fails on serious and critical ones)."""
-    results = check_page(page, label, shot)
-    assert results["violations"] == [], f"{label}: {[v['id'] for v in results['violations']]}"
 
 
 def test_a_parent_reports_a_fake_account_and_follows_the_takedown_to_the_outcome(
@@ -91,11 +85,11 @@ def test_a_parent_reports_a_fake_account_and_follows_the_takedown_to_the_outcome
     expect(parent.get_by_role("alert").first).to_contain_text("“screenshot.png” is not a PNG, JPEG, WebP or PDF file")
     expect(parent.get_by_text("Nothing has been sent yet. Choose your files again")).to_be_visible()
     assert not Incident.objects.filter(description=DESCRIPTION).exists()
-    assert_no_axe_violations(parent, "public form, file refused", "fake-account-1-file-refused")
+    check_page_clean(parent, "public form, file refused", "fake-account-1-file-refused")
     # Then the real screenshot; what they typed is still there.
     expect(parent.get_by_label("What happened?")).to_have_value(DESCRIPTION)
     parent.locator("#id_evidence-0-file").set_input_files(str(picture))
-    assert_no_axe_violations(parent, "public form with a screenshot", "fake-account-2-form")
+    check_page_clean(parent, "public form with a screenshot", "fake-account-2-form")
     parent.get_by_role("button", name="Send").click()
 
     # The confirmation: the reference, and the private link to keep.
@@ -105,7 +99,7 @@ def test_a_parent_reports_a_fake_account_and_follows_the_takedown_to_the_outcome
     link = parent.get_by_label("Your private status link").input_value()
     assert link == parent.url and re.fullmatch(rf"{live_server.url}/report/status/[A-Za-z0-9_-]{{43}}/", link)
     expect(parent.locator("#status")).to_have_text("Received")
-    assert_no_axe_violations(parent, "public confirmation", "fake-account-3-confirmation")
+    check_page_clean(parent, "public confirmation", "fake-account-3-confirmation")
     token = link.rstrip("/").rsplit("/", 1)[1]
     incident = Incident.objects.get(reference=reference, organisation__slug="northfield-primary")
     assert incident.is_public and incident.evidence.get().original_name == "fake-account.png"
@@ -124,7 +118,7 @@ def test_a_parent_reports_a_fake_account_and_follows_the_takedown_to_the_outcome
     dsl_user = User.objects.get(email="dsl@example.org")
     dsl = sign_in(open_browser(), "dsl@example.org")
     dsl.goto(f"{live_server.url}/incidents/{incident.pk}/")
-    assert_no_axe_violations(dsl, "case awaiting triage", "fake-account-4-case-new")
+    check_page_clean(dsl, "case awaiting triage", "fake-account-4-case-new")
     triage = dsl.locator("form[action$='/triage/']")
     triage.get_by_label("Medium").check()
     triage.get_by_label("No: SLT can see and lead it").check()
@@ -142,10 +136,10 @@ def test_a_parent_reports_a_fake_account_and_follows_the_takedown_to_the_outcome
     reported = timezone.make_aware(dt.datetime.strptime(when, "%Y-%m-%dT%H:%M"))
     takedown_form.get_by_label("How it was reported").select_option(label="The platform's own report button or form")
     takedown_form.get_by_label("The platform's reference (optional)").fill("IG-4471")
-    assert_no_axe_violations(dsl, "takedown form", "fake-account-5-takedown-form")
+    check_page_clean(dsl, "takedown form", "fake-account-5-takedown-form")
     takedown_form.get_by_role("button", name="Record takedown").click()
     expect(dsl.get_by_text("Awaiting the platform")).to_be_visible()
-    assert_no_axe_violations(dsl, "case with a takedown awaiting the platform", "fake-account-6-takedown-awaiting")
+    check_page_clean(dsl, "case with a takedown awaiting the platform", "fake-account-6-takedown-awaiting")
     takedown = Takedown.objects.select_related("follow_up__owner").get(incident=incident)
     follow_up = takedown.follow_up
     assert (takedown.platform, takedown.target, takedown.platform_reference) == ("instagram", HANDLE, "IG-4471")
@@ -192,7 +186,7 @@ def test_a_parent_reports_a_fake_account_and_follows_the_takedown_to_the_outcome
     close.get_by_label("Message to the person who reported it (optional)").fill(MESSAGE)
     close.get_by_role("button", name="Close incident").click()
     expect(dsl.get_by_text(f"{reference} is closed.")).to_be_visible()
-    assert_no_axe_violations(dsl, "closed case", "fake-account-7-case-closed")
+    check_page_clean(dsl, "closed case", "fake-account-7-case-closed")
     to_parent = about(smtp, PARENT, reference)
     assert to_parent and "closed" in to_parent[-1]["Subject"]
     assert MESSAGE in body(to_parent[-1]) and HANDLERS_REASON not in body(to_parent[-1])
@@ -209,7 +203,7 @@ def test_a_parent_reports_a_fake_account_and_follows_the_takedown_to_the_outcome
         content = later.content()
         for private in (HANDLERS_REASON, "former pupil", ASSESSMENT, DESCRIPTION, dsl_user.full_name, "IG-4471"):
             assert private not in content, private
-        assert_no_axe_violations(later, "status link, closed", f"fake-account-8-status-closed{suffix}")
+        check_page_clean(later, "status link, closed", f"fake-account-8-status-closed{suffix}")
         if viewport is NARROW:
             assert_no_horizontal_scroll(later, "status link at 375 px")
 
@@ -222,4 +216,4 @@ def test_a_parent_reports_a_fake_account_and_follows_the_takedown_to_the_outcome
     assert reference not in stranger.content()
     assert [e for e in page_errors(stranger) if "404" not in e] == []  # the page's own 404, not a fault
     page_errors(stranger).clear()
-    assert_no_axe_violations(stranger, "status link, wrong", "fake-account-9-status-wrong")
+    check_page_clean(stranger, "status link, wrong", "fake-account-9-status-wrong")
