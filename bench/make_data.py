@@ -474,6 +474,7 @@ class Builder:
             Platform,
             Severity,
         )
+        from incidents.reminders import triage_due
 
         count = max(50, round(3000 * self.scale))
         people_by_school = {}
@@ -500,7 +501,7 @@ class Builder:
                     reported_at=reported,
                     status=status,
                     is_safeguarding=CATEGORY_RULES[category].safeguarding,
-                    triage_due_at=reported + dt.timedelta(hours=24),
+                    triage_due_at=triage_due(reported, school),  # the working-day clock, as a report sets it
                     severity=severities[n % len(severities)] if triaged else "",
                     triaged_at=reported + dt.timedelta(hours=self.rng.randint(1, 30)) if triaged else None,
                     triaged_by_id=people_by_school[school.pk][min(3, len(people_by_school[school.pk]) - 1)]

@@ -301,7 +301,7 @@ def record_removal(*, takedown, actor, removed_at: dt.datetime, platform_referen
         hours = (removed_at - locked.reported_at).total_seconds() / 3600
         chronicle(
             incident,
-            ActionKind.PLATFORM_REPORT,
+            ActionKind.PLATFORM_REMOVED,  # its own heading: a removal read as "Reported to the platform" misled
             actor,
             f"Removed by {locked.get_platform_display()}: {locked.target} ({hours:.0f} hours after the report).",
             happened_at=removed_at,

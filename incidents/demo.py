@@ -61,8 +61,8 @@ def seed_incidents(organisation, *, domain: str) -> int:
         return Incident.objects.get(pk=incident.pk)
 
     def _triage(incident, hours_ago, **fields):
-        services.triage(incident=incident, **fields)
-        Incident.objects.filter(pk=incident.pk).update(triaged_at=ago(hours=hours_ago))
+        # Triaged then, as the story goes: its time, its chronology entry and any LADO deadline follow.
+        services.triage(incident=incident, at=ago(hours=hours_ago), **fields)
 
     # 1. Awaiting triage, deadline close.
     make(

@@ -315,10 +315,13 @@ def triage(
     assignee,
     first_assessment: str,
     lado_referral_needed: bool = False,
+    at: dt.datetime | None = None,
 ) -> Incident:
     """The DSL team's first look: severity, safeguarding or not, who handles it, and why.
 
     Can be repeated while the case is open (to reassign it, say); the first one moves it to triaged.
+    ``at`` is when the triage was made (now unless given: a triage made earlier, as the demo's story
+    tells it); the triage time, the LADO deadline and the chronology entry all follow it.
     """
     if not can_triage_incident(actor, incident):
         raise PermissionDenied
@@ -336,7 +339,7 @@ def triage(
             if not can_see_incident(assignee, locked):
                 raise IncidentError(f"{assignee.full_name} cannot be assigned this incident: they may not see it.")
         before, assigned_before = locked.status, locked.assignee_id
-        now = timezone.now()
+        now = _triage_time(locked, at)
         locked.severity = severity
         locked.is_safeguarding = is_safeguarding
         locked.assignee = assignee
@@ -358,7 +361,9 @@ def triage(
         )
         if locked.lado_due_at and "lado_due_at" in fields:
             summary += f" LADO referral due by {timezone.localtime(locked.lado_due_at):%H:%M on %d %b %Y}."
-        entry = chronicle(locked, ActionKind.TRIAGE, actor, f"{summary}\n\n{first_assessment}")
+        entry = chronicle(
+            locked, ActionKind.TRIAGE, actor, f"{summary}\n\n{first_assessment}", happened_at=now if at else None
+        )
         if locked.assignee_id != assigned_before:
             notices.tell_assignee(locked, actor=actor, entry=entry)
         notices.tell_reporters(locked, actor=actor, before=before, entry=entry)
@@ -379,6 +384,15 @@ def triage(
         if severity == Severity.CRITICAL:
             reminders.alert_critical(locked)
     return locked
+
+
+def _triage_time(incident, at: dt.datetime | None) -> dt.datetime:
+    now = timezone.now()
+    if at is None:
+        return now
+    if at > now or at < incident.reported_at or (incident.triaged_at and at < incident.triaged_at):
+        raise IncidentError("A triage time must be between the report (or the last triage) and now.")
+    return at
 
 
 def _require_handler(actor, incident) -> None:

@@ -83,6 +83,21 @@ def celery_eager():
 
 
 @pytest.fixture
+def smtp(settings):
+    """A real mail server for the test: the outbox's messages go to it over SMTP (``smtp.inbox``)."""
+    from tests.mailbox import MailServer, spare_port
+
+    server = MailServer(spare_port())
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
+    settings.EMAIL_TIMEOUT = 5
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def trust(db):
     return OrganisationFactory(name="Oak Trust", slug="oak-trust", kind=OrganisationKind.TRUST, parent=None)
 

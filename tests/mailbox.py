@@ -1,7 +1,11 @@
 """What the outbox sends, for tests: ``deliver()`` does a dispatcher's work at once."""
 
+import email
+import email.policy
 import smtplib
+import socket
 
+from aiosmtpd.controller import Controller
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 
@@ -31,3 +35,57 @@ class RefusingBackend(EmailBackend):
             if refused:
                 raise smtplib.SMTPRecipientsRefused(refused)
         return super().send_messages(messages)
+
+
+def spare_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """What the server accepted; addresses in ``refuse`` get a permanent 550."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf8", "replace")))
+        return "250 Message accepted"
+
+    def received(self, address: str | None = None) -> list:
+        """The messages the server accepted (for ``address``, or all), parsed: ``m["Subject"]``, ``body(m)``."""
+        return [
+            email.message_from_string(content, policy=email.policy.default)
+            for to, content in self.messages
+            if address is None or address in to
+        ]
+
+
+def body(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+class MailServer:
+    """A real SMTP server (aiosmtpd) on a spare port, in a thread of the test's own process."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.inbox = Inbox()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, server_kwargs={})
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None

@@ -78,6 +78,7 @@ class ActionKind(models.TextChoices):
     RETENTION = "retention", "Retention review"
     ADDENDUM = "addendum", "Addendum (correction)"
     THRESHOLD = "threshold", "Harm-threshold step"
+    PLATFORM_REMOVED = "platform_removed", "Removed by the platform"
 
 
 HAND_ACTIONS = [

@@ -2,68 +2,15 @@
 through a real SMTP server (aiosmtpd) started by the test on a spare port."""
 
 import datetime as dt
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.db import transaction
 
 from core import outbox
 from core.models import OutboxMessage
+from tests.mailbox import spare_port
 
 pytestmark = pytest.mark.django_db
-
-
-def spare_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Inbox:
-    """What the server accepted; addresses in ``refuse`` get a permanent 550."""
-
-    def __init__(self):
-        self.messages = []
-        self.refuse = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 No such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf8", "replace")))
-        return "250 Message accepted"
-
-
-class MailServer:
-    def __init__(self, port: int):
-        self.port = port
-        self.inbox = Inbox()
-        self.controller = None
-
-    def start(self):
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, server_kwargs={})
-        self.controller.start()
-
-    def stop(self):
-        if self.controller:
-            self.controller.stop()
-            self.controller = None
-
-
-@pytest.fixture
-def smtp(settings):
-    server = MailServer(spare_port())
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
-    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
-    settings.EMAIL_TIMEOUT = 5
-    server.start()
-    yield server
-    server.stop()
 
 
 def notice(topic="test:1:stage", to=("dsl@school.example",)):

@@ -89,6 +89,21 @@ def phone_page(browser):
 
 
 @pytest.fixture
+def open_browser(browser):
+    """A browser window per person, each with its own cookies: ``open_browser(viewport)``."""
+    contexts = []
+
+    def _open(viewport=DESKTOP):
+        context, page = _new_page(browser, viewport)
+        contexts.append(context)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def demo_data(transactional_db):
     """The demo trust, schools and sign-ins from ``seed_demo``, in the live server's database."""
     from django.core.management import call_command
@@ -151,3 +166,38 @@ def assert_no_horizontal_scroll(page, label: str) -> None:
         f"{label} scrolls sideways: scrollWidth {widths['scroll']} > innerWidth {widths['inner']};"
         f" wider than the viewport: {widths['wide']}"
     )
+
+
+def check_page(page, label: str, shot: str) -> dict:
+    """Saves the page as a screenshot, runs axe on it and expects no script errors; returns axe's answer."""
+    screenshot(page, shot)
+    results = assert_accessible(page, label)
+    assert page_errors(page) == [], f"{label}: {page_errors(page)}"
+    return results
+
+
+def check_page_clean(page, label: str, shot: str) -> None:
+    """check_page, and no axe violation of any impact (check_page fails on serious and critical ones)."""
+    results = check_page(page, label, shot)
+    assert results["violations"] == [], f"{label}: {[v['id'] for v in results['violations']]}"
+
+
+def local_input(moment) -> str:
+    """A moment as a datetime-local field takes it, in the portal's time zone."""
+    from django.utils import timezone
+
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def drawn_post(path: Path, title: str, text: str, colour=(59, 89, 152)) -> Path:
+    """A made-up screenshot of a post (no real people), saved as a PNG at ``path``."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (640, 300), (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 640, 52), fill=colour)
+    draw.text((16, 18), title, fill=(255, 255, 255))
+    draw.ellipse((16, 70, 96, 150), outline=(0, 0, 0), width=3)
+    draw.text((112, 96), text, fill=(0, 0, 0))
+    image.save(path, "PNG")
+    return path

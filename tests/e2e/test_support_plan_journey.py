@@ -11,12 +11,11 @@ every page and each page is saved as a screenshot.
 import datetime as dt
 
 import pytest
-from django.core import mail
 from django.utils import timezone
-from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DESKTOP, _new_page, assert_accessible, page_errors, screenshot
+from tests.e2e.conftest import check_page_clean, drawn_post, local_input
+from tests.mailbox import body, deliver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -24,45 +23,17 @@ DESCRIPTION = "A parent posted on the class Facebook page that I bully their chi
 NOT_NEEDED = "It was a parent who posted it, not a pupil or a colleague."
 
 
-@pytest.fixture
-def open_browser(browser):
-    """A browser window per person, each with its own cookies."""
-    contexts = []
-
-    def _open(viewport=DESKTOP):
-        context, page = _new_page(browser, viewport)
-        contexts.append(context)
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
-
-
-def _check(page, label: str, shot: str) -> None:
-    screenshot(page, shot)
-    assert_accessible(page, label)
-    assert page_errors(page) == [], f"{label}: {page_errors(page)}"
-
-
-def _local(moment: dt.datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
-
-
-def _to(address: str, reference: str) -> list:
-    return [m for m in mail.outbox if address in m.to and reference in m.subject]
+def _to(smtp, address: str, reference: str) -> list:
+    """What the mail server received for ``address`` about the case, once the outbox is sent."""
+    deliver()
+    return [m for m in smtp.inbox.received(address) if reference in m["Subject"]]
 
 
 @pytest.fixture
 def post_image(tmp_path):
-    image = Image.new("RGB", (640, 260), (250, 250, 250))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, 640, 48), fill=(59, 89, 152))
-    draw.text((16, 16), "Class page (demo)", fill=(255, 255, 255))
-    draw.text((16, 80), "demo_parent: (an invented abusive post about a teacher)", fill=(0, 0, 0))
-    path = tmp_path / "post.png"
-    image.save(path, "PNG")
-    return path
+    return drawn_post(
+        tmp_path / "post.png", "Class page (demo)", "demo_parent: (an invented abusive post about a teacher)"
+    )
 
 
 def _finish(page, task_item, *, done: bool, note: str) -> None:
@@ -77,6 +48,7 @@ def test_abuse_of_staff_support_plan_from_report_to_closure(
     live_server,
     demo_data,
     celery_eager,
+    smtp,
     open_browser,
     sign_in,
     post_image,
@@ -84,31 +56,32 @@ def test_abuse_of_staff_support_plan_from_report_to_closure(
     from incidents.models import Incident, TaskStatus
 
     yesterday = timezone.now() - dt.timedelta(days=1)
-    mail.outbox.clear()
+    deliver()
+    smtp.inbox.messages.clear()
 
     # Sam reports abuse of themselves by a parent, with a screenshot.
     sam = sign_in(open_browser(), "staff@example.org")
     sam.goto(f"{live_server.url}/incidents/report/")
     sam.get_by_label("Online abuse of a member of staff").check()
     sam.get_by_label("Where online").select_option(label="Facebook")
-    sam.get_by_label("When did it happen?").fill(_local(yesterday))
+    sam.get_by_label("When did it happen?").fill(local_input(yesterday))
     sam.get_by_label("What happened?").fill(DESCRIPTION)
     sam.locator("#id_evidence-0-file").set_input_files(str(post_image))
-    sam.locator("#id_evidence-0-shown_at").fill(_local(yesterday + dt.timedelta(minutes=2)))
+    sam.locator("#id_evidence-0-shown_at").fill(local_input(yesterday + dt.timedelta(minutes=2)))
     sam.get_by_role("button", name="Send report").click()
     expect(sam.get_by_role("heading", name="Your report has been sent")).to_be_visible()
     expect(sam.get_by_text("Your line manager and the head of your organisation have been told")).to_be_visible()
     reference = sam.locator("#reference").inner_text()
-    _check(sam, "report sent (abuse of staff)", "support-plan-submitted")
+    check_page_clean(sam, "report sent (abuse of staff)", "support-plan-submitted")
     incident = Incident.objects.get(reference=reference, organisation__slug="northfield-primary")
     assert incident.tasks.count() == 8
 
     # The line manager and the head are emailed at once, without what happened; so is the DSL team.
     for address in ("manager@example.org", "head@example.org", "dsl@example.org"):
-        told = _to(address, reference)
+        told = _to(smtp, address, reference)
         assert told, f"{address} was not told"
-        assert all(DESCRIPTION not in m.body for m in told)
-    assert "reported online abuse" in _to("manager@example.org", reference)[0].subject
+        assert all(DESCRIPTION not in body(m) for m in told)
+    assert "reported online abuse" in _to(smtp, "manager@example.org", reference)[0]["Subject"]
 
     # The DSL triages and gives the case to the head, who is emailed.
     dsl = sign_in(open_browser(), "dsl@example.org")
@@ -120,7 +93,7 @@ def test_abuse_of_staff_support_plan_from_report_to_closure(
     triage.get_by_label("First assessment").fill("Abuse by a parent. The head leads the support plan.")
     triage.get_by_role("button", name="Save triage").click()
     expect(dsl.get_by_text(f"{reference} is triaged.")).to_be_visible()
-    assert [m for m in _to("head@example.org", reference) if "given incident" in m.subject]
+    assert [m for m in _to(smtp, "head@example.org", reference) if "given incident" in m["Subject"]]
 
     # The line manager opens their task from the email's link: the task alone, not the case.
     support = incident.tasks.get(plan_step="support")
@@ -130,7 +103,7 @@ def test_abuse_of_staff_support_plan_from_report_to_closure(
     mine.get_by_role("link", name=support.title).click()
     expect(manager.get_by_role("heading", level=1)).to_have_text("Task: Support offered to the member of staff")
     assert DESCRIPTION not in manager.content()
-    _check(manager, "line manager's task page", "support-plan-task-line-manager")
+    check_page_clean(manager, "line manager's task page", "support-plan-task-line-manager")
     manager.get_by_label("Done", exact=True).check()
     manager.get_by_label("What was done, or why it is not needed").fill("Talked with Sam; support accepted.")
     manager.get_by_role("button", name="Save").click()
@@ -141,7 +114,7 @@ def test_abuse_of_staff_support_plan_from_report_to_closure(
     head = sign_in(open_browser(), "head@example.org")
     expect(head.locator(".card", has=head.get_by_role("heading", name="Your tasks"))).to_contain_text(reference)
     head.goto(f"{live_server.url}/incidents/{incident.pk}/")
-    _check(head, "case with its support plan", "support-plan-case-open")
+    check_page_clean(head, "case with its support plan", "support-plan-case-open")
     procedures = incident.tasks.get(plan_step="procedures")
     _finish(head, head.locator(f"#task-{procedures.pk}"), done=False, note=NOT_NEEDED)
     for step in ("evidence", "meeting"):
@@ -162,26 +135,27 @@ def test_abuse_of_staff_support_plan_from_report_to_closure(
         "Not needed"
     )
     assert NOT_NEEDED not in sam.content() and "support accepted" not in sam.content()
-    _check(sam, "the plan's progress for the member of staff", "support-plan-progress")
+    check_page_clean(sam, "the plan's progress for the member of staff", "support-plan-progress")
 
     # The head settles the rest and closes the case; Sam is emailed the outcome in plain words.
     for task in incident.tasks.filter(status=TaskStatus.OPEN):
         _finish(head, head.locator(f"#task-{task.pk}"), done=False, note="Removed after the meeting; not needed.")
-    mail.outbox.clear()
+    deliver()
+    smtp.inbox.messages.clear()
     close = head.locator("form[action$='/close/']")
     close.get_by_label("Outcome").select_option(label="Content removed")
     close.get_by_label("Reason and summary").fill("The parent removed the post after the meeting.")
     close.get_by_role("button", name="Close incident").click()
     expect(head.get_by_text(f"{reference} is closed.")).to_be_visible()
-    _check(head, "closed case with its plan", "support-plan-case-closed")
-    closed = _to("staff@example.org", reference)
-    assert len(closed) == 1 and "is closed" in closed[0].subject
-    assert "The account or content you reported has been removed." in closed[0].body
-    assert "after the meeting" not in closed[0].body
+    check_page_clean(head, "closed case with its plan", "support-plan-case-closed")
+    closed = _to(smtp, "staff@example.org", reference)
+    assert len(closed) == 1 and "is closed" in closed[0]["Subject"]
+    assert "The account or content you reported has been removed." in body(closed[0])
+    assert "after the meeting" not in body(closed[0])
 
     sam.goto(f"{live_server.url}/incidents/mine/{incident.pk}/")
     expect(sam.get_by_text("This report is closed.")).to_be_visible()
-    _check(sam, "closed report for the member of staff", "support-plan-reporter-closed")
+    check_page_clean(sam, "closed report for the member of staff", "support-plan-reporter-closed")
 
 
 def test_the_demo_takedown_awaits_the_platform_and_its_removal_shows_on_the_dashboard(
@@ -202,11 +176,11 @@ def test_the_demo_takedown_awaits_the_platform_and_its_removal_shows_on_the_dash
     slt.goto(f"{live_server.url}/organisations/northfield-primary/incidents/dashboard/")
     figures = slt.get_by_role("list", name="Takedowns")
     expect(figures.get_by_role("listitem").filter(has_text="awaiting the platform")).to_contain_text("1")
-    _check(slt, "dashboard with takedowns", "takedown-dashboard-awaiting")
+    check_page_clean(slt, "dashboard with takedowns", "takedown-dashboard-awaiting")
 
     slt.goto(f"{live_server.url}/incidents/{takedown.incident_id}/")
     expect(slt.get_by_text("Awaiting the platform")).to_be_visible()
-    _check(slt, "case with a takedown awaiting the platform", "takedown-case-awaiting")
+    check_page_clean(slt, "case with a takedown awaiting the platform", "takedown-case-awaiting")
     slt.get_by_text("Record its removal").click()
     slt.get_by_role("button", name="Record removal").click()
     expect(slt.get_by_text("Removal recorded.")).to_be_visible()
@@ -216,4 +190,4 @@ def test_the_demo_takedown_awaits_the_platform_and_its_removal_shows_on_the_dash
     slt.goto(f"{live_server.url}/organisations/northfield-primary/incidents/dashboard/")
     median = slt.get_by_role("list", name="Takedowns").get_by_role("listitem").filter(has_text="median time to removal")
     expect(median).to_contain_text(" h")
-    _check(slt, "dashboard after the removal", "takedown-dashboard-removed")
+    check_page_clean(slt, "dashboard after the removal", "takedown-dashboard-removed")

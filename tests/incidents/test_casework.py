@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from accounts.models import Role
 from core.models import OutboxMessage
 from incidents import casework, reminders, services
-from incidents.models import Category, Incident, IncidentTask, Status, TaskStatus
+from incidents.models import ActionKind, Category, Incident, IncidentTask, Status, TaskStatus
 from incidents.services import IncidentError
 from tests.factories import member
 from tests.incidents.conftest import START, report, triaged
@@ -264,6 +264,9 @@ def test_a_takedown_sets_a_48_hour_follow_up_and_removal_settles_it(now, school,
     casework.record_removal(takedown=takedown, actor=dsl, removed_at=START - dt.timedelta(minutes=30))
     follow_up.refresh_from_db()
     assert follow_up.status == TaskStatus.DONE
+    # The chronology reads as it happened: reported to the platform, then removed by it (its own entry).
+    kinds = list(incident.actions.filter(kind__startswith="platform").values_list("kind", flat=True))
+    assert kinds == [ActionKind.PLATFORM_REPORT, ActionKind.PLATFORM_REMOVED]
     from incidents.queries import takedown_figures
 
     figures = takedown_figures(Incident.objects.all(), START)

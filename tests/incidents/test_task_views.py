@@ -51,6 +51,27 @@ def test_the_line_manager_sees_their_task_but_not_the_case(client, case, manager
     assert client.post(f"/incidents/tasks/{support.pk}/owner/", {"owner": manager.pk}).status_code == 403
 
 
+@pytest.mark.parametrize("choice", ["colleague", "nobody", "not-a-number"])
+def test_the_owner_cannot_hand_their_task_on_whatever_they_post(client, case, school, manager, choice):
+    """The rule is the service's (casework.reassign_task): it refuses the owner before it reads the choice."""
+    colleague = member(school, email="colleague@school.example")
+    support = case.tasks.get(plan_step="support")
+    client.force_login(manager)
+    posted = {"colleague": {"owner": colleague.pk}, "nobody": {}, "not-a-number": {"owner": "x"}}[choice]
+    assert client.post(f"/incidents/tasks/{support.pk}/owner/", posted).status_code == 403
+    support.refresh_from_db()
+    assert support.owner_id == manager.pk
+
+
+def test_a_handler_without_a_choice_is_told_and_nothing_changes(client, case, head, manager):
+    support = case.tasks.get(plan_step="support")
+    client.force_login(head)
+    response = client.post(f"/incidents/tasks/{support.pk}/owner/", {}, follow=True)
+    assert "Choose a current member of staff" in response.content.decode()
+    support.refresh_from_db()
+    assert support.owner_id == manager.pk
+
+
 @pytest.mark.parametrize("who", ["outsider", "colleague", "named"])
 def test_anyone_else_gets_404_for_the_task_and_its_actions(client, now, school, teacher, head, outsider, who):
     colleague = member(school, email="colleague@school.example")

@@ -2,6 +2,7 @@
 count away, and the trust's export showing exactly what its dashboard shows."""
 
 import csv
+import datetime as dt
 import io
 import itertools
 import re
@@ -216,6 +217,38 @@ def test_the_trust_dashboard_shows_no_count_from_1_to_4(client, trust_incidents,
     # The single Snapchat report among 6 on Facebook hides among the platforms with none.
     platforms = dict(row for row in tables["Incidents by platform"][1:])
     assert platforms["Snapchat"] == LESS_THAN and list(platforms.values()).count(LESS_THAN) >= 2
+
+
+def test_no_cell_or_figure_on_the_trust_page_or_its_export_shows_a_count_from_1_to_4(
+    client, now, trust_incidents, school, dsl, trust_dsl
+):
+    """Every cell and figure, not only the figure tables': the deadlines and the takedowns too."""
+    from incidents import casework
+    from incidents.models import Incident
+    from tests.incidents.conftest import START, triaged
+
+    now.move_to(START + dt.timedelta(hours=30), tick=False)  # every report is past its triage deadline
+    for incident in Incident.objects.filter(organisation=school)[:2]:  # two triaged late, two takedowns
+        casework.record_takedown(
+            incident=triaged(incident, dsl),
+            actor=dsl,
+            platform="facebook",
+            target=f"post {incident.pk}",
+            reported_at=START + dt.timedelta(hours=29),
+            how_reported="report_tool",
+        )
+    client.force_login(trust_dsl)
+    page = client.get("/organisations/oak-trust/incidents/dashboard/").content.decode()
+    export = client.get("/organisations/oak-trust/incidents/dashboard/figures.csv").content.decode()
+    tables, sections = page_tables(page), csv_sections(export)
+    assert set(FIGURE_TABLES) <= set(tables) and "Deadlines" in sections
+    small = re.compile(r"(?<![\d.])[1-4](?![\d.])")
+    for caption, rows in [*tables.items(), *sections.items()]:
+        for row in rows[1:]:
+            assert not [cell for cell in row[1:] if small.search(cell)], (caption, row)
+    figures = re.findall(r'<span class="stat-value">(.*?)</span>', page, re.S)
+    assert len(figures) == 8 and figures.count("&lt;5 of &lt;5") == 1 and "&lt;5" in figures
+    assert not [figure for figure in figures if small.search(figure)], figures
 
 
 def test_the_export_shows_exactly_what_the_page_shows(client, trust_incidents, trust_dsl):
