@@ -178,6 +178,8 @@ def staff_import_view(request, slug):
                     else ""
                 ),
             )
+            for note in report.waiting:
+                messages.warning(request, str(note))
             return redirect("accounts:staff_list", slug=organisation.slug)
     return render(
         request,
