@@ -15,7 +15,6 @@ import functools
 import logging
 from collections import defaultdict
 
-from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,7 +22,7 @@ from django.utils import formats, timezone
 
 from accounts.models import Membership, Organisation, Role, today
 from core import outbox
-from core.emails import Stamp, mark
+from core.emails import Stamp, absolute_url, mark
 from policies.models import AcknowledgementRequest, Policy
 from policies.services import sync_requests
 
@@ -209,7 +208,7 @@ def _digest_line(title: str, label: str, policy_id: int, due_date: dt.date, on: 
     context = {
         "title": title,
         "label": label,
-        "site_url": settings.SITE_URL,
+        "site_url": absolute_url(),
         "path": reverse("policies:read", args=[policy_id]),
         "due": _long_date(due_date),
         "overdue": due_date < on,
