@@ -31,7 +31,7 @@ def evidence_pack_pdf(policy, organisation_ids: list[int] | None = None) -> byte
     story = [
         Paragraph(f"Evidence pack: {policy.title}", styles["Title"]),
         Paragraph(
-            f"{policy.organisation.name}. Owner: {policy.owner.full_name}. Approval body: {policy.approval_body or 'not recorded'}. "
+            f"{policy.organisation.name}. Owner: {policy.owner.full_name}. Author: {policy.author or 'not recorded'}. Approval body: {policy.approval_body or 'not recorded'}. "
             f"Produced {timezone.localtime():%d %B %Y at %H:%M}.",
             styles["Normal"],
         ),
