@@ -202,6 +202,17 @@ def people(
     ).order_by("membership__user__last_name", "membership__user__first_name", "version__policy__title", "pk")
 
 
+def not_yet_acknowledged(policy: Policy, organisation_ids: list[int] | None = None):
+    """Who in post still has to acknowledge the version that counts, the overdue first (for the
+    evidence pack: an inspector asks who has not read it as well as who has)."""
+    rows = AcknowledgementRequest.objects.current().counting().outstanding().filter(version__policy=policy)
+    if organisation_ids is not None:
+        rows = rows.filter(membership__organisation_id__in=organisation_ids)
+    return rows.select_related("user", "membership__organisation", "version").order_by(
+        "due_date", "user__last_name", "user__first_name", "pk"
+    )
+
+
 def evidence(policy: Policy, organisation_ids: list[int] | None = None):
     """Every acknowledgement of every version of the policy (of these organisations' staff), for inspection."""
     rows = AcknowledgementRequest.objects.filter(version__policy=policy, acknowledgement__isnull=False)

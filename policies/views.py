@@ -534,7 +534,9 @@ def _policy_for_evidence(user, pk) -> tuple[Policy, list[int] | None]:
 def evidence_csv(request, pk):
     policy, scope = _policy_for_evidence(request.user, pk)
     response, writer = csv_download(f"evidence-{policy.pk}-{timezone.localdate()}.csv")
-    exports.write_evidence(writer, compliance.evidence(policy, scope))
+    exports.write_evidence(
+        writer, compliance.evidence(policy, scope), waiting=compliance.not_yet_acknowledged(policy, scope)
+    )
     return response
 
 
