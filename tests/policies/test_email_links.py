@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from accounts.models import Role
 from accounts.services import invite_person
-from policies import reminders
+from policies import reminders, services
 from tests.factories import member
 from tests.incidents.conftest import report
 from tests.mailbox import deliver, inbox
@@ -82,3 +82,32 @@ def test_a_password_reset_links_to_the_site_url_not_the_address_asked_on(client,
     (message,) = [m for m in mail.outbox if staff.email in m.to]
     assert any("/accounts/password/reset/key/" in link for link in links(message)), links(message)
     assert_all_at_site(message)
+
+
+@override_settings(SITE_URL=SITE)
+def test_the_publication_email_says_what_changed_and_links_to_the_changes(client, now, school, policy, owner):
+    teacher = member(school, email="teacher@school.example")
+    first = publish(policy, owner)
+    services.acknowledge(user=teacher, version=first)
+    summary = "A new paragraph on using AI tools to draft posts for official accounts."
+    publish(policy, owner, label="2", text="# Rules\n\nBe kind online.\n\nCheck AI drafts.", summary_of_changes=summary)
+    reminders.send_acknowledgement_reminders()
+    (message,) = inbox(teacher.email)
+    assert f"What changed: {summary}" in message.body
+    html = message.alternatives[0][0]
+    assert f"What changed: {summary}" in html
+    changes = f"{SITE}/policies/{policy.pk}/#changes"
+    assert f"See what changed: {changes}" in message.body and f'href="{changes}"' in html
+    assert_all_at_site(message)
+    # The link opens the changes since the version the person acknowledged.
+    client.force_login(teacher)
+    page = client.get(f"/policies/{policy.pk}/").content.decode()
+    assert 'id="changes"' in page and summary in page and "Check AI drafts." in page
+
+
+def test_a_version_without_a_summary_has_no_what_changed_line(now, school, policy, owner):
+    teacher = member(school, email="teacher@school.example")
+    publish(policy, owner)
+    reminders.send_acknowledgement_reminders()
+    (message,) = inbox(teacher.email)
+    assert "What changed" not in message.body and "#changes" not in message.body
