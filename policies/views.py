@@ -467,6 +467,7 @@ def dashboard(request, slug):
     if by not in compliance.BREAKDOWNS:
         by = "department"
     totals, versions, breakdown = compliance.dashboard(request.user, organisation, by)
+    compliance.add_previous_figures(request.user, organisation, versions)
     return render(
         request,
         "policies/dashboard.html",
