@@ -1,5 +1,7 @@
 """django-allauth adapters: no public sign-up, and social sign-in only for known staff."""
 
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -8,7 +10,14 @@ from django.shortcuts import redirect
 
 from accounts.models import User
 from accounts.permissions import access_for
+from core.emails import absolute_url
 from core.middleware import client_ip
+
+
+def _on_site(url: str) -> str:
+    """An absolute link allauth made from the request, at the portal's own address instead."""
+    parts = urlsplit(url)
+    return absolute_url(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -21,6 +30,13 @@ class AccountAdapter(DefaultAccountAdapter):
         X-Forwarded-For only as far as TRUSTED_PROXY_COUNT proxies (a short header falls back to the
         peer's address instead of failing)."""
         return client_ip(request) or "unknown"
+
+    def get_reset_password_from_key_url(self, key):
+        """The link in a password reset email: at ``SITE_URL``, like every other email's links."""
+        return _on_site(super().get_reset_password_from_key_url(key))
+
+    def get_email_confirmation_url(self, request, emailconfirmation):
+        return _on_site(super().get_email_confirmation_url(request, emailconfirmation))
 
     def pre_login(self, request, user, **kwargs):
         if not user.is_superuser and not access_for(user).has_access:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Offer
 from core import outbox
+from core.emails import absolute_url
 
 
 def invitation_days() -> int:
@@ -28,7 +29,7 @@ def send_invitation(user, organisation, path: str) -> None:
         context={
             "user": user,
             "organisation": organisation,
-            "link": settings.SITE_URL + path,
+            "link": absolute_url(path),
             "link_days": invitation_days(),
         },
         topic=f"accounts.invitation:{user.pk}:{organisation.pk}:{timezone.now():%Y%m%d%H%M}",
@@ -42,7 +43,7 @@ def send_offer(offer, path: str) -> None:
     outbox.send(
         "accounts/offer",
         to=[offer.user.email],
-        context={"offer": offer, "link": settings.SITE_URL + path, "link_days": Offer.OPEN_DAYS},
+        context={"offer": offer, "link": absolute_url(path), "link_days": Offer.OPEN_DAYS},
         topic=f"accounts.offer:{offer.pk}:{timezone.now():%Y%m%d%H%M}",
     )
 

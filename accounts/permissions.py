@@ -28,6 +28,7 @@ class Action:
     MANAGE_STAFF = "manage_staff"
     MANAGE_ORGANISATION = "manage_organisation"
     MANAGE_POLICIES = "manage_policies"
+    VIEW_POLICY_RECORDS = "view_policy_records"
     VIEW_COMPLIANCE = "view_compliance"
     REQUEST_ACCOUNT = "request_account"
     VIEW_REGISTER = "view_register"
@@ -45,6 +46,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     Action.MANAGE_STAFF: frozenset({Role.ADMIN}),
     Action.MANAGE_ORGANISATION: frozenset({Role.ADMIN}),
     Action.MANAGE_POLICIES: frozenset({Role.POLICY_OWNER}),
+    # The list of policies with owner, author, version and review date (001 policy table): the
+    # leaders who answer for them see it, and their review calendar, as well as the owners.
+    Action.VIEW_POLICY_RECORDS: COMPLIANCE_ALL_STAFF | {Role.POLICY_OWNER},
     Action.VIEW_COMPLIANCE: COMPLIANCE_ALL_STAFF | {Role.LINE_MANAGER, Role.POLICY_OWNER},
     Action.REQUEST_ACCOUNT: frozenset(Role.values),
     Action.VIEW_REGISTER: frozenset({Role.SLT, Role.LEAD, Role.ADMIN, Role.ONLINE_SAFETY}),

@@ -103,6 +103,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     offered: list[str] = field(default_factory=list)  # addresses of accounts elsewhere, asked to accept
+    waiting: list[RowError] = field(default_factory=list)  # line managers recorded once they accept
     new_users: list[User] = field(default_factory=list)
 
     @property
@@ -287,7 +288,11 @@ def import_staff(*, organisation: Organisation, data: bytes | str, actor=None, i
     for row in rows:
         if row.line_manager_email and row.line_manager_email not in known:
             errors.append(
-                RowError(row.line, f"line manager {row.line_manager_email} is not in this file or on the staff list.")
+                RowError(
+                    row.line,
+                    f"line manager {row.line_manager_email} is not in this file or on the staff list: "
+                    "add a row for them, or correct the address.",
+                )
             )
     if errors:
         return ImportReport(errors=sorted(errors, key=lambda e: e.line))
@@ -311,18 +316,60 @@ COLUMN_OF = {"line_manager_id": "line_manager_email"}
 
 
 def _apply(organisation: Organisation, rows: list[StaffRow], actor) -> ImportReport:
+    """Two passes, so that the order of the rows does not matter: first every person in the
+    file has an account, then every staff record is written with its line manager, whose own
+    row may come anywhere in the file (a file sorted by name puts many managers after their
+    staff; 004 §5 and 002 §3 need the manager for the overdue reminders)."""
     report = ImportReport()
     emails = {row.email for row in rows} | {row.line_manager_email for row in rows if row.line_manager_email}
     users, elsewhere = accounts_by_address(organisation, emails)
+    people = _add_people(organisation, rows, actor, users, elsewhere, report)
     memberships = {
         m.user.email: m
         for m in Membership.objects.filter(organisation=organisation, user__email__in=emails)
         .select_related("user")
         .prefetch_related("role_grants")
     }
+    for row, user, changes in people:
+        manager = None
+        if row.line_manager_email in users:
+            manager = users[row.line_manager_email]
+        elif row.line_manager_email in report.offered:
+            # Offered a place, not yet staff here: they manage nobody until they accept.
+            report.waiting.append(
+                RowError(
+                    row.line,
+                    f"line manager {row.line_manager_email} has an account elsewhere and has been asked to join; "
+                    "import this file again once they accept, to record them as line manager.",
+                )
+            )
+        elif row.line_manager_email:
+            # On the staff list by an address its holder has not confirmed: never linked by it.
+            report.errors.append(
+                RowError(
+                    row.line,
+                    f"line manager {row.line_manager_email} cannot be recorded: that address is not confirmed "
+                    "as theirs yet. Ask them to sign in and confirm it, then import again.",
+                )
+            )
+            continue
+        _write_record(organisation, row, user, manager, memberships.get(row.email), changes, actor, report)
+    report.errors.sort(key=lambda e: e.line)
+    return report
+
+
+def _add_people(organisation, rows, actor, users, elsewhere, report) -> list[tuple[StaffRow, User, dict]]:
+    """The first pass: an account for everyone new, names corrected, places offered; returns
+    the rows that go on to a staff record here, each with its person and the changes so far."""
+    people = []
+    known_here = set(
+        Membership.objects.filter(organisation=organisation, user__email__in=[row.email for row in rows]).values_list(
+            "user__email", flat=True
+        )
+    )
     for row in rows:
         changes: dict[str, list] = {}
-        if actor is not None and row.email == actor.email.lower() and row.email not in memberships:
+        if actor is not None and row.email == actor.email.lower() and row.email not in known_here:
             report.errors.append(RowError(row.line, "you cannot add yourself: ask another administrator."))
             continue
         if row.email in elsewhere:
@@ -355,60 +402,64 @@ def _apply(organisation: Organisation, rows: list[StaffRow], actor) -> ImportRep
                     setattr(user, name, getattr(row, name))
             if changes:
                 user.save(update_fields=list(changes))
+        people.append((row, user, changes))
+    return people
 
-        manager = users.get(row.line_manager_email) if row.line_manager_email else None
-        values = {
-            "staff_type": row.staff_type,
-            "job_title": row.job_title,
-            "department": row.department,
-            "start_date": row.start_date,
-            "leaving_date": row.leaving_date,
-            "line_manager_id": manager.pk if manager else None,
-        }
-        membership = memberships.get(row.email)
-        created = membership is None
-        if created:
-            membership = Membership.objects.create(user=user, organisation=organisation, **values)
-            old_roles: frozenset[str] = frozenset()
-        else:
-            # A column the file does not have leaves that field as it was: a basic export
-            # with names and emails must not clear leaving dates, managers or roles.
-            kept = {name: value for name, value in values.items() if COLUMN_OF.get(name, name) in row.columns}
-            changed = [name for name, value in kept.items() if getattr(membership, name) != value]
-            for name in changed:
-                changes[name] = [str(getattr(membership, name) or ""), str(values[name] or "")]
-                setattr(membership, name, values[name])
-            if changed:
-                membership.save(update_fields=[*changed, "updated_at"])
-            old_roles = membership.roles
-        if (created or "roles" in row.columns) and old_roles != row.roles:
-            try:
-                change_roles(membership=membership, roles=row.roles, actor=actor, via="a staff import")
-            except RoleChangeRefused:
-                report.errors.append(RowError(row.line, "you cannot change your own roles: ask another administrator."))
-                continue
-            if not created:
-                changes["roles"] = [sorted(old_roles), sorted(row.roles)]
 
-        if created:
-            report.created += 1
-            log_action(
-                "staff.imported",
-                actor=actor,
-                organisation=organisation,
-                obj=membership,
-                to_state="member",
-                details={"line": row.line, "roles": sorted(row.roles)},
-            )
-        elif changes:
-            report.updated += 1
-            log_action(
-                "staff.updated_by_import",
-                actor=actor,
-                organisation=organisation,
-                obj=membership,
-                details={"line": row.line, "changes": changes},
-            )
-        else:
-            report.unchanged += 1
-    return report
+def _write_record(organisation, row, user, manager, membership, changes, actor, report) -> None:
+    """The second pass, for one row: the staff record and roles, and the audit entry for the row."""
+    values = {
+        "staff_type": row.staff_type,
+        "job_title": row.job_title,
+        "department": row.department,
+        "start_date": row.start_date,
+        "leaving_date": row.leaving_date,
+        "line_manager_id": manager.pk if manager else None,
+    }
+    created = membership is None
+    if created:
+        membership = Membership.objects.create(user=user, organisation=organisation, **values)
+        old_roles: frozenset[str] = frozenset()
+    else:
+        # A column the file does not have leaves that field as it was: a basic export
+        # with names and emails must not clear leaving dates, managers or roles.
+        kept = {name: value for name, value in values.items() if COLUMN_OF.get(name, name) in row.columns}
+        if manager is None and row.line_manager_email:
+            kept.pop("line_manager_id")  # waiting for the manager to accept: the manager on record stays
+        changed = [name for name, value in kept.items() if getattr(membership, name) != value]
+        for name in changed:
+            changes[name] = [str(getattr(membership, name) or ""), str(values[name] or "")]
+            setattr(membership, name, values[name])
+        if changed:
+            membership.save(update_fields=[*changed, "updated_at"])
+        old_roles = membership.roles
+    if (created or "roles" in row.columns) and old_roles != row.roles:
+        try:
+            change_roles(membership=membership, roles=row.roles, actor=actor, via="a staff import")
+        except RoleChangeRefused:
+            report.errors.append(RowError(row.line, "you cannot change your own roles: ask another administrator."))
+            return
+        if not created:
+            changes["roles"] = [sorted(old_roles), sorted(row.roles)]
+
+    if created:
+        report.created += 1
+        log_action(
+            "staff.imported",
+            actor=actor,
+            organisation=organisation,
+            obj=membership,
+            to_state="member",
+            details={"line": row.line, "roles": sorted(row.roles)},
+        )
+    elif changes:
+        report.updated += 1
+        log_action(
+            "staff.updated_by_import",
+            actor=actor,
+            organisation=organisation,
+            obj=membership,
+            details={"line": row.line, "changes": changes},
+        )
+    else:
+        report.unchanged += 1

@@ -178,6 +178,8 @@ def staff_import_view(request, slug):
                     else ""
                 ),
             )
+            for note in report.waiting:
+                messages.warning(request, str(note))
             return redirect("accounts:staff_list", slug=organisation.slug)
     return render(
         request,
@@ -225,7 +227,7 @@ def organisations(request):
 # The pages of an organisation, in the order the navigation shows them.
 ORGANISATION_PAGES = (
     (Action.VIEW_COMPLIANCE, ("Compliance", "policies:dashboard")),
-    (Action.MANAGE_POLICIES, ("Policies", "policies:manage_list")),
+    (Action.VIEW_POLICY_RECORDS, ("Policies", "policies:manage_list")),
     (Action.VIEW_REGISTER, ("Account register", "approvals:register")),
     (Action.VIEW_INCIDENTS, ("Incidents", "incidents:list")),
     (Action.VIEW_STAFF, ("Staff", "accounts:staff_list")),

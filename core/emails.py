@@ -5,6 +5,8 @@
 ``..._body.html`` (after healthchecks' ``make_message``). Nothing sends it directly:
 ``core.outbox`` writes it with the change that causes it and sends it.
 
+``absolute_url`` makes every link an email carries.
+
 ``Stamp`` renders the same parts for a sweep's thousands of messages from one template,
 faster: once per shape, with each message's own values stamped in afterwards.
 """
@@ -18,9 +20,16 @@ from django.template.loader import render_to_string
 from django.utils.html import conditional_escape
 
 
+def absolute_url(path: str = "") -> str:
+    """``path`` at the address the portal is served at (``SITE_URL``, which the run command sets
+    from its host and port). Every link in an email is made here: in code with a path, in
+    templates as ``{{ site_url }}`` followed by the path."""
+    return settings.SITE_URL + path
+
+
 def render_parts(template: str, context: dict) -> tuple[str, str, str]:
     """The subject (one line), text body and HTML body of ``template`` with ``context``."""
-    context = {"site_url": settings.SITE_URL, **context}
+    context = {"site_url": absolute_url(), **context}
     subject = render_to_string(f"emails/{template}_subject.txt", context)
     subject = " ".join(subject.split())  # one line, whatever the template's whitespace
     text = render_to_string(f"emails/{template}_body.txt", context)

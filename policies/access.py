@@ -13,8 +13,8 @@ owners the requests of their policies.
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Role
-from accounts.permissions import COMPLIANCE_ALL_STAFF, access_for
+from accounts.models import Membership, Role, User
+from accounts.permissions import COMPLIANCE_ALL_STAFF, Action, access_for
 from core.rules import RoleRule
 from policies.models import Policy
 
@@ -73,6 +73,31 @@ def can_publish(user, policy) -> bool:
 def can_edit(user, policy) -> bool:
     """Manage the policy and draft its versions."""
     return can_manage(user, policy)
+
+
+def can_create_policies(user, organisation) -> bool:
+    """Write a new policy or import one for ``organisation``: its policy owners (a trust's reach its
+    members), who then manage what they made by the same role (``can_manage``)."""
+    return access_for(user).can(Action.MANAGE_POLICIES, organisation)
+
+
+def can_add_addendum(user, policy, organisation) -> bool:
+    """Add ``organisation``'s local addendum to its trust's ``policy`` (003 §1), whoever owns the trust's."""
+    return policy.takes_addendum_from(organisation) and can_create_policies(user, organisation)
+
+
+def eligible_owners(organisation):
+    """Who may be named a policy's owner: the policy owners and leaders of the organisation, of its
+    members and of its trust, so that a trust's policy owner who writes a school's policy or
+    addendum can name themselves (001 policy table: each policy names its owner)."""
+    family = [organisation.pk, *organisation.members.values_list("pk", flat=True)]
+    if organisation.parent_id:
+        family.append(organisation.parent_id)
+    return User.objects.filter(
+        memberships__in=Membership.objects.current()
+        .filter(organisation_id__in=family)
+        .with_role(Role.POLICY_OWNER, Role.SLT, Role.LEAD)
+    ).distinct()
 
 
 def reviewed_policies(user) -> Q:

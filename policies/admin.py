@@ -18,9 +18,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Policy)
 class PolicyAdmin(ReadOnlyAdmin):
-    list_display = ("title", "organisation", "owner", "next_review_date", "is_social_media_policy")
+    list_display = (
+        "title",
+        "organisation",
+        "owner",
+        "author",
+        "approval_body",
+        "next_review_date",
+        "is_social_media_policy",
+    )
     list_filter = ("organisation", "category")
-    search_fields = ("title",)
+    search_fields = ("title", "author")
 
 
 @admin.register(PolicyVersion)

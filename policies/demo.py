@@ -79,6 +79,7 @@ def seed_social_media_policy(
         category=Category.SOCIAL_MEDIA,
         owner=owner,
         approval_body="Trust board",
+        author="Trust Compliance Lead",
         is_social_media_policy=True,
     )
     v1_published = now - dt.timedelta(days=400)

@@ -1,5 +1,6 @@
 """What the policies part gives out as files: the compliance CSV, and the evidence pack for
-inspection (CSV and PDF): who acknowledged which version of a policy, and when."""
+inspection (CSV and PDF): who acknowledged which version of a policy, and when, and who in
+post has not yet acknowledged the version that counts (outstanding or overdue)."""
 
 import io
 
@@ -31,7 +32,7 @@ def evidence_pack_pdf(policy, organisation_ids: list[int] | None = None) -> byte
     story = [
         Paragraph(f"Evidence pack: {policy.title}", styles["Title"]),
         Paragraph(
-            f"{policy.organisation.name}. Owner: {policy.owner.full_name}. Approval body: {policy.approval_body or 'not recorded'}. "
+            f"{policy.organisation.name}. Owner: {policy.owner.full_name}. Author: {policy.author or 'not recorded'}. Approval body: {policy.approval_body or 'not recorded'}. "
             f"Produced {timezone.localtime():%d %B %Y at %H:%M}.",
             styles["Normal"],
         ),
@@ -67,8 +68,30 @@ def evidence_pack_pdf(policy, organisation_ids: list[int] | None = None) -> byte
         story.append(Paragraph("Nobody has acknowledged this policy yet.", styles["Normal"]))
     else:
         story.append(_table(rows))
+    story += [Spacer(1, 6 * mm), Paragraph("Not yet acknowledged", styles["Heading2"])]
+    on = today()
+    waiting = [["Name", "Email", "Organisation", "Version asked", "Due", "Status"]]
+    for row in compliance.not_yet_acknowledged(policy, organisation_ids).iterator(chunk_size=2000):
+        waiting.append(
+            [
+                row.user.full_name,
+                row.user.email,
+                row.membership.organisation.name,
+                row.version.label,
+                f"{row.due_date:%d %b %Y}",
+                _waiting_status(row, on),
+            ]
+        )
+    if len(waiting) == 1:
+        story.append(Paragraph("Everyone asked has acknowledged the current version.", styles["Normal"]))
+    else:
+        story.append(_table(waiting))
     document.build(story)
     return buffer.getvalue()
+
+
+def _waiting_status(row, on) -> str:
+    return "Overdue" if row.is_overdue(on) else "Outstanding"
 
 
 def _table(rows):
@@ -131,10 +154,21 @@ def write_acknowledgements(writer, rows, on=None) -> None:
         writer.writerow(_csv_row(row, on))
 
 
-def write_evidence(writer, rows) -> None:
-    """Who acknowledged which version, when, of exactly what text: the evidence CSV."""
+def write_evidence(writer, rows, waiting=None, on=None) -> None:
+    """Who acknowledged which version, when, of exactly what text: the evidence CSV; then, one line
+    each with its status, who is still outstanding or overdue (``waiting``)."""
     writer.writerow(
-        ["Name", "Email", "Organisation", "Version", "Acknowledged at", "SHA-256 of the text shown", "IP address"]
+        [
+            "Name",
+            "Email",
+            "Organisation",
+            "Version",
+            "Acknowledged at",
+            "SHA-256 of the text shown",
+            "IP address",
+            "Status",
+            "Due",
+        ]
     )
     for row in rows.iterator(chunk_size=2000):
         ack = row.acknowledgement
@@ -147,5 +181,24 @@ def write_evidence(writer, rows) -> None:
                 timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M:%S"),
                 ack.content_sha256,
                 ack.ip_address or "",
+                "Acknowledged",
+                row.due_date.isoformat(),
+            ]
+        )
+    if waiting is None:
+        return
+    on = on or today()
+    for row in waiting.iterator(chunk_size=2000):
+        writer.writerow(
+            [
+                row.user.full_name,
+                row.user.email,
+                row.membership.organisation.name,
+                row.version.label,
+                "",
+                "",
+                "",
+                _waiting_status(row, on),
+                row.due_date.isoformat(),
             ]
         )

@@ -39,6 +39,7 @@ class PolicyForm(forms.ModelForm):
             "title",
             "category",
             "owner",
+            "author",
             "approval_body",
             "review_frequency_months",
             "is_social_media_policy",

@@ -45,6 +45,9 @@ class Policy(models.Model):
     category = models.CharField(max_length=30, choices=Category.choices, default=Category.OTHER)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_policies")
     approval_body = models.CharField(max_length=150, blank=True, help_text="Who approves it, e.g. the governing board.")
+    # Seed 001's policy table lists the author beside the approval body and version: often a
+    # post or a team (the DSL, the trust's safeguarding team), not someone with a sign-in.
+    author = models.CharField(max_length=150, blank=True, help_text="Who wrote it, e.g. the trust's safeguarding lead.")
     review_frequency_months = models.PositiveSmallIntegerField(
         default=12, validators=[MinValueValidator(1), MaxValueValidator(60)]
     )

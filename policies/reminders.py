@@ -15,7 +15,6 @@ import functools
 import logging
 from collections import defaultdict
 
-from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,7 +22,7 @@ from django.utils import formats, timezone
 
 from accounts.models import Membership, Organisation, Role, today
 from core import outbox
-from core.emails import Stamp, mark
+from core.emails import Stamp, absolute_url, mark
 from policies.models import AcknowledgementRequest, Policy
 from policies.services import sync_requests
 
@@ -145,7 +144,7 @@ def remind_people(user_ids: list[int], on: dt.date) -> int:
         # rendered once per batch, from its own small templates, however many people's digests
         # list it: a batch's thousands of requests are of a few dozen policies and dates.
         lines = {}
-        for user_id, email, first_name, title, label, policy_id, due_date in (
+        for user_id, email, first_name, title, label, policy_id, due_date, summary in (
             _open_requests()
             .filter(user_id__in=reminded)
             .order_by("user_id", "due_date", "version__policy__title")
@@ -157,12 +156,13 @@ def remind_people(user_ids: list[int], on: dt.date) -> int:
                 "version__label",
                 "version__policy_id",
                 "due_date",
+                "version__summary_of_changes",
             )
         ):
             people[user_id] = (email, first_name)
             key = (policy_id, title, label, due_date)
             if key not in lines:
-                lines[key] = _digest_line(title, label, policy_id, due_date, on)
+                lines[key] = _digest_line(title, label, policy_id, due_date, on, summary)
             digests[user_id].append(lines[key])
         rows = []
         stamp = Stamp(DIGEST)
@@ -204,12 +204,14 @@ def _digest_parts(stamp: Stamp, first_name: str, items: list[dict]) -> tuple[str
     return stamp.parts((len(items), overdue), frame, values)
 
 
-def _digest_line(title: str, label: str, policy_id: int, due_date: dt.date, on: dt.date) -> dict:
-    """One policy's line in a digest, in text and HTML (``emails/policies/_digest_line.*``)."""
+def _digest_line(title: str, label: str, policy_id: int, due_date: dt.date, on: dt.date, summary: str = "") -> dict:
+    """One policy's line in a digest, in text and HTML (``emails/policies/_digest_line.*``): with the
+    version's summary of changes and a link to what changed, when the version says what changed."""
     context = {
         "title": title,
         "label": label,
-        "site_url": settings.SITE_URL,
+        "summary": summary.strip(),
+        "site_url": absolute_url(),
         "path": reverse("policies:read", args=[policy_id]),
         "due": _long_date(due_date),
         "overdue": due_date < on,

@@ -515,6 +515,7 @@ def import_policy(*, organisation, actor, parsed) -> Policy:
             title=parsed.title[:200],
             owner=actor,
             approval_body=parsed.approval_body[:150],
+            author=parsed.author[:150],
             review_frequency_months=parsed.review_frequency_months or 12,
         )
         create_version(

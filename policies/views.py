@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership, Role, User
 from accounts.permissions import (
     Action,
     access_for,
@@ -23,11 +22,14 @@ from core.middleware import client_ip
 from core.params import int_param
 from policies import compliance, exports, importer, services, textdiff
 from policies.access import (
+    can_add_addendum,
+    can_create_policies,
     can_download_evidence,
     can_edit,
     can_manage,
     can_publish,
     compliance_scope_label,
+    eligible_owners,
     evidence_scope,
     policy_to_read,
 )
@@ -233,17 +235,9 @@ def version_document(request, pk):
 # ------------------------------------------------------------------------------
 
 
-def _owner_choices(organisation):
-    return User.objects.filter(
-        memberships__in=Membership.objects.current()
-        .filter(organisation__in=[organisation, *organisation.members.all()])
-        .with_role(Role.POLICY_OWNER, Role.SLT, Role.LEAD)
-    ).distinct()
-
-
 @login_required
 def manage_policies(request, slug):
-    organisation = get_organisation_for(request.user, slug, Action.MANAGE_POLICIES)
+    organisation = get_organisation_for(request.user, slug, Action.VIEW_POLICY_RECORDS)
     policies = list(
         Policy.objects.applying_to(organisation)
         .select_related("owner", "organisation", "acknowledgement_version")
@@ -251,14 +245,22 @@ def manage_policies(request, slug):
     )
     for policy in policies:
         policy.may_manage = can_manage(request.user, policy)
-        policy.may_add_addendum = not policy.may_manage and policy.takes_addendum_from(organisation)
-    return render(request, "policies/manage_list.html", {"organisation": organisation, "policies": policies})
+        policy.may_add_addendum = can_add_addendum(request.user, policy, organisation)
+    return render(
+        request,
+        "policies/manage_list.html",
+        {
+            "organisation": organisation,
+            "policies": policies,
+            "may_create": can_create_policies(request.user, organisation),
+        },
+    )
 
 
 @login_required
 def create_policy(request, slug):
     organisation = get_organisation_for(request.user, slug, Action.MANAGE_POLICIES)
-    form = PolicyForm(request.POST or None, owners=_owner_choices(organisation), initial={"owner": request.user.pk})
+    form = PolicyForm(request.POST or None, owners=eligible_owners(organisation), initial={"owner": request.user.pk})
     addendum_to = None
     trust_policy = int_param(request.GET, "addendum_to")
     if trust_policy is not None and organisation.parent_id:
@@ -313,7 +315,7 @@ def manage_policy(request, pk):
 @login_required
 def edit_policy(request, pk):
     policy = _policy_to_edit(request.user, pk)
-    form = PolicyForm(request.POST or None, instance=policy, owners=_owner_choices(policy.organisation))
+    form = PolicyForm(request.POST or None, instance=policy, owners=eligible_owners(policy.organisation))
     if request.method == "POST" and form.is_valid():
         services.update_policy(policy=Policy.objects.get(pk=pk), actor=request.user, **form.cleaned_data)
         messages.success(request, "Policy saved.")
@@ -465,6 +467,7 @@ def dashboard(request, slug):
     if by not in compliance.BREAKDOWNS:
         by = "department"
     totals, versions, breakdown = compliance.dashboard(request.user, organisation, by)
+    compliance.add_previous_figures(request.user, organisation, versions)
     return render(
         request,
         "policies/dashboard.html",
@@ -532,7 +535,9 @@ def _policy_for_evidence(user, pk) -> tuple[Policy, list[int] | None]:
 def evidence_csv(request, pk):
     policy, scope = _policy_for_evidence(request.user, pk)
     response, writer = csv_download(f"evidence-{policy.pk}-{timezone.localdate()}.csv")
-    exports.write_evidence(writer, compliance.evidence(policy, scope))
+    exports.write_evidence(
+        writer, compliance.evidence(policy, scope), waiting=compliance.not_yet_acknowledged(policy, scope)
+    )
     return response
 
 

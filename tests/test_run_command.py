@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -24,7 +25,7 @@ def test_the_run_command_serves_the_sign_in_page(tmp_path):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "SITE_URL"}
     }
     env.update(PORT=str(port), VAR_DIR=str(tmp_path / "var"))
     log = (tmp_path / "run.log").open("w+")
@@ -48,6 +49,7 @@ def test_the_run_command_serves_the_sign_in_page(tmp_path):
         assert "staff@example.org" in output  # the demo sign-ins are printed
         # the worker and beat started beside the web server
         assert (tmp_path / "var" / "portal.sqlite3").exists()
+        _assert_email_links_at(f"http://127.0.0.1:{port}/", tmp_path / "var" / "portal.sqlite3")
         _assert_styles_compressed_and_cached(page, port)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -55,6 +57,15 @@ def test_the_run_command_serves_the_sign_in_page(tmp_path):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def _assert_email_links_at(site: str, database: Path) -> None:
+    """The demo's emails (in the outbox) link to the address the run command serves the portal at."""
+    with sqlite3.connect(database) as db:
+        bodies = [text for (text,) in db.execute("SELECT text FROM core_outboxmessage")]
+    links = [link for text in bodies for link in re.findall(r"https?://[^\s]+", text)]
+    assert links, "the demo should have written emails with links"
+    assert all(link.startswith(site) for link in links), sorted(set(links))[:5]
 
 
 def _assert_styles_compressed_and_cached(page: str, port: int) -> None:

@@ -566,7 +566,9 @@ ROWS = [
     # "Policy owner: keeps a policy's text, versions and annual review" (001 policy table, 003 §9). The organisation
     # administrator's part is "staff records, roles, settings", not policies; SLT's is the compliance dashboards.
     # A draft is not yet a policy anyone follows: only its owner sees it (lifecycle "draft -> published").
-    GET("policies:manage_list", "school A",                              "L  D  D  D  D  D  D  D  A  D  D  D  x  D  D  D  D  D  D"),
+    # The list of policy records (001 policy table: owner, author, approval body, version, review) is also
+    # the leaders' to see, who answer for the policies and keep a review calendar (issue 14); they edit nothing.
+    GET("policies:manage_list", "school A",                              "L  D  D  A  A  D  D  D  A  D  D  D  x  D  D  A  D  D  D"),
     GET("policies:create", "school A",                                   "L  D  D  D  D  D  D  D  A  D  D  D  x  D  D  D  D  D  D"),
     POST("policies:create", "school A",                                  "L  D  D  D  D  D  D  D  A  D  D  D  x  D  D  D  D  D  D",
          body=policy_form("Photography Policy"), state=count(Policy, organisation=lambda w: w.school_a)),

@@ -190,3 +190,89 @@ def test_an_import_offers_a_place_to_someone_another_organisation_employs_and_ch
     assert not Membership.objects.filter(user=ada, organisation=school).exists()
     offer = Offer.objects.get(user=ada, organisation=school, decided_at=None)
     assert offer.roles == sorted({Role.STAFF, Role.SLT, Role.LINE_MANAGER})
+    # Grace's and Alan's manager is not dropped in silence: the report says when it will be recorded.
+    assert [(note.line, note.message.split(" has ")[0]) for note in report.waiting] == [
+        (3, "line manager ada@school.example"),
+        (4, "line manager ada@school.example"),
+    ]
+    assert "import this file again once they accept" in report.waiting[0].message
+    assert Membership.objects.get(user__email="grace@school.example").line_manager is None
+
+
+# Line managers whose own row comes later (002 §3 and 004 §5: the manager is told of overdue
+# acknowledgements, so a lost manager means reminders that never reach anyone).
+MANAGERS_LAST = """First name,Last name,Email,Line manager email,Roles
+Sam,Taylor,sam@school.example,morgan@school.example,
+Morgan,Reid,morgan@school.example,jo@school.example,line manager
+Jo,Bennett,jo@school.example,,organisation lead
+"""
+
+
+def test_line_managers_whose_rows_come_later_are_recorded(school):
+    report = run(school, MANAGERS_LAST)
+    assert report.ok and report.created == 3 and report.waiting == []
+    managers = dict(Membership.objects.filter(organisation=school).values_list("user__email", "line_manager__email"))
+    assert managers == {
+        "sam@school.example": "morgan@school.example",
+        "morgan@school.example": "jo@school.example",
+        "jo@school.example": None,
+    }
+    # One audit entry a person, made with the manager already on the record.
+    sam = Membership.objects.get(user__email="sam@school.example")
+    assert AuditEntry.objects.filter(object_id=str(sam.pk)).values_list("action", flat=True).get() == "staff.imported"
+
+
+def test_a_file_sorted_by_name_keeps_every_manager_and_reimports_unchanged(school):
+    by_name = """Surname,Forename,Email,Line manager email
+Adams,Zoe,zoe@school.example,yusuf@school.example
+Brown,Xavier,xavier@school.example,zoe@school.example
+Clark,Will,will@school.example,yusuf@school.example
+Young,Yusuf,yusuf@school.example,
+"""
+    run(school, by_name)
+    managers = dict(Membership.objects.filter(organisation=school).values_list("user__email", "line_manager__email"))
+    assert managers == {
+        "zoe@school.example": "yusuf@school.example",
+        "xavier@school.example": "zoe@school.example",
+        "will@school.example": "yusuf@school.example",
+        "yusuf@school.example": None,
+    }
+    entries = AuditEntry.objects.count()
+    report = run(school, by_name)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 4)
+    assert AuditEntry.objects.count() == entries
+
+
+def test_a_manager_moved_to_a_later_row_replaces_the_old_one(school):
+    run(school, GOOD)
+    moved = GOOD.replace("ada@school.example,01/09/2025", "new.head@school.example,01/09/2025") + (
+        "New,Head,new.head@school.example,Employee,Headteacher,Leadership,,2026-01-05,,line manager\n"
+    )
+    report = run(school, moved)
+    assert report.ok and (report.created, report.updated) == (1, 1)
+    assert Membership.objects.get(user__email="grace@school.example").line_manager.email == "new.head@school.example"
+
+
+def test_a_manager_neither_in_the_file_nor_on_the_staff_list_is_a_line_error_and_nothing_changes(school, staff):
+    text = MANAGERS_LAST.replace("jo@school.example,,", "jo@school.example,nobody@school.example,")
+    users, entries = User.objects.count(), AuditEntry.objects.count()
+    report = run(school, text)
+    assert [str(e) for e in report.errors] == [
+        "Line 4: line manager nobody@school.example is not in this file or on the staff list: "
+        "add a row for them, or correct the address."
+    ]
+    assert (User.objects.count(), AuditEntry.objects.count()) == (users, entries)
+    assert not Membership.objects.filter(user__email__in=["sam@school.example", "jo@school.example"]).exists()
+
+
+def test_the_command_records_managers_after_their_staff_and_names_a_missing_one(school, tmp_path, capsys):
+    path = tmp_path / "staff.csv"
+    path.write_text(MANAGERS_LAST.replace("jo@school.example,,", "jo@school.example,boss@school.example,"))
+    with pytest.raises(CommandError, match="Nothing was imported: 1 problem"):
+        call_command("import_staff", str(path), organisation=school.slug)
+    assert "Line 4: line manager boss@school.example is not in this file" in capsys.readouterr().err
+    assert not Membership.objects.filter(organisation=school).exists()
+    path.write_text(MANAGERS_LAST)
+    call_command("import_staff", str(path), organisation=school.slug)
+    assert "3 added" in capsys.readouterr().out
+    assert Membership.objects.get(user__email="sam@school.example").line_manager.email == "morgan@school.example"

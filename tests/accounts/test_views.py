@@ -215,6 +215,22 @@ def test_the_import_page_imports_a_good_file(client, school, school_admin):
     assert "Import complete: 1 added, 0 updated, 0 unchanged." in response.content.decode()
 
 
+def test_the_import_page_says_which_line_managers_wait_for_an_accepted_offer(
+    client, school, school_admin, outside_school
+):
+    member(outside_school, email="ada@school.example")
+    client.force_login(school_admin)
+    upload = SimpleUploadedFile(
+        "staff.csv",
+        b"First name,Last name,Email,Line manager email\n"
+        b"Grace,Hopper,grace@school.example,ada@school.example\nAda,Lovelace,ada@school.example,\n",
+        "text/csv",
+    )
+    page = client.post(staff_url(school, "import/"), {"file": upload}, follow=True).content.decode()
+    assert "Import complete: 1 added" in page
+    assert "Line 2: line manager ada@school.example has an account elsewhere" in page
+
+
 def test_a_trust_administrator_manages_every_member_school(client, trust, school, other_school):
     admin = member(trust, Role.ADMIN)
     client.force_login(admin)

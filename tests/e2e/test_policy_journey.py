@@ -221,6 +221,8 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
         ("staff@example.org", "/policies/{pk}/", "policy-read-phone"),
         ("owner@example.org", "/organisations/northfield-trust/policies/", "policy-manage-list-phone"),
         ("owner@example.org", "/policies/{pk}/manage/", "policy-manage-phone"),
+        # The head sees the policy records and her calendar link, and writes none (issue 14).
+        ("head@example.org", "/organisations/northfield-primary/policies/", "policy-list-head-phone"),
         ("slt@example.org", "/organisations/northfield-primary/compliance/", "policy-dashboard-phone"),
         (
             "slt@example.org",

@@ -213,3 +213,49 @@ def test_one_persons_actions_touch_only_their_own_link(client, published, owner,
     client.post("/policies/calendar/new-link/")
     client.post("/policies/calendar/turn-off/")
     assert feed(client, theirs).status_code == 200
+
+
+# RFC 5545 itself, on the bytes sent: the parser above is lenient, calendar apps are not all so.
+LONG_TITLE = (
+    "Polisi Cyfryngau Cymdeithasol a Diogelwch Ar-lein — canllawiau i staff, gwirfoddolwyr a llywodraethwyr (ŵ ŷ)"
+)
+
+
+def test_the_feed_is_valid_icalendar_crlf_lines_folded_at_75_octets(client, now, school, owner):
+    long = services.create_policy(organisation=school, actor=owner, title=LONG_TITLE, owner=owner)
+    publish(long, owner)
+    body = feed(client, services.new_calendar_link(user=owner)).content
+    assert body.endswith(b"\r\n") and b"\n" not in body.replace(b"\r\n", b"")  # §3.1: every line ends CRLF
+    lines = body.split(b"\r\n")[:-1]
+    assert max(len(line) for line in lines) <= 75  # §3.1: at most 75 octets, CRLF excluded
+    assert any(line.startswith(b" ") for line in lines), "the long title should have been folded"
+    for line in lines:
+        line.decode("utf-8")  # §3.1: a fold never splits a multi-octet character
+    unfolded = body.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").decode()
+    assert f"SUMMARY:Review due: {LONG_TITLE} ({school.name})" in unfolded.replace("\\,", ",")
+    content = unfolded.split("\r\n")
+    assert content[0] == "BEGIN:VCALENDAR" and content[-2] == "END:VCALENDAR"
+    assert "VERSION:2.0" in content and any(line.startswith("PRODID:") for line in content)
+    events = unfolded.split("BEGIN:VEVENT\r\n")[1:]
+    assert len(events) == 1
+    for event in events:
+        names = {line.split(":", 1)[0].split(";", 1)[0] for line in event.split("\r\n") if line}
+        assert {"UID", "DTSTAMP", "DTSTART"} <= names  # §3.6.1: UID and DTSTAMP are required
+
+
+def test_each_event_keeps_its_uid_from_one_fetch_to_the_next(client, now, school, policy, owner, time_machine):
+    second = services.create_policy(organisation=school, actor=owner, title="Online Safety Policy", owner=owner)
+    publish(policy, owner)
+    publish(second, owner)
+    token = services.new_calendar_link(user=owner)
+
+    def uids_and_stamps():
+        events = Calendar.from_ical(feed(client, token).content).walk("VEVENT")
+        return [str(event["uid"]) for event in events], {event.decoded("dtstamp") for event in events}
+
+    first, first_stamps = uids_and_stamps()
+    time_machine.move_to(START + dt.timedelta(hours=5), tick=False)
+    later, later_stamps = uids_and_stamps()
+    # §3.8.4.7: the UID is the event's persistent identity; DTSTAMP says when this copy was made.
+    assert sorted(first) == sorted(later) and len(set(first)) == 2
+    assert first_stamps == {START} and later_stamps == {START + dt.timedelta(hours=5)}

@@ -32,3 +32,5 @@ class Command(BaseCommand):
             f"{report.unchanged} unchanged"
             + (f", {len(report.offered)} asked to accept (they have an account elsewhere)." if report.offered else ".")
         )
+        for note in report.waiting:
+            self.stdout.write(str(note))

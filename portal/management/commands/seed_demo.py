@@ -43,7 +43,7 @@ STAFF = {
         "Gareth,Lloyd,ceo@,employee,Chief Executive,Central team,,2016-09-01,,SLT;organisation lead",
     ],
     "northfield-primary": [
-        # Managers before the people they manage: the import links a line manager it already knows.
+        # The import records a line manager wherever their own row is in the file.
         "Jo,Bennett,head@,employee,Headteacher,Leadership,,2014-01-06,,organisation lead;SLT",
         "Alex,Okafor,slt@,employee,Deputy Headteacher,Leadership,head@,2015-09-01,,SLT;line manager",
         "Morgan,Reid,manager@,employee,Phase Leader,Key Stage 2,slt@,2017-09-01,,line manager",
