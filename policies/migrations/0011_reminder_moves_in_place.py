@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('policies', '0009_triggers_declared_with_pgtrigger'),
+        ('policies', '0010_policy_author'),
     ]
 
     operations = [
