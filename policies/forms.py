@@ -1,23 +1,19 @@
 import datetime as dt
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 
 from accounts.models import Role, StaffType, today
+from core.forms import ClearErrorsMixin, form_helper
 from policies.document_limits import MAX_TEXT_CHARS, MAX_UPLOAD_BYTES
 from policies.models import Policy, PolicyVersion, SourceFormat
 
 
 def _helper(label: str, *, multipart: bool = False) -> FormHelper:
-    helper = FormHelper()
-    helper.add_input(Submit("submit", label))
-    if multipart:
-        helper.attrs = {"enctype": "multipart/form-data"}
-    return helper
+    return form_helper(label, multipart=multipart)
 
 
-class PolicyForm(forms.ModelForm):
+class PolicyForm(ClearErrorsMixin, forms.ModelForm):
     audience_roles = forms.MultipleChoiceField(
         label="Only people with these roles",
         choices=Role.choices,
@@ -53,7 +49,7 @@ class PolicyForm(forms.ModelForm):
         self.helper = _helper("Save policy")
 
 
-class VersionForm(forms.ModelForm):
+class VersionForm(ClearErrorsMixin, forms.ModelForm):
     upload = forms.FileField(
         label="File",
         required=False,
@@ -106,7 +102,7 @@ class VersionForm(forms.ModelForm):
         return cleaned
 
 
-class PublishForm(forms.Form):
+class PublishForm(ClearErrorsMixin, forms.Form):
     due_date = forms.DateField(
         label="Staff must acknowledge it by",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -126,7 +122,7 @@ class PublishForm(forms.Form):
         return due
 
 
-class ImportPolicyForm(forms.Form):
+class ImportPolicyForm(ClearErrorsMixin, forms.Form):
     file = forms.FileField(
         help_text="A Markdown (.md) or plain text (.txt) file, like a policy exported from Word as text.",
         widget=forms.ClearableFileInput(attrs={"accept": ".md,.txt,text/plain,text/markdown"}),
@@ -137,7 +133,7 @@ class ImportPolicyForm(forms.Form):
         self.helper = _helper("Import as a draft", multipart=True)
 
 
-class QuestionForm(forms.Form):
+class QuestionForm(ClearErrorsMixin, forms.Form):
     prompt = forms.CharField(label="Question", max_length=300)
     choices = forms.CharField(
         label="Answers",
@@ -161,14 +157,14 @@ class QuestionForm(forms.Form):
         return cleaned
 
 
-class AcknowledgeForm(forms.Form):
+class AcknowledgeForm(ClearErrorsMixin, forms.Form):
     confirm = forms.BooleanField(
         label="I have read and understood this policy, and I will follow it.",
         error_messages={"required": "Tick the box to confirm you have read and understood the policy."},
     )
 
 
-class AskOwnerForm(forms.Form):
+class AskOwnerForm(ClearErrorsMixin, forms.Form):
     question = forms.CharField(
         label="Your question for the policy's owner",
         max_length=2000,
@@ -180,7 +176,7 @@ class AskOwnerForm(forms.Form):
         self.helper = _helper("Send question")
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(ClearErrorsMixin, forms.Form):
     notes = forms.CharField(
         label="Notes from the review", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
