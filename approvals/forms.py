@@ -29,8 +29,8 @@ class RequestForm(ClearErrorsMixin, forms.ModelForm):
         queryset=None,
         required=False,
         label="Who else will run the account",
-        help_text="Anyone on the staff list, volunteers included. Hold Ctrl (Cmd on a Mac) to choose several.",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Anyone on the staff list, volunteers included.",
+        widget=forms.CheckboxSelectMultiple,
     )
 
     class Meta:

@@ -118,14 +118,14 @@ class ReportForm(ClearErrorsMixin, forms.Form):
         label="Staff the concern is about",
         queryset=None,
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
-        help_text="Hold Ctrl (Cmd on a Mac) to choose more than one. They will not see this report.",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="They will not see this report.",
     )
     affected = StaffChoiceField(
         label="Staff affected (for example, abused online)",
         queryset=None,
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=forms.CheckboxSelectMultiple,
         help_text="They will not see or handle this report either.",
     )
     pupils = forms.CharField(
@@ -141,6 +141,13 @@ class ReportForm(ClearErrorsMixin, forms.Form):
         self.fields["affected"].queryset = staff
         self.fields["official_account"].queryset = accounts
         self.helper = _helper("Send report", tag=False)
+
+    @property
+    def names_people(self) -> bool:
+        """Whether "Who is involved" opens: something is filled in there, or an answer there was refused."""
+        people = ("subjects", "affected", "pupils")
+        filled = any(self[name].value() for name in people)
+        return filled or (self.is_bound and any(name in self.errors for name in people))
 
     def clean_pupils(self):
         return parse_pupils(self.cleaned_data.get("pupils", ""))
