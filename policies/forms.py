@@ -157,7 +157,33 @@ class QuestionForm(ClearErrorsMixin, forms.Form):
         return cleaned
 
 
+class QuizForm(ClearErrorsMixin, forms.Form):
+    """A version's questions, one radio group each, none answered for the reader."""
+
+    error_summary_on_page = True  # the reading page is long: its summary opens the page (policies/read.html)
+
+    def __init__(self, *args, questions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for number, question in enumerate(questions, start=1):
+            self.fields[f"question-{question.pk}"] = forms.TypedChoiceField(
+                label=f"{number}. {question.prompt}",
+                choices=list(enumerate(question.choices)),
+                coerce=int,
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": f"Select an answer to question {number}",
+                    "invalid_choice": f"Select one of the answers given for question {number}",
+                },
+            )
+        self.helper = form_helper("Check my answers", tag=False)
+
+    def answers(self) -> dict[int, int]:
+        return {q.pk: self.cleaned_data[f"question-{q.pk}"] for q in self.questions}
+
+
 class AcknowledgeForm(ClearErrorsMixin, forms.Form):
+    error_summary_on_page = True
     confirm = forms.BooleanField(
         label="I have read and understood this policy, and I will follow it.",
         error_messages={"required": "Tick the box to confirm you have read and understood the policy."},

@@ -151,3 +151,18 @@ def assert_no_horizontal_scroll(page, label: str) -> None:
         f"{label} scrolls sideways: scrollWidth {widths['scroll']} > innerWidth {widths['inner']};"
         f" wider than the viewport: {widths['wide']}"
     )
+
+
+@pytest.fixture
+def open_browser_page(browser):
+    """Opens as many desktop pages, each in its own browser context (one person each), as a test needs."""
+    contexts = []
+
+    def _open(viewport=DESKTOP):
+        context, page = _new_page(browser, viewport)
+        contexts.append(context)
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()
