@@ -151,3 +151,23 @@ def test_an_incident_is_reported_and_triaged_from_the_keyboard(live_server, demo
     expect(dsl.get_by_text(f"{reference} is triaged.")).to_be_visible()
     assert_accessible(dsl, "the case after a keyboard triage")
     assert page_errors(page) == [] and page_errors(dsl) == []
+
+
+def test_evidence_slots_are_added_one_at_a_time_up_to_the_limit(live_server, demo_data, open_browser_page):
+    from incidents import evidence
+
+    page = open_browser_page()
+    page.goto(f"{live_server.url}/report/northfield-primary/")
+    slots = page.locator("[data-evidence-slots] input[type=file]")
+    expect(slots).to_have_count(1)
+    add = page.get_by_role("button", name="Add another file")
+    for count in range(2, evidence.PUBLIC_MAX_FILES + 1):
+        add.focus()
+        page.keyboard.press("Enter")
+        expect(slots).to_have_count(count)
+        assert page.evaluate("() => document.activeElement.id") == f"id_evidence-{count - 1}-file"
+        expect(page.get_by_role("group", name=f"File {count}")).to_be_visible()
+    expect(page.locator('input[name="evidence-TOTAL_FORMS"]')).to_have_value(str(evidence.PUBLIC_MAX_FILES))
+    expect(add).to_be_hidden()
+    assert_accessible(page, "the public report with every evidence slot")
+    screenshot(page, "evidence-slots-public")
