@@ -408,3 +408,32 @@ def test_a_school_leader_downloads_the_evidence_of_a_trust_policy_for_their_own_
     assert "here@school.example" in rows and "there@school.example" in rows
     client.force_login(member(school, Role.LINE_MANAGER))
     assert client.get(f"/policies/{policy.pk}/evidence.csv").status_code == 403
+
+
+def test_the_dashboard_cards_add_up_to_the_people_asked(client, now, school, policy, owner, slt):
+    """Acknowledged + not yet due + overdue = asked: overdue is no longer counted inside "outstanding"."""
+    import re
+
+    people = [member(school, Role.STAFF) for _ in range(4)]
+    version = publish(policy, owner)
+    services.acknowledge(user=people[0], version=version)
+    AcknowledgementRequest.objects.filter(user__in=people[1:3]).update(due_date=dt.date(2020, 1, 1))
+    client.force_login(slt)
+    page = client.get(f"/organisations/{school.slug}/compliance/").content.decode()
+    cards = dict(
+        (label.strip(), int(value))
+        for value, label in re.findall(
+            r'stat-value">(\d+)</span><span class="stat-label">(?:<svg.*?</svg>)?([^<]+)', page
+        )
+    )
+    asked = AcknowledgementRequest.objects.count()
+    assert (
+        cards["acknowledged"] + cards["not yet due"] + cards["overdue"]
+        == asked
+        == int(re.search(r'stat-value">(\d+)</span><span class="stat-label">asked', page)[1])
+    )
+    assert cards["overdue"] == 2 and cards["acknowledged"] == 1
+    due = client.get(f"/organisations/{school.slug}/compliance/people/?status=due").content.decode()
+    assert "<title>Not yet due – Compliance – " in due
+    listed = re.findall(r'class="cell-name"><span class="fw-semibold">([^<]+)</span>', due)
+    assert len(listed) == cards["not yet due"] and people[3].full_name in listed
