@@ -397,3 +397,9 @@ def test_the_slt_case_page_gives_each_element_its_own_id(client, now, school, st
     ids = re.findall(r'\bid="([^"]+)"', page)
     assert page.count("<form") >= 2 and "submit-id-submit" not in page
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
+def test_the_report_page_title_names_the_organisation(client, school, staff):
+    client.force_login(staff)
+    page = client.get("/incidents/report/").content.decode()
+    assert f"<title>Report an incident – {school.name} – Policy Portal</title>" in page
