@@ -126,15 +126,29 @@ def _validator_code(field: forms.Field, code: str) -> bool:
     return kind is not None and any(isinstance(v, kind) for v in field.validators)
 
 
-def drop_blank_radios(form: forms.BaseForm) -> None:
+BLANK = "---------"  # Django's empty choice
+
+
+def plain_choices(form: forms.BaseForm) -> None:
     """A question that must be answered offers no "---------" answer (a model field's choices carry
-    one), so nothing is chosen for the person until they choose."""
+    one), so nothing is chosen for the person until they choose; a drop-down's empty first line
+    says what to do instead."""
     for field in form.fields.values():
-        if field.required and isinstance(field.widget, forms.RadioSelect) and hasattr(field, "choices"):
+        if not hasattr(field, "choices") or isinstance(field.widget, forms.SelectMultiple):
+            continue
+        if field.required and isinstance(field.widget, forms.RadioSelect):
             if isinstance(field, forms.ModelChoiceField):
                 field.empty_label = None
             else:
                 field.choices = [c for c in field.choices if c[0] not in ("", None)]
+        elif field.required and isinstance(field.widget, forms.Select):
+            if isinstance(field, forms.ModelChoiceField):
+                if field.empty_label == BLANK:
+                    field.empty_label = "Choose one"
+            else:
+                field.choices = [
+                    (v, "Choose one" if v in ("", None) and str(text) == BLANK else text) for v, text in field.choices
+                ]
 
 
 class ClearErrorsMixin:
@@ -142,7 +156,7 @@ class ClearErrorsMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        drop_blank_radios(self)
+        plain_choices(self)
 
     def full_clean(self):
         # Here rather than in __init__, so fields a form adds in its own __init__ are covered too.

@@ -19,7 +19,8 @@ class Sample(ClearErrorsMixin, forms.Form):
     kind = forms.ChoiceField(
         label="What is it about?", choices=[("", "---------"), ("a", "A"), ("b", "B")], widget=forms.RadioSelect
     )
-    lead = forms.ChoiceField(label="Who will lead it", choices=[("a", "A")])
+    lead = forms.ChoiceField(label="Who will lead it", choices=[("", "---------"), ("a", "A")])
+    spare = forms.ChoiceField(label="Spare", choices=[("", "---------"), ("a", "A")], required=False)
     file = forms.FileField(label="File")
     agree = forms.BooleanField(label="I agree to the terms")
     kept = forms.CharField(label="Kept", error_messages={"required": "Enter the reference from the letter"})
@@ -50,6 +51,9 @@ def test_a_wrong_value_gets_a_message_that_says_what_a_right_one_looks_like():
 def test_a_question_that_must_be_answered_offers_no_blank_answer():
     assert Sample().fields["kind"].choices == [("a", "A"), ("b", "B")]
     assert "checked" not in str(Sample()["kind"])
+    # A drop-down keeps its empty first line, saying what to do; an optional one keeps Django's.
+    assert Sample().fields["lead"].choices[0] == ("", "Choose one")
+    assert Sample().fields["spare"].choices[0] == ("", "---------")
 
 
 def test_the_summary_links_each_error_to_its_field_and_lists_the_form_wide_ones():
