@@ -21,6 +21,13 @@ def _on_site(url: str) -> str:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # Says what went wrong and what to do next (GOV.UK error messages); "not correct" stays, as before.
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "email_password_mismatch": "The email address or password is not correct. Check both and try again, "
+        "or choose “Forgotten your password?” to set a new one.",
+    }
+
     def is_open_for_signup(self, request):
         """Staff are invited or imported by their organisation; nobody signs themselves up."""
         return False

@@ -1,27 +1,46 @@
 from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
+from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.account.models import EmailAddress
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 
 from accounts.models import Membership, Organisation, Role, StaffType, User
 from accounts.staff_import import MAX_FILE_BYTES
+from core.forms import ClearErrorsMixin, form_helper
 
 
 def _helper(label: str) -> FormHelper:
-    helper = FormHelper()
-    helper.add_input(Submit("submit", label))
-    return helper
+    return form_helper(label)
 
 
-class AcceptInvitationForm(SetPasswordForm):
+class LoginForm(ClearErrorsMixin, AllauthLoginForm):
+    """Sign-in, with messages that say what to enter (the wrong-password message is allauth's, shown
+    in the error summary, which is announced)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].error_messages["required"] = "Enter your work email address"
+        self.fields["login"].error_messages["invalid"] = (
+            "Enter your email address in the correct format, like name@example.org"
+        )
+        self.fields["password"].error_messages["required"] = "Enter your password"
+
+
+class ResetPasswordForm(ClearErrorsMixin, AllauthResetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].error_messages["required"] = "Enter the email address you sign in with"
+
+
+class AcceptInvitationForm(ClearErrorsMixin, SetPasswordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Set password and sign in")
 
 
-class AddEmailForm(AllauthAddEmailForm):
+class AddEmailForm(ClearErrorsMixin, AllauthAddEmailForm):
     """A new sign-in address: refused when it is already someone else's, confirmed before it counts."""
 
     def clean_email(self):
@@ -37,7 +56,7 @@ class AddEmailForm(AllauthAddEmailForm):
         return email
 
 
-class InviteForm(forms.Form):
+class InviteForm(ClearErrorsMixin, forms.Form):
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
     email = forms.EmailField()
@@ -60,7 +79,7 @@ class InviteForm(forms.Form):
         return self.cleaned_data["email"].strip().lower()
 
 
-class MembershipForm(forms.ModelForm):
+class MembershipForm(ClearErrorsMixin, forms.ModelForm):
     roles = forms.MultipleChoiceField(
         choices=Role.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -94,7 +113,7 @@ class MembershipForm(forms.ModelForm):
         return cleaned
 
 
-class StaffImportForm(forms.Form):
+class StaffImportForm(ClearErrorsMixin, forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text="Exported from your MIS: one row per person, with a header row.",
@@ -119,7 +138,7 @@ class StaffImportForm(forms.Form):
         return upload
 
 
-class OrganisationSettingsForm(forms.ModelForm):
+class OrganisationSettingsForm(ClearErrorsMixin, forms.ModelForm):
     class Meta:
         model = Organisation
         fields = [

@@ -1,5 +1,4 @@
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -16,18 +15,15 @@ from approvals.models import (
     ResponseItem,
     TrainingRecord,
 )
+from core.forms import ClearErrorsMixin, form_helper
 from core.validators import field_validators
 
 
 def _helper(label: str, *, multipart: bool = False) -> FormHelper:
-    helper = FormHelper()
-    helper.add_input(Submit("submit", label))
-    if multipart:
-        helper.attrs = {"enctype": "multipart/form-data"}
-    return helper
+    return form_helper(label, multipart=multipart)
 
 
-class RequestForm(forms.ModelForm):
+class RequestForm(ClearErrorsMixin, forms.ModelForm):
     """The business case, in the words of seed 001 §4."""
 
     lead = forms.ModelChoiceField(queryset=None, label="Who will lead the account")
@@ -35,8 +31,8 @@ class RequestForm(forms.ModelForm):
         queryset=None,
         required=False,
         label="Who else will run the account",
-        help_text="Anyone on the staff list, volunteers included. Hold Ctrl (Cmd on a Mac) to choose several.",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Anyone on the staff list, volunteers included.",
+        widget=forms.CheckboxSelectMultiple,
     )
 
     class Meta:
@@ -49,6 +45,7 @@ class RequestForm(forms.ModelForm):
             "visibility": forms.RadioSelect,
         }
         labels = {"kind": "What do you want to set up?"}
+        error_messages = {"kind": {"required": "Select what you want to set up"}}
 
     def __init__(self, *args, staff=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,7 +68,7 @@ class RequestForm(forms.ModelForm):
         return [(self.cleaned_data["lead"], True)] + [(u, False) for u in self.cleaned_data["others"]]
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(ClearErrorsMixin, forms.Form):
     kind = forms.ChoiceField(choices=DecisionKind.choices, widget=forms.RadioSelect, label="Your decision")
     reason = forms.CharField(
         required=False,
@@ -85,7 +82,7 @@ class DecisionForm(forms.Form):
         self.helper = _helper("Record decision")
 
 
-class TrainingForm(forms.Form):
+class TrainingForm(ClearErrorsMixin, forms.Form):
     person = forms.ModelChoiceField(queryset=None)
     course = forms.CharField(max_length=200, initial="Social media for school staff")
     completed_on = forms.DateField(
@@ -123,7 +120,7 @@ class TrainingForm(forms.Form):
         return evidence
 
 
-class ChecklistForm(forms.ModelForm):
+class ChecklistForm(ClearErrorsMixin, forms.ModelForm):
     url = forms.URLField(label="Address (URL)", required=False, assume_scheme="https")
 
     class Meta:
@@ -145,7 +142,7 @@ class ChecklistForm(forms.ModelForm):
         self.helper = _helper("Save checklist")
 
 
-class CredentialsForm(forms.Form):
+class CredentialsForm(ClearErrorsMixin, forms.Form):
     secret = forms.CharField(
         label="Sign-in details",
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
@@ -158,7 +155,7 @@ class CredentialsForm(forms.Form):
         self.helper = _helper("Save sign-in details")
 
 
-class CheckForm(forms.Form):
+class CheckForm(ClearErrorsMixin, forms.Form):
     admins_confirmed = forms.BooleanField(required=False, label="The administrators listed are right")
     two_factor_still_on = forms.BooleanField(required=False, label="Two-factor sign-in is still on")
     checklist_still_true = forms.BooleanField(required=False, label="Everything on the checklist is still true")
@@ -171,7 +168,7 @@ class CheckForm(forms.Form):
         self.helper = _helper("Record termly check")
 
 
-class HandoverForm(forms.Form):
+class HandoverForm(ClearErrorsMixin, forms.Form):
     new_lead = forms.ModelChoiceField(queryset=None, label="New lead")
 
     def __init__(self, *args, staff=None, **kwargs):
@@ -180,7 +177,7 @@ class HandoverForm(forms.Form):
         self.helper = _helper("Hand over")
 
 
-class CloseForm(forms.Form):
+class CloseForm(ClearErrorsMixin, forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why is the account closing?")
 
     def __init__(self, *args, **kwargs):
@@ -188,7 +185,7 @@ class CloseForm(forms.Form):
         self.helper = _helper("Close the account")
 
 
-class TeamForm(forms.Form):
+class TeamForm(ClearErrorsMixin, forms.Form):
     person = forms.ModelChoiceField(queryset=None)
     role = forms.ChoiceField(choices=AccountRole.choices, initial=AccountRole.MODERATOR)
 
@@ -208,7 +205,7 @@ class TeamForm(forms.Form):
         self.helper = _helper("Add to the team")
 
 
-class ItemForm(forms.Form):
+class ItemForm(ClearErrorsMixin, forms.Form):
     kind = forms.ChoiceField(choices=ItemKind.choices)
     received_at = forms.DateTimeField(
         label="Received at",
@@ -231,11 +228,11 @@ class ItemForm(forms.Form):
         self.helper = _helper("Log it")
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(ClearErrorsMixin, forms.Form):
     response = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="How was it answered?")
 
 
-class IntakeItemForm(forms.Form):
+class IntakeItemForm(ClearErrorsMixin, forms.Form):
     """One item posted as JSON to the signed intake: checked field by field, nothing cut short."""
 
     external_id = forms.CharField(max_length=200, help_text="The platform's id of the comment or message.")

@@ -1,11 +1,11 @@
 import re
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 from django.forms import BaseFormSet, formset_factory
 from django.utils import timezone
 
+from core.forms import ClearErrorsMixin, form_helper
 from core.validators import field_validators
 from incidents import evidence as evidence_files
 from incidents.models import (
@@ -30,19 +30,21 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 def _helper(label: str, *, tag: bool = True) -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = tag
-    if tag:
-        helper.add_input(Submit("submit", label))
-    return helper
+    return form_helper(label, tag=tag)
 
 
-def _when(label: str, help_text: str = "", *, fills) -> forms.DateTimeField:
+def _when(label: str, help_text: str = "", *, fills, missing: str = "") -> forms.DateTimeField:
     """A date and time something happened, held to the range of the model field it ``fills``
-    (``(Model, "field")``): since 2000, not in the future."""
+    (``(Model, "field")``): since 2000, not in the future. ``missing`` says what to enter, as in
+    "Enter the date and time it happened"."""
+    messages = {}
+    if missing:
+        thing = missing.removeprefix("Enter ")
+        messages = {"required": missing, "invalid": f"Enter {thing} as a real date and time, like 14/03/2026 09:30"}
     return forms.DateTimeField(
         label=label,
         help_text=help_text,
+        error_messages=messages,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT),
         validators=field_validators(*fills),
     )
@@ -78,13 +80,19 @@ class StaffChoiceField(forms.ModelMultipleChoiceField):
         return user.full_name or user.email
 
 
-class ReportForm(forms.Form):
+class ReportForm(ClearErrorsMixin, forms.Form):
     category = forms.ChoiceField(
-        label="What kind of concern is it?", choices=Category.choices, widget=forms.RadioSelect
+        label="What kind of concern is it?",
+        choices=Category.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select what kind of concern it is"},
     )
     platform = forms.ChoiceField(label="Where online", choices=Platform.choices, initial=Platform.OTHER)
     occurred_at = _when(
-        "When did it happen?", "Your best estimate if you are not sure.", fills=(Incident, "occurred_at")
+        "When did it happen?",
+        "Your best estimate if you are not sure.",
+        fills=(Incident, "occurred_at"),
+        missing="Enter the date and time it happened",
     )
     location = forms.CharField(
         label="Web address or account name",
@@ -97,6 +105,7 @@ class ReportForm(forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Facts only: what you saw or were told, and by whom. Do not write pupils' names.",
+        error_messages={"required": "Describe what happened: what you saw or were told, and by whom"},
     )
     official_account = forms.ModelChoiceField(
         label="Did it happen on one of our official accounts?",
@@ -109,14 +118,14 @@ class ReportForm(forms.Form):
         label="Staff the concern is about",
         queryset=None,
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
-        help_text="Hold Ctrl (Cmd on a Mac) to choose more than one. They will not see this report.",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="They will not see this report.",
     )
     affected = StaffChoiceField(
         label="Staff affected (for example, abused online)",
         queryset=None,
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=forms.CheckboxSelectMultiple,
         help_text="They will not see or handle this report either.",
     )
     pupils = forms.CharField(
@@ -133,6 +142,13 @@ class ReportForm(forms.Form):
         self.fields["official_account"].queryset = accounts
         self.helper = _helper("Send report", tag=False)
 
+    @property
+    def names_people(self) -> bool:
+        """Whether "Who is involved" opens: something is filled in there, or an answer there was refused."""
+        people = ("subjects", "affected", "pupils")
+        filled = any(self[name].value() for name in people)
+        return filled or (self.is_bound and any(name in self.errors for name in people))
+
     def clean_pupils(self):
         return parse_pupils(self.cleaned_data.get("pupils", ""))
 
@@ -144,7 +160,7 @@ class ReportForm(forms.Form):
         return data
 
 
-class EvidenceForm(forms.Form):
+class EvidenceForm(ClearErrorsMixin, forms.Form):
     file = forms.FileField(
         label="File",
         required=False,
@@ -181,7 +197,7 @@ class BaseEvidenceFormSet(BaseFormSet):
 EvidenceFormSet = formset_factory(
     EvidenceForm,
     formset=BaseEvidenceFormSet,
-    extra=3,
+    extra=1,  # one slot at first; "Add another file" adds the rest (static/js/evidence-slots.js)
     max_num=evidence_files.MAX_FILES,
     absolute_max=evidence_files.MAX_FILES,
     validate_max=True,
@@ -200,7 +216,7 @@ class BasePublicEvidenceFormSet(BaseEvidenceFormSet):
 PublicEvidenceFormSet = formset_factory(
     EvidenceForm,
     formset=BasePublicEvidenceFormSet,
-    extra=evidence_files.PUBLIC_MAX_FILES,
+    extra=1,
     max_num=evidence_files.PUBLIC_MAX_FILES,
     absolute_max=evidence_files.PUBLIC_MAX_FILES,
     validate_max=True,
@@ -220,14 +236,25 @@ PUBLIC_CATEGORY_LABELS = [
 ]
 
 
-class PublicReportForm(forms.Form):
-    public_reporter = forms.ChoiceField(label="Are you…", choices=PublicReporter.choices, widget=forms.RadioSelect)
-    category = forms.ChoiceField(label="What is it about?", choices=PUBLIC_CATEGORY_LABELS, widget=forms.RadioSelect)
+class PublicReportForm(ClearErrorsMixin, forms.Form):
+    public_reporter = forms.ChoiceField(
+        label="Are you…",
+        choices=PublicReporter.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whether you are a learner, a parent or carer, or someone else"},
+    )
+    category = forms.ChoiceField(
+        label="What is it about?",
+        choices=PUBLIC_CATEGORY_LABELS,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select what it is about"},
+    )
     platform = forms.ChoiceField(label="Where online", choices=Platform.choices, initial=Platform.OTHER)
     occurred_at = _when(
         "When did it happen or when did you see it?",
         "Your best estimate if you are not sure.",
         fills=(Incident, "occurred_at"),
+        missing="Enter the date and time it happened or you saw it",
     )
     location = forms.CharField(
         label="Web address or account name", max_length=500, required=False, help_text="If you know it."
@@ -237,6 +264,7 @@ class PublicReportForm(forms.Form):
         max_length=3000,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="Please do not include anyone's full name. Add screenshots below instead of describing them.",
+        error_messages={"required": "Describe what happened"},
     )
     contact_name = forms.CharField(label="Your name (optional)", max_length=150, required=False)
     contact_details = forms.CharField(
@@ -275,11 +303,11 @@ class StaffAssigneeField(forms.ModelChoiceField):
         return user.full_name or user.email
 
 
-class TriageForm(forms.Form):
+class TriageForm(ClearErrorsMixin, forms.Form):
     severity = forms.ChoiceField(
         choices=Severity.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose a severity."},
+        error_messages={"required": "Select how severe it is"},
     )
     # No answer is chosen for the DSL (the view gives none before the first triage): a triage saved from
     # the keyboard without a choice is refused, never recorded as "not safeguarding".
@@ -291,10 +319,14 @@ class TriageForm(forms.Form):
         ],
         coerce=lambda v: v == "yes",
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose whether this is a safeguarding matter: yes or no."},
+        error_messages={"required": "Select whether this is a safeguarding matter"},
     )
     assignee = StaffAssigneeField(label="Who handles it", queryset=None)
-    first_assessment = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
+    first_assessment = forms.CharField(
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Enter your first assessment: what happened and what you will do first"},
+    )
     lado_referral_needed = forms.BooleanField(
         label="A LADO referral is needed (an allegation about someone who works with children)",
         required=False,
@@ -311,7 +343,7 @@ class TriageForm(forms.Form):
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
 
-class ThresholdForm(forms.Form):
+class ThresholdForm(ClearErrorsMixin, forms.Form):
     """The harm-threshold questions (KCSIE Part 4), each answered yes or no: none is answered for the DSL."""
 
     reasons = forms.CharField(
@@ -339,7 +371,7 @@ class ThresholdForm(forms.Form):
         self.helper = _helper("Record the decision")
 
 
-class ActionForm(forms.Form):
+class ActionForm(ClearErrorsMixin, forms.Form):
     kind = forms.ChoiceField(label="Action", choices=[(k.value, k.label) for k in HAND_ACTIONS])
     happened_at = _when("When", fills=(IncidentAction, "happened_at"))
     text = forms.CharField(
@@ -359,7 +391,7 @@ class ActionForm(forms.Form):
         self.helper = _helper("Add to chronology")
 
 
-class AddendumForm(forms.Form):
+class AddendumForm(ClearErrorsMixin, forms.Form):
     corrects = forms.ModelChoiceField(label="Entry to correct", queryset=None)
     text = forms.CharField(label="Correction", max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -373,14 +405,14 @@ class AddendumForm(forms.Form):
         self.helper = _helper("Add correction")
 
 
-class StatusForm(forms.Form):
+class StatusForm(ClearErrorsMixin, forms.Form):
     to = forms.ChoiceField(
         label="Move to",
         choices=[(Status.IN_PROGRESS, Status.IN_PROGRESS.label), (Status.REFERRED, Status.REFERRED.label)],
     )
 
 
-class CloseForm(forms.Form):
+class CloseForm(ClearErrorsMixin, forms.Form):
     outcome = forms.ChoiceField(choices=[("", "Choose the outcome…"), *Outcome.choices])
     reason = forms.CharField(
         label="Reason and summary",
@@ -410,11 +442,11 @@ class CloseForm(forms.Form):
         return data
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(ClearErrorsMixin, forms.Form):
     reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class BreachForm(forms.Form):
+class BreachForm(ClearErrorsMixin, forms.Form):
     person = StaffAssigneeField(label="Member of staff", queryset=None)
     version = forms.ModelChoiceField(label="Policy version breached", queryset=None)
     clause = forms.CharField(max_length=30, help_text="For example 5.4(c).")
@@ -431,7 +463,7 @@ class BreachForm(forms.Form):
         self.helper = _helper("Record breach")
 
 
-class RetentionReviewForm(forms.Form):
+class RetentionReviewForm(ClearErrorsMixin, forms.Form):
     decision = forms.ChoiceField(choices=RetentionDecision.choices, widget=forms.RadioSelect)
     keep_until = forms.DateField(
         required=False,
@@ -446,7 +478,7 @@ class RetentionReviewForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class RetentionPeriodsForm(forms.Form):
+class RetentionPeriodsForm(ClearErrorsMixin, forms.Form):
     def __init__(self, *args, current: dict[str, int], **kwargs):
         super().__init__(*args, **kwargs)
         for category in Category:

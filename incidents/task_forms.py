@@ -3,11 +3,12 @@
 from django import forms
 from django.utils import timezone
 
+from core.forms import ClearErrorsMixin
 from incidents.forms import DATETIME_FORMAT, StaffAssigneeField, _when
 from incidents.models import HAND_ACTIONS, HowReported, Platform, Takedown
 
 
-class TaskForm(forms.Form):
+class TaskForm(ClearErrorsMixin, forms.Form):
     kind = forms.ChoiceField(label="Kind of action", choices=[(k.value, k.label) for k in HAND_ACTIONS])
     title = forms.CharField(label="What is to be done", max_length=300)
     owner = StaffAssigneeField(label="Who does it", queryset=None)
@@ -23,7 +24,7 @@ class TaskForm(forms.Form):
         self.fields["owner"].queryset = owners
 
 
-class FinishTaskForm(forms.Form):
+class FinishTaskForm(ClearErrorsMixin, forms.Form):
     result = forms.ChoiceField(
         label="Result",
         choices=[("done", "Done"), ("not_needed", "Not needed")],
@@ -48,7 +49,7 @@ class FinishTaskForm(forms.Form):
         return data
 
 
-class ReassignForm(forms.Form):
+class ReassignForm(ClearErrorsMixin, forms.Form):
     owner = StaffAssigneeField(label="Give it to", queryset=None)
 
     def __init__(self, *args, owners=None, **kwargs):
@@ -57,7 +58,7 @@ class ReassignForm(forms.Form):
         self.fields["owner"].queryset = owners
 
 
-class TakedownForm(forms.Form):
+class TakedownForm(ClearErrorsMixin, forms.Form):
     platform = forms.ChoiceField(label="Platform", choices=Platform.choices)
     target = forms.CharField(label="Account handle or web address", max_length=500)
     reported_at = _when("When it was reported to the platform", fills=(Takedown, "reported_at"))
@@ -78,7 +79,7 @@ class TakedownForm(forms.Form):
         self.fields["reported_at"].initial = timezone.localtime().strftime(DATETIME_FORMAT)
 
 
-class RemovalForm(forms.Form):
+class RemovalForm(ClearErrorsMixin, forms.Form):
     removed_at = _when("When it was removed", fills=(Takedown, "removed_at"))
     platform_reference = forms.CharField(label="The platform's reference (optional)", max_length=100, required=False)
 

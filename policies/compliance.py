@@ -242,6 +242,8 @@ def people(
         rows = rows.filter(acknowledgement__isnull=True)
     elif status == "overdue":
         rows = rows.filter(acknowledgement__isnull=True, due_date__lt=on)
+    elif status == "due":  # outstanding and not yet overdue: with "overdue", it makes up "outstanding"
+        rows = rows.filter(acknowledgement__isnull=True, due_date__gte=on)
     return rows.select_related(
         "user", "membership__organisation", "version__policy", "acknowledgement__version"
     ).order_by("membership__user__last_name", "membership__user__first_name", "version__policy__title", "pk")

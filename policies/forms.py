@@ -1,23 +1,19 @@
 import datetime as dt
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 
 from accounts.models import Role, StaffType, today
+from core.forms import ClearErrorsMixin, form_helper
 from policies.document_limits import MAX_TEXT_CHARS, MAX_UPLOAD_BYTES
 from policies.models import Policy, PolicyVersion, SourceFormat
 
 
 def _helper(label: str, *, multipart: bool = False) -> FormHelper:
-    helper = FormHelper()
-    helper.add_input(Submit("submit", label))
-    if multipart:
-        helper.attrs = {"enctype": "multipart/form-data"}
-    return helper
+    return form_helper(label, multipart=multipart)
 
 
-class PolicyForm(forms.ModelForm):
+class PolicyForm(ClearErrorsMixin, forms.ModelForm):
     audience_roles = forms.MultipleChoiceField(
         label="Only people with these roles",
         choices=Role.choices,
@@ -54,7 +50,7 @@ class PolicyForm(forms.ModelForm):
         self.helper = _helper("Save policy")
 
 
-class VersionForm(forms.ModelForm):
+class VersionForm(ClearErrorsMixin, forms.ModelForm):
     upload = forms.FileField(
         label="File",
         required=False,
@@ -107,7 +103,7 @@ class VersionForm(forms.ModelForm):
         return cleaned
 
 
-class PublishForm(forms.Form):
+class PublishForm(ClearErrorsMixin, forms.Form):
     due_date = forms.DateField(
         label="Staff must acknowledge it by",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -127,7 +123,7 @@ class PublishForm(forms.Form):
         return due
 
 
-class ImportPolicyForm(forms.Form):
+class ImportPolicyForm(ClearErrorsMixin, forms.Form):
     file = forms.FileField(
         help_text="A Markdown (.md) or plain text (.txt) file, like a policy exported from Word as text.",
         widget=forms.ClearableFileInput(attrs={"accept": ".md,.txt,text/plain,text/markdown"}),
@@ -138,7 +134,7 @@ class ImportPolicyForm(forms.Form):
         self.helper = _helper("Import as a draft", multipart=True)
 
 
-class QuestionForm(forms.Form):
+class QuestionForm(ClearErrorsMixin, forms.Form):
     prompt = forms.CharField(label="Question", max_length=300)
     choices = forms.CharField(
         label="Answers",
@@ -162,14 +158,40 @@ class QuestionForm(forms.Form):
         return cleaned
 
 
-class AcknowledgeForm(forms.Form):
+class QuizForm(ClearErrorsMixin, forms.Form):
+    """A version's questions, one radio group each, none answered for the reader."""
+
+    error_summary_on_page = True  # the reading page is long: its summary opens the page (policies/read.html)
+
+    def __init__(self, *args, questions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for number, question in enumerate(questions, start=1):
+            self.fields[f"question-{question.pk}"] = forms.TypedChoiceField(
+                label=f"{number}. {question.prompt}",
+                choices=list(enumerate(question.choices)),
+                coerce=int,
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": f"Select an answer to question {number}",
+                    "invalid_choice": f"Select one of the answers given for question {number}",
+                },
+            )
+        self.helper = form_helper("Check my answers", tag=False)
+
+    def answers(self) -> dict[int, int]:
+        return {q.pk: self.cleaned_data[f"question-{q.pk}"] for q in self.questions}
+
+
+class AcknowledgeForm(ClearErrorsMixin, forms.Form):
+    error_summary_on_page = True
     confirm = forms.BooleanField(
         label="I have read and understood this policy, and I will follow it.",
         error_messages={"required": "Tick the box to confirm you have read and understood the policy."},
     )
 
 
-class AskOwnerForm(forms.Form):
+class AskOwnerForm(ClearErrorsMixin, forms.Form):
     question = forms.CharField(
         label="Your question for the policy's owner",
         max_length=2000,
@@ -181,7 +203,7 @@ class AskOwnerForm(forms.Form):
         self.helper = _helper("Send question")
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(ClearErrorsMixin, forms.Form):
     notes = forms.CharField(
         label="Notes from the review", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )

@@ -41,6 +41,7 @@ from policies.forms import (
     PolicyForm,
     PublishForm,
     QuestionForm,
+    QuizForm,
     ReviewForm,
     VersionForm,
 )
@@ -111,7 +112,11 @@ def _addenda_for(user, policy):
 
 @login_required
 def read_policy(request, pk):
-    policy = _policy_to_read(request.user, pk)
+    return _read_page(request, _policy_to_read(request.user, pk))
+
+
+def _read_page(request, policy, *, quiz_form=None, form=None):
+    """The reading page; after a refused quiz or acknowledgement, with that form and its errors."""
     version = policy.versions.published().first()
     if version is None:
         raise Http404("This policy has no published version.")
@@ -140,8 +145,9 @@ def read_policy(request, pk):
             "diff": diff,
             "addenda": [(a, v) for a, v in _addenda_for(request.user, policy) if v],
             "questions": questions,
+            "quiz_form": quiz_form or QuizForm(questions=questions),
             "quiz_passed": services.has_passed_quiz(request.user, version),
-            "form": AcknowledgeForm(),
+            "form": form or AcknowledgeForm(),
             "ask_form": AskOwnerForm(),
         },
     )
@@ -154,8 +160,7 @@ def acknowledge(request, pk):
     policy = _policy_to_read(request.user, version.policy_id)
     form = AcknowledgeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, form.errors["confirm"][0])
-        return redirect("policies:read", pk=policy.pk)
+        return _read_page(request, policy, form=form)
     addenda = [v for a, v in _addenda_for(request.user, policy) if v and services.open_request(request.user, a)]
     try:
         acknowledgement = services.acknowledge_together(
@@ -178,17 +183,17 @@ def acknowledge(request, pk):
 @require_POST
 def answer_quiz(request, pk):
     version = get_object_or_404(PolicyVersion, pk=pk, status=VersionStatus.PUBLISHED)
-    _policy_to_read(request.user, version.policy_id)
-    answers = {}
-    for question in version.questions.all():
-        answer = int_param(request.POST, f"question-{question.pk}", message="Choose one of the answers offered.")
-        if answer is not None:
-            answers[question.pk] = answer
-    if services.answer_quiz(user=request.user, version=version, answers=answers):
-        messages.success(request, "All your answers are right. You can now acknowledge the policy.")
-    else:
-        messages.error(request, "Not all your answers are right. Read the policy again and have another go.")
-    return redirect(reverse("policies:read", args=[version.policy_id]) + "#check")
+    policy = _policy_to_read(request.user, version.policy_id)
+    questions = list(version.questions.all())
+    for question in questions:  # an answer that is not a number was not sent from the page: 400
+        int_param(request.POST, f"question-{question.pk}", message="Choose one of the answers offered.")
+    quiz = QuizForm(request.POST, questions=questions)
+    if quiz.is_valid():
+        if services.answer_quiz(user=request.user, version=version, answers=quiz.answers()):
+            messages.success(request, "All your answers are right. You can now acknowledge the policy.")
+            return redirect(reverse("policies:read", args=[version.policy_id]) + "#ack-title")
+        quiz.add_error(None, "Not all your answers are right. Read the policy again and have another go.")
+    return _read_page(request, policy, quiz_form=quiz)
 
 
 @login_required

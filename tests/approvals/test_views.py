@@ -31,7 +31,7 @@ def test_a_missing_point_is_shown_and_nothing_is_saved(client, school, staff, ru
     response = client.post(
         f"/organisations/{school.slug}/requests/new/", {**BUSINESS_CASE, "aim": "", "lead": runner.pk}
     )
-    assert response.status_code == 200 and "This field is required" in response.content.decode()
+    assert response.status_code == 200 and "Enter the aim of the account" in response.content.decode()
     assert not AccountRequest.objects.exists()
 
 

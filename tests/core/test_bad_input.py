@@ -206,7 +206,7 @@ def test_a_form_declared_as_utf8_in_another_spelling_is_read(school):
     client, token = with_csrf_cookie(PUBLIC)
     body = f"csrfmiddlewaretoken={token}&description=caf%C3%A9".encode()
     response = client.generic("POST", PUBLIC, body, content_type="application/x-www-form-urlencoded; charset=UTF8")
-    assert response.status_code == 200 and "This field is required" in text(response)
+    assert response.status_code == 200 and "Select what it is about" in text(response)
 
 
 def test_an_address_that_is_not_utf8_is_refused(slt):

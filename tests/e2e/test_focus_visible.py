@@ -154,7 +154,7 @@ def tab_through(page, label: str, results: list, start: str | None = None, hover
 def _submit_empty(page) -> None:
     """The sign-in form sent empty: its fields come back marked invalid."""
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("This field is required.").first.wait_for()
+    page.get_by_text("Enter your work email address").first.wait_for()
 
 
 def _answer_first_choices(page) -> None:

@@ -491,5 +491,7 @@ def test_an_unknown_organisation_is_not_found(client, db):
 
 def test_the_public_form_takes_screenshots_and_warns_about_nude_images(client, now, school):
     page = client.get(URL).content.decode()
-    assert 'enctype="multipart/form-data"' in page and page.count('type="file"') == evidence.PUBLIC_MAX_FILES
+    # One slot at first (and in the template "Add another file" copies), up to the formset's maximum.
+    assert 'enctype="multipart/form-data"' in page and page.count('type="file"') == 2
+    assert f'name="evidence-MAX_NUM_FORMS" value="{evidence.PUBLIC_MAX_FILES}"' in page
     assert "do not send us nude or semi-nude images" in page

@@ -40,7 +40,7 @@ def test_a_triage_without_a_safeguarding_answer_is_refused_and_changes_nothing(c
         {"severity": "low", "assignee": dsl.pk, "first_assessment": "Pressed Enter without choosing."},
     )
     assert response.status_code == 400
-    assert "Choose whether this is a safeguarding matter: yes or no." in response.content.decode()
+    assert "Select whether this is a safeguarding matter" in response.content.decode()
     incident.refresh_from_db()
     assert incident.status == Status.NEW and incident.severity == "" and incident.triaged_at is None
     assert not IncidentAction.objects.filter(incident=incident).exists()

@@ -384,3 +384,22 @@ def test_the_home_page_shows_what_needs_the_dsl_and_the_reporter(client, now, sc
     page = client.get("/").content.decode()
     assert "Your reports" in page and mine.reference in page and "Triaged" in page
     assert "awaiting triage</h3>" not in page
+
+
+def test_the_slt_case_page_gives_each_element_its_own_id(client, now, school, staff, slt, dsl):
+    """Two crispy forms on one page once shared ``id="submit-id-submit"`` (core.forms.form_helper)."""
+    import re
+
+    incident = report(school, staff)
+    triaged(incident, dsl, safeguarding=False, assignee=slt)
+    client.force_login(slt)
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert page.count("<form") >= 2 and "submit-id-submit" not in page
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
+def test_the_report_page_title_names_the_organisation(client, school, staff):
+    client.force_login(staff)
+    page = client.get("/incidents/report/").content.decode()
+    assert f"<title>Report an incident – {school.name} – Policy Portal</title>" in page

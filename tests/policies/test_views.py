@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership, Role, RoleGrant, StaffType, User
 from policies import services
-from policies.models import Acknowledgement, AcknowledgementRequest
+from policies.models import Acknowledgement, AcknowledgementRequest, QuizQuestion
 from tests.factories import member
 from tests.policies.conftest import publish
 
@@ -408,3 +408,58 @@ def test_a_school_leader_downloads_the_evidence_of_a_trust_policy_for_their_own_
     assert "here@school.example" in rows and "there@school.example" in rows
     client.force_login(member(school, Role.LINE_MANAGER))
     assert client.get(f"/policies/{policy.pk}/evidence.csv").status_code == 403
+
+
+def test_the_dashboard_cards_add_up_to_the_people_asked(client, now, school, policy, owner, slt):
+    """Acknowledged + not yet due + overdue = asked: overdue is no longer counted inside "outstanding"."""
+    import re
+
+    people = [member(school, Role.STAFF) for _ in range(4)]
+    version = publish(policy, owner)
+    services.acknowledge(user=people[0], version=version)
+    AcknowledgementRequest.objects.filter(user__in=people[1:3]).update(due_date=dt.date(2020, 1, 1))
+    client.force_login(slt)
+    page = client.get(f"/organisations/{school.slug}/compliance/").content.decode()
+    cards = dict(
+        (label.strip(), int(value))
+        for value, label in re.findall(
+            r'stat-value">(\d+)</span><span class="stat-label">(?:<svg.*?</svg>)?([^<]+)', page
+        )
+    )
+    asked = AcknowledgementRequest.objects.count()
+    assert (
+        cards["acknowledged"] + cards["not yet due"] + cards["overdue"]
+        == asked
+        == int(re.search(r'stat-value">(\d+)</span><span class="stat-label">asked', page)[1])
+    )
+    assert cards["overdue"] == 2 and cards["acknowledged"] == 1
+    due = client.get(f"/organisations/{school.slug}/compliance/people/?status=due").content.decode()
+    assert "<title>Not yet due – Compliance – " in due
+    listed = re.findall(r'class="cell-name"><span class="fw-semibold">([^<]+)</span>', due)
+    assert len(listed) == cards["not yet due"] and people[3].full_name in listed
+
+
+def test_the_reading_page_opens_with_what_is_asked_and_a_way_to_it(client, published, staff):
+    client.force_login(staff)
+    page = client.get(f"/policies/{published.policy_id}/").content.decode()
+    top = page[page.index("<h1") : page.index('class="policy-facts"')]
+    assert "acknowledge it by 16 March 2026" in top and 'href="#ack-title"' in top and 'id="ack-title"' in page
+
+    QuizQuestion.objects.create(
+        version=published, prompt="Who reads this?", choices=["Nobody", "Everyone"], correct_choice=1
+    )
+    page = client.get(f"/policies/{published.policy_id}/").content.decode()
+    top = page[page.index("<h1") : page.index('class="policy-facts"')]
+    assert "1 question checks your understanding" in top and 'href="#check"' in top and 'id="check"' in page
+
+
+def test_a_quiz_sent_unanswered_comes_back_naming_the_question(client, published, staff):
+    question = QuizQuestion.objects.create(
+        version=published, prompt="Who reads this?", choices=["Nobody", "Everyone"], correct_choice=1
+    )
+    client.force_login(staff)
+    response = client.post(f"/policies/versions/{published.pk}/quiz/", {})
+    page = response.content.decode()
+    assert response.status_code == 200 and "<title>Error: " in page
+    assert f'href="#id_question-{question.pk}_0"' in page and "Select an answer to question 1" in page
+    assert not published.quiz_attempts.exists()
