@@ -259,7 +259,7 @@ class IntakeItemForm(ClearErrorsMixin, forms.Form):
         return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in self.errors.items())
 
 
-class ApprovalRulesForm(forms.Form):
+class ApprovalRulesForm(ClearErrorsMixin, forms.Form):
     """One rule per kind of request (``approvals.approval_rules``): fields ``<kind>-approvals`` and
     ``<kind>-lead``."""
 

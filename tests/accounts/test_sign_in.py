@@ -54,7 +54,8 @@ def test_there_is_no_public_sign_up(client, db):
         "/accounts/signup/", {"email": "newcomer@example.org", "password1": password, "password2": password}
     )
     assert (
-        "You cannot create an account here" in response.content.decode() and not User.objects.filter(email="newcomer@example.org").exists()
+        "You cannot create an account here" in response.content.decode()
+        and not User.objects.filter(email="newcomer@example.org").exists()
     )
     assert "_auth_user_id" not in client.session
 

@@ -104,7 +104,7 @@ def test_the_administrator_sets_the_rules_on_their_page(client, school, school_a
     assert rules_for(school) == HEAD_FOR_BLOGS
     # Bad input is refused with a message and changes nothing.
     response = client.post(url, {**data, "website-approvals": "9"})
-    assert response.status_code == 200 and "less than or equal to 5" in response.content.decode()
+    assert response.status_code == 200 and "must be 5 or less" in response.content.decode()
     assert rules_for(school) == HEAD_FOR_BLOGS
     client.force_login(slt)
     assert client.get(url).status_code == 403

@@ -238,7 +238,7 @@ def test_five_years_from_29_february_ends_on_28_february(staff):
     [
         (b"<html><script>alert(1)</script></html>", "certificate.pdf", "is not a PNG, JPEG, WebP or PDF file"),
         (b"GIF89a" + b"\x00" * 10, "certificate.gif", "is not a PNG, JPEG, WebP or PDF file"),
-        (b"", "empty.pdf", "The submitted file is empty"),
+        (b"", "empty.pdf", "is empty: choose another"),
         (b"%PDF-1.7\n1 0 obj\n", "cut-short.pdf", "is not a complete PDF file"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "broken.png", "could not be read as an image"),
         (huge_png_header(), "bomb.png", "declares more pixels than an image"),

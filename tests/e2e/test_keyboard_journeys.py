@@ -149,7 +149,7 @@ def test_an_incident_is_reported_and_triaged_from_the_keyboard(live_server, demo
         elif f["name"] == "is_safeguarding":
             dsl.keyboard.press("Space")
         elif f["name"] == "assignee":
-            dsl.keyboard.type("C")  # a select answers to the first letter typed: Chris Patel
+            dsl.keyboard.type("Chris")  # a select answers to what is typed: Chris Patel
         elif f["name"] == "first_assessment":
             dsl.keyboard.type("A rude post; ask for removal.")
         else:
