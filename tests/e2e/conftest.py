@@ -201,18 +201,3 @@ def drawn_post(path: Path, title: str, text: str, colour=(59, 89, 152)) -> Path:
     draw.text((112, 96), text, fill=(0, 0, 0))
     image.save(path, "PNG")
     return path
-
-
-@pytest.fixture
-def open_browser_page(browser):
-    """Opens as many desktop pages, each in its own browser context (one person each), as a test needs."""
-    contexts = []
-
-    def _open(viewport=DESKTOP):
-        context, page = _new_page(browser, viewport)
-        contexts.append(context)
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()

@@ -56,8 +56,8 @@ def assert_error_summary(page, label: str, expected: dict[str, str]) -> None:
     assert page_errors(page) == [], f"{label}: {page_errors(page)}"
 
 
-def test_an_empty_incident_report_opens_on_a_summary_at_phone_width(live_server, demo_data, open_browser_page, sign_in):
-    page = sign_in(open_browser_page(PHONE), "staff@example.org")
+def test_an_empty_incident_report_opens_on_a_summary_at_phone_width(live_server, demo_data, open_browser, sign_in):
+    page = sign_in(open_browser(PHONE), "staff@example.org")
     page.goto(f"{live_server.url}/incidents/report/")
     expect(page.locator("[data-evidence-slots] input[type=file]")).to_have_count(1)
     page.get_by_role("button", name="Send report").click()
@@ -74,8 +74,8 @@ def test_an_empty_incident_report_opens_on_a_summary_at_phone_width(live_server,
     expect(page.locator("#id_description")).to_have_accessible_description(re.compile("Error: Describe what happened"))
 
 
-def test_the_account_request_form_asks_for_each_missing_answer(live_server, demo_data, open_browser_page, sign_in):
-    page = sign_in(open_browser_page(), "staff@example.org")
+def test_the_account_request_form_asks_for_each_missing_answer(live_server, demo_data, open_browser, sign_in):
+    page = sign_in(open_browser(), "staff@example.org")
     page.goto(f"{live_server.url}/organisations/northfield-primary/requests/new/")
     visibility = page.get_by_role("group", name=re.compile("open or private"))
     expect(visibility.get_by_role("radio")).to_have_count(2)  # no "---------"
@@ -99,7 +99,7 @@ def test_the_account_request_form_asks_for_each_missing_answer(live_server, demo
 
 
 def test_the_quiz_names_each_unanswered_question_then_says_when_answers_are_wrong(
-    live_server, demo_data, open_browser_page, sign_in
+    live_server, demo_data, open_browser, sign_in
 ):
     from policies.models import AcknowledgementRequest
 
@@ -110,7 +110,7 @@ def test_the_quiz_names_each_unanswered_question_then_says_when_answers_are_wron
         .first()
     )
     questions = list(request.version.questions.all())
-    page = sign_in(open_browser_page(), "staff@example.org")
+    page = sign_in(open_browser(), "staff@example.org")
     page.goto(f"{live_server.url}/policies/{request.version.policy_id}/")
     quiz = page.get_by_role("region", name="Check your understanding")
     quiz.get_by_role("button", name="Check my answers").click()
@@ -132,8 +132,8 @@ def test_the_quiz_names_each_unanswered_question_then_says_when_answers_are_wron
     assert not request.version.quiz_attempts.filter(passed=True).exists()
 
 
-def test_sign_in_says_what_is_missing_and_announces_a_wrong_password(live_server, demo_data, open_browser_page):
-    page = open_browser_page()
+def test_sign_in_says_what_is_missing_and_announces_a_wrong_password(live_server, demo_data, open_browser):
+    page = open_browser()
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_role("button", name="Sign in").click()
     assert_error_summary(

@@ -64,10 +64,10 @@ def _date_then_time(page, visit: int) -> bool:
     return True
 
 
-def test_a_policy_is_acknowledged_from_the_keyboard(live_server, demo_data, open_browser_page, sign_in):
+def test_a_policy_is_acknowledged_from_the_keyboard(live_server, demo_data, open_browser, sign_in):
     from policies.models import AcknowledgementRequest
 
-    page = sign_in(open_browser_page(), "staff@example.org")
+    page = sign_in(open_browser(), "staff@example.org")
     request = (
         AcknowledgementRequest.objects.outstanding()
         .filter(user__email="staff@example.org")
@@ -111,10 +111,10 @@ def test_a_policy_is_acknowledged_from_the_keyboard(live_server, demo_data, open
     assert page_errors(page) == []
 
 
-def test_an_incident_is_reported_and_triaged_from_the_keyboard(live_server, demo_data, open_browser_page, sign_in):
+def test_an_incident_is_reported_and_triaged_from_the_keyboard(live_server, demo_data, open_browser, sign_in):
     from incidents.models import Incident
 
-    page = sign_in(open_browser_page(), "staff@example.org")
+    page = sign_in(open_browser(), "staff@example.org")
     page.goto(f"{live_server.url}/incidents/report/")
 
     def act(f, visit):
@@ -139,7 +139,7 @@ def test_an_incident_is_reported_and_triaged_from_the_keyboard(live_server, demo
     reference = page.locator("#reference").inner_text()
     incident = Incident.objects.get(reference=reference)
 
-    dsl = sign_in(open_browser_page(), "dsl@example.org")
+    dsl = sign_in(open_browser(), "dsl@example.org")
     dsl.goto(f"{live_server.url}/incidents/{incident.pk}/")
 
     def triage(f, visit):
@@ -164,10 +164,10 @@ def test_an_incident_is_reported_and_triaged_from_the_keyboard(live_server, demo
     assert page_errors(page) == [] and page_errors(dsl) == []
 
 
-def test_evidence_slots_are_added_one_at_a_time_up_to_the_limit(live_server, demo_data, open_browser_page):
+def test_evidence_slots_are_added_one_at_a_time_up_to_the_limit(live_server, demo_data, open_browser):
     from incidents import evidence
 
-    page = open_browser_page()
+    page = open_browser()
     page.goto(f"{live_server.url}/report/northfield-primary/")
     slots = page.locator("[data-evidence-slots] input[type=file]")
     expect(slots).to_have_count(1)
