@@ -179,6 +179,20 @@ def _a_staff_members_page(page, base: str) -> str:
     return f"/organisations/northfield-primary/staff/{membership.pk}/"
 
 
+def _an_untriaged_case(page, base: str) -> str:
+    """A case waiting for triage at Northfield, for the DSL: the triage form's radios and select."""
+    from incidents.models import Incident
+
+    case = Incident.objects.filter(organisation__slug="northfield-primary", triaged_at__isnull=True).first()
+    return f"/incidents/{case.pk}/"
+
+
+def _an_official_account(page, base: str) -> str:
+    from approvals.models import OfficialAccount
+
+    return f"/approvals/accounts/{OfficialAccount.objects.filter(organisation__slug='northfield-primary').first().pk}/"
+
+
 # (who, page, address, what to do first, where to start tabbing): the main page types of several roles.
 PAGES = [
     (None, "sign-in", "/accounts/login/", None, None),
@@ -199,6 +213,13 @@ PAGES = [
     ("admin@example.org", "staff list", "/organisations/northfield-primary/staff/", None, None),
     ("admin@example.org", "a staff member's page", _a_staff_members_page, None, None),
     ("slt@example.org", "home", "/", None, None),
+    ("slt@example.org", "compliance dashboard", "/organisations/northfield-primary/compliance/", None, None),
+    ("slt@example.org", "an official account", _an_official_account, None, None),
+    ("slt@example.org", "training records", "/approvals/training/", None, None),
+    ("dsl@example.org", "home", "/", None, None),
+    ("dsl@example.org", "a case to triage", _an_untriaged_case, None, "Triage"),
+    ("dsl@example.org", "incident dashboard", "/organisations/northfield-primary/incidents/dashboard/", None, None),
+    (None, "public report form", "/report/northfield-primary/", None, None),
 ]
 
 
