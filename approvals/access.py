@@ -153,8 +153,9 @@ def account_role(user, account) -> str | None:
 
 def credential_keepers(user) -> Q:
     """Keep or change the sign-in details: the account's administrators and the organisation's
-    administrator, whom seed 001 §3 makes responsible for storing account details."""
-    return _on_team(user, AccountRole.ADMINISTRATOR) | _ORG_ADMIN.filter(_roles(user))
+    administrator, whom seed 001 §3 makes responsible for storing account details: those who
+    administer the account."""
+    return administrable_accounts(user)
 
 
 def credential_readers(user) -> Q:

@@ -8,31 +8,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DESKTOP, _new_page, assert_accessible, page_errors, screenshot
+from tests.e2e.conftest import check_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 NAME = "Northfield Eco Club"
-
-
-@pytest.fixture
-def open_browser(browser):
-    contexts = []
-
-    def _open():
-        context, page = _new_page(browser, DESKTOP)
-        contexts.append(context)
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
-
-
-def _check(page, label: str, shot: str) -> None:
-    screenshot(page, shot)
-    assert_accessible(page, label)
-    assert page_errors(page) == [], f"{label}: {page_errors(page)}"
 
 
 def _accounts_menu(page, item: str) -> None:
@@ -51,7 +31,7 @@ def test_request_refused_until_trained_then_approved_set_up_and_a_comment_answer
     sign_in(teacher, "staff@example.org")
     _accounts_menu(teacher, "Account requests")
     expect(teacher.get_by_role("heading", level=1)).to_have_text("Social-media account requests")
-    _check(teacher, "the account requests page", "approval-requests")
+    check_page(teacher, "the account requests page", "approval-requests")
     teacher.get_by_role("link", name="New request").click()
     expect(teacher.get_by_role("heading", level=1)).to_have_text("Ask for a social-media account")
     teacher.get_by_label("What do you want to set up?").select_option(label="An official social-media account")
@@ -63,11 +43,11 @@ def test_request_refused_until_trained_then_approved_set_up_and_a_comment_answer
     teacher.get_by_label("How the account will be promoted").fill("The weekly newsletter.")
     teacher.get_by_label("Private or closed: members only").check()
     teacher.get_by_label("Who will lead the account").select_option(label="Lucy Evans")
-    _check(teacher, "the request form", "approval-request-form")
+    check_page(teacher, "the request form", "approval-request-form")
     teacher.get_by_role("button", name="Save draft").click()
     expect(teacher.get_by_role("heading", level=1)).to_have_text(f"Instagram: {NAME}")
     expect(teacher.get_by_text("Lucy Evans has no in-date social-media training record.")).to_be_visible()
-    _check(teacher, "the draft request", "approval-request-draft")
+    check_page(teacher, "the draft request", "approval-request-draft")
     teacher.get_by_role("button", name="Submit for a decision").click()
     expect(teacher.get_by_role("status")).to_contain_text("Submitted.")
 
@@ -76,15 +56,15 @@ def test_request_refused_until_trained_then_approved_set_up_and_a_comment_answer
     sign_in(leader, "slt@example.org")
     waiting = leader.get_by_role("link", name=f"Instagram: {NAME}")
     expect(waiting).to_be_visible()
-    _check(leader, "a leader's home page with a request to decide", "approval-home-slt")
+    check_page(leader, "a leader's home page with a request to decide", "approval-home-slt")
     waiting.click()
-    _check(leader, "the request to decide", "approval-request-decide")
+    check_page(leader, "the request to decide", "approval-request-decide")
     leader.get_by_label("Approve").check()
     leader.get_by_role("button", name="Record decision").click()
     expect(leader.get_by_role("alert").or_(leader.locator(".alert-danger"))).to_contain_text(
         "Approval refused. Lucy Evans has no in-date social-media training record."
     )
-    _check(leader, "the refusal", "approval-refused")
+    check_page(leader, "the refusal", "approval-refused")
 
     # (3) The trust's administrator records Lucy's training.
     admin = open_browser()
@@ -100,7 +80,7 @@ def test_request_refused_until_trained_then_approved_set_up_and_a_comment_answer
     today = dt.date.today()
     record.get_by_label("Completed on").fill(today.isoformat())
     record.get_by_label("Expires on").fill((today + dt.timedelta(days=730)).isoformat())
-    _check(admin, "the training form", "approval-training")
+    check_page(admin, "the training form", "approval-training")
     admin.get_by_role("button", name="Record training").click()
     expect(admin.get_by_role("status")).to_contain_text("Training recorded for Lucy Evans.")
 
@@ -111,17 +91,17 @@ def test_request_refused_until_trained_then_approved_set_up_and_a_comment_answer
     leader.get_by_label("Reason").fill("A clear plan with a trained lead.")
     leader.get_by_role("button", name="Record decision").click()
     expect(leader.get_by_role("status")).to_contain_text("The request is now approved.")
-    _check(leader, "the approved request", "approval-approved")
+    check_page(leader, "the approved request", "approval-approved")
     account = OfficialAccount.objects.get(name=NAME)
     assert account.status == "pending_creation"
 
     # (5) The administrator completes the set-up checklist in the register.
     _accounts_menu(admin, "Register: Northfield Primary School")
     expect(admin.get_by_role("heading", level=1)).to_have_text("Register of official accounts")
-    _check(admin, "the register", "approval-register")
+    check_page(admin, "the register", "approval-register")
     admin.get_by_role("link", name=NAME, exact=True).click()
     expect(admin.get_by_text("Set-up not finished.")).to_be_visible()
-    _check(admin, "a new account", "approval-account-pending")
+    check_page(admin, "a new account", "approval-account-pending")
     admin.get_by_label("Address (URL)").fill("https://social.example/northfield-eco")
     for label in (
         "Linked to the official email address",
@@ -135,7 +115,7 @@ def test_request_refused_until_trained_then_approved_set_up_and_a_comment_answer
     admin.get_by_label("Sign-in details last changed").fill(today.isoformat())
     admin.get_by_role("button", name="Save checklist").click()
     expect(admin.get_by_role("status")).to_contain_text("the account is now active")
-    _check(admin, "the active account", "approval-account-active")
+    check_page(admin, "the active account", "approval-account-active")
 
     # (6) A comment is logged and answered in the response log.
     admin.get_by_role("link", name="Response log").click()
@@ -146,10 +126,10 @@ def test_request_refused_until_trained_then_approved_set_up_and_a_comment_answer
     expect(admin.get_by_role("status")).to_contain_text(re.compile(r"Logged\. Reply by"))
     item = admin.get_by_role("article").filter(has_text="Can families visit the garden on Saturday?")
     expect(item).to_contain_text("left")
-    _check(admin, "the response log with an open item", "approval-log-open")
+    check_page(admin, "the response log with an open item", "approval-log-open")
     item.get_by_label("How was it answered?").fill("Yes, 10am to noon, with a grown-up.")
     item.get_by_role("button", name="Mark answered").click()
     expect(admin.get_by_role("status")).to_contain_text("Answered on time.")
     expect(admin.get_by_role("region", name="Recently answered")).to_contain_text("Can families visit the garden")
-    _check(admin, "the response log after answering", "approval-log-answered")
+    check_page(admin, "the response log after answering", "approval-log-answered")
     assert account.items.get().answered_on_time

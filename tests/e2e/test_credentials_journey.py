@@ -12,33 +12,13 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret, hotp_valu
 from cryptography.fernet import Fernet
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DEMO_PASSWORD, DESKTOP, _new_page, assert_accessible, page_errors, screenshot
+from tests.e2e.conftest import DEMO_PASSWORD, check_page
 from tests.mailbox import deliver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ACCOUNT = "Northfield Primary News"
 PASSWORD_KEPT = "user: northfield.news\npassword: Bl0ssom-Tr33-Hill"
-
-
-@pytest.fixture
-def open_browser(browser):
-    contexts = []
-
-    def _open():
-        context, page = _new_page(browser, DESKTOP)
-        contexts.append(context)
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
-
-
-def _check(page, label: str, shot: str) -> None:
-    screenshot(page, shot)
-    assert_accessible(page, label)
-    assert page_errors(page) == [], f"{label}: {page_errors(page)}"
 
 
 def _code(secret: str) -> str:
@@ -80,13 +60,13 @@ def test_the_administrator_stores_slt_reveal_and_a_volunteer_is_refused(
     expect(admin.get_by_role("heading", level=1)).to_have_text(ACCOUNT)
     admin.get_by_text("Keep the sign-in details in the portal").click()
     admin.get_by_role("region", name="Sign-in details").get_by_role("textbox").fill(PASSWORD_KEPT)
-    _check(admin, "the account page with the credentials form", "credentials-admin-form")
+    check_page(admin, "the account page with the credentials form", "credentials-admin-form")
     admin.get_by_role("button", name="Save sign-in details").click()
     expect(admin.get_by_role("status")).to_contain_text("Sign-in details saved, encrypted. SLT have been told.")
     expect(admin.get_by_text("Kept encrypted in the portal")).to_be_visible()
     # The list of who has seen them is for SLT and the account's administrators.
     expect(admin.get_by_role("heading", name="Who has seen the sign-in details")).to_have_count(0)
-    _check(admin, "the account page after storing", "credentials-admin-stored")
+    check_page(admin, "the account page after storing", "credentials-admin-stored")
     changed = [m for m in deliver() if m.subject.startswith("Sign-in details changed")]
     assert {"slt@example.org", "head@example.org"} <= {a for m in changed for a in m.to}
 
@@ -96,16 +76,16 @@ def test_the_administrator_stores_slt_reveal_and_a_volunteer_is_refused(
     slt.goto(account_url)
     reveals = slt.get_by_role("region", name="Who has seen the sign-in details")
     expect(reveals).to_contain_text("Nobody has seen them in the portal yet.")
-    _check(slt, "the account page before a reveal", "credentials-slt-account")
+    check_page(slt, "the account page before a reveal", "credentials-slt-account")
     slt.get_by_role("button", name="Show the sign-in details").click()
     expect(slt.get_by_role("heading", level=1)).to_have_text("Sign-in details")
     expect(slt.locator("pre")).to_have_text(PASSWORD_KEPT)
-    _check(slt, "the revealed sign-in details", "credentials-slt-revealed")
+    check_page(slt, "the revealed sign-in details", "credentials-slt-revealed")
     slt.get_by_role("link", name="Back to the account").click()
     row = slt.get_by_role("region", name="Who has seen the sign-in details").get_by_role("row").nth(1)
     expect(row).to_contain_text("Alex Okafor")
     expect(row).to_contain_text("127.0.0.1")
-    _check(slt, "the account page listing the reveal", "credentials-slt-reveal-listed")
+    check_page(slt, "the account page listing the reveal", "credentials-slt-reveal-listed")
     viewed = [m for m in deliver() if m.subject.startswith("Sign-in details viewed")]
     assert "head@example.org" in {a for m in viewed for a in m.to}
 
@@ -125,7 +105,7 @@ def test_the_administrator_stores_slt_reveal_and_a_volunteer_is_refused(
     expect(volunteer.get_by_role("heading", level=1)).to_have_text(ACCOUNT)
     expect(volunteer.get_by_role("button", name="Show the sign-in details")).to_have_count(0)
     expect(volunteer.get_by_text("Who has seen the sign-in details")).to_have_count(0)
-    _check(volunteer, "the account page as a volunteer", "credentials-volunteer-account")
+    check_page(volunteer, "the account page as a volunteer", "credentials-volunteer-account")
     before = AuditEntry.objects.filter(action="approvals.credentials_revealed").count()
     token = next(c["value"] for c in volunteer.context.cookies() if c["name"] == "csrftoken")
     response = volunteer.request.post(

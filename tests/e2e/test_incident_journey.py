@@ -15,31 +15,14 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,
-    _new_page,
-    assert_accessible,
     assert_no_horizontal_scroll,
-    page_errors,
-    screenshot,
+    check_page,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 DESCRIPTION = "A parent posted in the village Facebook group that I lied about their child's detention."
 NOTE = "Phoned the parent, who agreed to take the post down today."
-
-
-@pytest.fixture
-def open_browser(browser):
-    contexts = []
-
-    def _open(viewport=DESKTOP):
-        context, page = _new_page(browser, viewport)
-        contexts.append(context)
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture
@@ -52,12 +35,6 @@ def screenshot_file(tmp_path):
     path = tmp_path / "facebook-post.png"
     image.save(path, "PNG")
     return path
-
-
-def _check(page, label: str, shot: str) -> None:
-    screenshot(page, shot)
-    assert_accessible(page, label)
-    assert page_errors(page) == [], f"{label}: {page_errors(page)}"
 
 
 def _local(moment: dt.datetime) -> str:
@@ -88,13 +65,13 @@ def test_staff_report_dsl_handle_and_the_reporter_sees_only_the_status(
     affected.get_by_label("Sam Taylor").check()
     staff.locator("#id_evidence-0-file").set_input_files(str(screenshot_file))
     staff.locator("#id_evidence-0-shown_at").fill(_local(yesterday + dt.timedelta(minutes=5)))
-    _check(staff, "report form", "incident-report-form")
+    check_page(staff, "report form", "incident-report-form")
     staff.get_by_role("button", name="Send report").click()
     expect(staff.get_by_role("heading", name="Your report has been sent")).to_be_visible()
     reference = staff.locator("#reference").inner_text()
     assert re.fullmatch(r"INC-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", reference)
     expect(staff.get_by_role("heading", name="What happens next")).to_be_visible()
-    _check(staff, "report sent", "incident-submitted")
+    check_page(staff, "report sent", "incident-submitted")
     incident = Incident.objects.get(reference=reference, organisation__slug="northfield-primary")
     evidence = incident.evidence.get()
 
@@ -107,11 +84,11 @@ def test_staff_report_dsl_handle_and_the_reporter_sees_only_the_status(
     dsl = sign_in(open_browser(), "dsl@example.org")
     waiting = dsl.locator(".card", has=dsl.get_by_role("heading", name="Incidents awaiting triage"))
     expect(waiting.get_by_role("link", name=reference)).to_be_visible()
-    _check(dsl, "DSL home", "incident-home-dsl")
+    check_page(dsl, "DSL home", "incident-home-dsl")
     waiting.get_by_role("link", name=reference).click()
     expect(dsl.get_by_text("Awaiting triage:")).to_be_visible()
     expect(dsl.get_by_text(DESCRIPTION)).to_be_visible()
-    _check(dsl, "case before triage", "incident-case-new")
+    check_page(dsl, "case before triage", "incident-case-new")
     triage = dsl.locator("form[action$='/triage/']")
     triage.get_by_label("Medium").check()
     triage.get_by_label("No: SLT can see and lead it").check()
@@ -132,7 +109,7 @@ def test_staff_report_dsl_handle_and_the_reporter_sees_only_the_status(
     )
     action.get_by_role("button", name="Add to chronology").click()
     expect(dsl.locator(".chronology")).to_contain_text(NOTE)
-    _check(dsl, "case in progress", "incident-case-in-progress")
+    check_page(dsl, "case in progress", "incident-case-in-progress")
 
     # A case closes once each task of its support plan (002 App. 1) is done or not needed, with the reason.
     for task in incident.tasks.filter(status="open"):
@@ -148,16 +125,16 @@ def test_staff_report_dsl_handle_and_the_reporter_sees_only_the_status(
     close.get_by_label("Reason and summary").fill("The parent removed the post; Sam supported.")
     close.get_by_role("button", name="Close incident").click()
     expect(dsl.get_by_text(f"{reference} is closed.")).to_be_visible()
-    _check(dsl, "case closed", "incident-case-closed")
+    check_page(dsl, "case closed", "incident-case-closed")
     with dsl.expect_download() as download:
         dsl.get_by_role("link", name="Chronology PDF").click()
     assert download.value.suggested_filename == f"{reference}-chronology.pdf"
 
     dsl.goto(f"{live_server.url}/organisations/northfield-primary/incidents/dashboard/")
     expect(dsl.get_by_role("heading", name="Incident dashboard")).to_be_visible()
-    _check(dsl, "dashboard", "incident-dashboard")
+    check_page(dsl, "dashboard", "incident-dashboard")
     dsl.goto(f"{live_server.url}/organisations/northfield-primary/incidents/")
-    _check(dsl, "incident list", "incident-list")
+    check_page(dsl, "incident list", "incident-list")
 
     # staff@ sees the status, never the notes.
     staff.goto(f"{live_server.url}/incidents/mine/")
@@ -166,7 +143,7 @@ def test_staff_report_dsl_handle_and_the_reporter_sees_only_the_status(
     row.get_by_role("link", name=reference).click()
     expect(staff.get_by_role("heading", name=f"Your report {reference}")).to_be_visible()
     assert NOTE not in staff.content() and "Offered Sam" not in staff.content()
-    _check(staff, "reporter's status page", "incident-reporter-status")
+    check_page(staff, "reporter's status page", "incident-reporter-status")
 
     # another member of staff: 404 for the case and for its evidence.
     other = sign_in(open_browser(), "l.evans@example.org")
@@ -188,7 +165,7 @@ def test_the_public_page_takes_a_concern_without_signing_in(live_server, demo_da
         page = open_browser(viewport)
         page.goto(f"{live_server.url}/report/northfield-primary/")
         expect(page.get_by_role("heading", level=1)).to_have_text("Report a concern to Northfield Primary School")
-        _check(page, "public form", f"incident-public-form{suffix}")
+        check_page(page, "public form", f"incident-public-form{suffix}")
         if viewport is PHONE:
             assert_no_horizontal_scroll(page, "public form on a phone")
             continue
@@ -201,5 +178,5 @@ def test_the_public_page_takes_a_concern_without_signing_in(live_server, demo_da
         page.get_by_label("What happened?").fill("An account called northfield_fans_demo uses the school badge.")
         page.get_by_role("button", name="Send").click()
         expect(page.get_by_role("heading", name=re.compile("Thank you"))).to_be_visible()
-        _check(page, "public thanks", "incident-public-thanks")
+        check_page(page, "public thanks", "incident-public-thanks")
     assert Incident.objects.filter(is_public=True, description__contains="northfield_fans_demo").count() == 1

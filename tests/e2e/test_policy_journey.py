@@ -8,13 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
-    DESKTOP,
     PHONE,
-    _new_page,
-    assert_accessible,
     assert_no_horizontal_scroll,
-    page_errors,
-    screenshot,
+    check_page,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -31,28 +27,6 @@ RIGHT_ANSWERS = {
     ),
     "How quickly must a comment on an official account be answered?": "Within 24 hours",
 }
-
-
-@pytest.fixture
-def open_browser(browser):
-    """A new browser context (own cookies, so own sign-in) per person; all closed at the end, pass or fail."""
-    contexts = []
-
-    def _open(viewport=DESKTOP):
-        context, page = _new_page(browser, viewport)
-        contexts.append(context)
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
-
-
-def _check(page, label: str, shot: str) -> None:
-    """Every page of the journey: a full-page screenshot, axe-core, and no script or CSP errors."""
-    screenshot(page, shot)
-    assert_accessible(page, label)
-    assert page_errors(page) == [], f"{label}: {page_errors(page)}"
 
 
 def _version_rows(page, status: str):
@@ -82,7 +56,7 @@ def _open_dashboard(page, live_server, shot: str) -> int:
     expect(row.get_by_role("img")).to_have_attribute(
         "aria-label", re.compile(r"^\d+ acknowledged, \d+ outstanding, \d+ overdue$")
     )
-    _check(page, "the compliance dashboard", shot)
+    check_page(page, "the compliance dashboard", shot)
     return int(row.get_by_role("cell").first.inner_text().strip())
 
 
@@ -100,24 +74,24 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
     # (1) The trust's policy owner writes and publishes version 3.
     owner = open_browser()
     sign_in(owner, "owner@example.org")
-    _check(owner, "the policy owner's home page", "policy-home-owner")
+    check_page(owner, "the policy owner's home page", "policy-home-owner")
     nav = owner.get_by_role("navigation", name="Main")
     nav.get_by_role("button", name="Manage policies", exact=True).click()
     nav.get_by_role("link", name="Northfield Learning Trust").click()
     expect(owner).to_have_url(f"{live_server.url}/organisations/northfield-trust/policies/")
     expect(owner.get_by_role("heading", level=1)).to_have_text("Policies")
-    _check(owner, "the list of policies to manage", "policy-manage-list")
+    check_page(owner, "the list of policies to manage", "policy-manage-list")
 
     owner.get_by_role("link", name=f"Manage {POLICY}").click()
     expect(owner).to_have_url(f"{live_server.url}/policies/{policy.pk}/manage/")
     expect(owner.get_by_role("heading", level=1)).to_have_text(POLICY)
     expect(_version_rows(owner, "Published").get_by_role("cell").first).to_have_text("2")
-    _check(owner, "the policy's management page", "policy-manage")
+    check_page(owner, "the policy's management page", "policy-manage")
 
     owner.get_by_role("link", name="New version").click()
     expect(owner).to_have_url(f"{live_server.url}/policies/{policy.pk}/versions/new/")
     expect(owner.get_by_role("heading", level=1)).to_have_text("New version")
-    _check(owner, "the new version form", "policy-version-form")
+    check_page(owner, "the new version form", "policy-version-form")
     owner.get_by_role("textbox", name=re.compile(r"^Version")).fill("3")
     text = owner.get_by_label("Policy text")
     # The text starts from the current version's Markdown.
@@ -130,7 +104,7 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
     expect(owner).to_have_url(f"{live_server.url}/policies/{policy.pk}/manage/")
     expect(owner.get_by_role("status")).to_contain_text("Draft version 3 saved.")
     expect(_version_rows(owner, "Draft").get_by_role("cell").first).to_have_text("3")
-    _check(owner, "the management page with a draft", "policy-manage-draft")
+    check_page(owner, "the management page with a draft", "policy-manage-draft")
     owner.get_by_role("link", name="Publish version 3").click()
 
     expect(owner).to_have_url(re.compile(r"/policies/versions/\d+/publish/$"))
@@ -142,7 +116,7 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
         owner.get_by_label("Staff must acknowledge it by"),
         "the default due date is missing: the DateInput needs format='%Y-%m-%d' (policies/forms.py)",
     ).to_have_value(default_due.isoformat())
-    _check(owner, "the publish page", "policy-publish")
+    check_page(owner, "the publish page", "policy-publish")
     owner.get_by_role("button", name="Publish").click()
 
     expect(owner).to_have_url(f"{live_server.url}/policies/{policy.pk}/manage/")
@@ -151,12 +125,12 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
     )
     expect(_version_rows(owner, "Published").get_by_role("cell").first).to_have_text("3")
     expect(_version_rows(owner, "Superseded")).to_have_count(2)
-    _check(owner, "the management page after publishing", "policy-manage-published")
+    check_page(owner, "the management page after publishing", "policy-manage-published")
 
     # (3, before) A deputy head looks at the primary's figures.
     slt = open_browser()
     sign_in(slt, "slt@example.org")
-    _check(slt, "a school leader's home page", "policy-home-slt")
+    check_page(slt, "a school leader's home page", "policy-home-slt")
     before = _open_dashboard(slt, live_server, "policy-dashboard-before")
 
     # (2) The teacher reads what changed, answers the questions and acknowledges version 3.
@@ -168,7 +142,7 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
     row = to_do.get_by_role("row").filter(has_text=POLICY)
     expect(row).to_have_count(1)
     expect(row.get_by_role("cell").nth(1)).to_have_text("3")
-    _check(teacher, "My policies", "policy-my-policies")
+    check_page(teacher, "My policies", "policy-my-policies")
     row.get_by_role("link", name=f"Read and acknowledge {POLICY}").click()
 
     expect(teacher).to_have_url(f"{live_server.url}/policies/{policy.pk}/")
@@ -183,14 +157,14 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
     # The box to acknowledge waits for the right answers.
     expect(teacher.get_by_role("checkbox", name=re.compile("I have read and understood"))).to_have_count(0)
     quiz = teacher.get_by_role("region", name="Check your understanding")
-    _check(teacher, "the reading page", "policy-read")
+    check_page(teacher, "the reading page", "policy-read")
     for question, answer in RIGHT_ANSWERS.items():
         quiz.get_by_role("group", name=re.compile(re.escape(question))).get_by_role("radio", name=answer).check()
     quiz.get_by_role("button", name="Check my answers").click()
 
     expect(teacher.get_by_role("status")).to_contain_text("All your answers are right.")
     expect(teacher.get_by_role("region", name="Check your understanding")).to_have_count(0)
-    _check(teacher, "the reading page, questions answered", "policy-read-answered")
+    check_page(teacher, "the reading page, questions answered", "policy-read-answered")
     teacher.get_by_role("checkbox", name=re.compile("I have read and understood")).check()
     teacher.get_by_role("button", name="Acknowledge", exact=True).click()
 
@@ -206,7 +180,7 @@ def test_new_version_is_published_acknowledged_and_counted(live_server, demo_dat
         .get_by_role("row")
         .filter(has_text=POLICY)
     ).to_have_count(0)
-    _check(teacher, "My policies after acknowledging", "policy-my-policies-done")
+    check_page(teacher, "My policies after acknowledging", "policy-my-policies-done")
     assert Acknowledgement.objects.filter(user=staff, version__policy=policy, version__label="3").count() == 1
 
     # (3, after) The same leader reloads the figures: one more acknowledgement of version 3.
@@ -240,4 +214,4 @@ def test_policy_pages_fit_a_phone(live_server, demo_data, open_browser, sign_in,
     page.goto(live_server.url + path.format(pk=pk))
     expect(page.get_by_role("heading", level=1).first).to_be_visible()
     assert_no_horizontal_scroll(page, f"{path} at 390px")
-    _check(page, f"{path} on a phone", shot)
+    check_page(page, f"{path} on a phone", shot)

@@ -4,15 +4,9 @@ each kind of request (002 §4.2, 004 "Blogging"), in a real browser; axe-core ch
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_accessible, page_errors, screenshot
+from tests.e2e.conftest import check_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _check(page, label: str, shot: str) -> None:
-    screenshot(page, shot)
-    assert_accessible(page, label)
-    assert page_errors(page) == [], f"{label}: {page_errors(page)}"
 
 
 def test_slt_search_the_staffs_training_and_the_administrator_sets_the_approval_rules(
@@ -32,7 +26,7 @@ def test_slt_search_the_staffs_training_and_the_administrator_sets_the_approval_
     staff.get_by_role("button", name="Search").click()
     expect(staff.get_by_role("row")).to_have_count(2)  # the header and Kate Dunn's record
     expect(staff.get_by_role("row").nth(1)).to_contain_text("Kate Dunn")
-    _check(page, "the training records searched", "training-slt-search")
+    check_page(page, "the training records searched", "training-slt-search")
 
     page.context.clear_cookies()
     sign_in(page, "l.harris@example.org")  # the school's administrator (and SLT)
@@ -40,7 +34,7 @@ def test_slt_search_the_staffs_training_and_the_administrator_sets_the_approval_
     page.get_by_role("link", name="Who approves each kind of social-media request").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Who approves each kind of request")
     page.get_by_label("A website or blog that mentions the provision: approvals needed").fill("2")
-    _check(page, "the approval rules", "approval-rules")
+    check_page(page, "the approval rules", "approval-rules")
     page.get_by_role("button", name="Save approval rules").click()
     expect(page.get_by_role("status")).to_contain_text("Approval rules saved.")
     assert rules_for(school)["website"].slt_approvals == 2

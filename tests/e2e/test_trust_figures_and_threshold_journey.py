@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DESKTOP, _new_page, assert_accessible, page_errors, screenshot
+from tests.e2e.conftest import DESKTOP, _new_page, check_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -18,12 +18,6 @@ def desktop(browser):
     context.close()
 
 
-def _check(page, label: str, shot: str) -> None:
-    screenshot(page, shot)
-    assert_accessible(page, label)
-    assert page_errors(page) == [], f"{label}: {page_errors(page)}"
-
-
 def test_the_trust_lead_reads_and_downloads_figures_with_no_small_count(live_server, demo_data, desktop, sign_in):
     page = sign_in(desktop, "trust.dsl@example.org")
     page.goto(f"{live_server.url}/organisations/northfield-trust/incidents/dashboard/")
@@ -31,7 +25,7 @@ def test_the_trust_lead_reads_and_downloads_figures_with_no_small_count(live_ser
     cells = page.locator("table td").all_inner_texts()
     assert cells and not [c for c in cells if re.fullmatch(r"\s*[1-4]\s*", c)]
     assert "<5" in cells
-    _check(page, "trust dashboard", "incident-trust-dashboard")
+    check_page(page, "trust dashboard", "incident-trust-dashboard")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download these figures (CSV)").click()
     assert download.value.suggested_filename.startswith("northfield-trust-incident-figures-")
@@ -56,10 +50,10 @@ def test_the_dsl_takes_the_harm_threshold_step_from_the_keyboard(live_server, de
         page.keyboard.press("Space")
         expect(radio).to_be_checked()
     section.get_by_label("Reasons for the decision").fill("Followed a pupil and messaged them privately.")
-    _check(page, "harm-threshold step", "incident-threshold-form")
+    check_page(page, "harm-threshold step", "incident-threshold-form")
     section.get_by_role("button", name="Record the decision").click()
     expect(page.get_by_text("Harm-threshold step recorded. Meets the harm threshold")).to_be_visible()
     decision = ThresholdDecision.objects.get(incident=incident)
     assert (decision.harmed_child, decision.criminal_offence) == (True, False)
     assert decision.decided_by.email == "dsl@example.org"
-    _check(page, "harm-threshold decision", "incident-threshold-decided")
+    check_page(page, "harm-threshold decision", "incident-threshold-decided")
