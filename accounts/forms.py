@@ -79,6 +79,33 @@ class InviteForm(ClearErrorsMixin, forms.Form):
         return self.cleaned_data["email"].strip().lower()
 
 
+class PersonWithoutEmailForm(ClearErrorsMixin, forms.Form):
+    """A member of staff with no work email or device: a cleaner, a lunchtime supervisor."""
+
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    staff_type = forms.ChoiceField(choices=StaffType.choices, initial=StaffType.EMPLOYEE)
+    job_title = forms.CharField(max_length=150, required=False)
+    department = forms.CharField(max_length=150, required=False)
+    line_manager = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="No line manager",
+        help_text="They, or an administrator, record this person's acknowledgements for them.",
+    )
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first_name"].error_messages["required"] = "Enter the person's first name"
+        self.fields["last_name"].error_messages["required"] = "Enter the person's last name"
+        self.fields["line_manager"].queryset = (
+            User.objects.filter(memberships__in=Membership.objects.current().filter(organisation=organisation))
+            .exclude(email=None)
+            .distinct()
+        )
+        self.helper = _helper("Add to the staff list")
+
+
 class MembershipForm(ClearErrorsMixin, forms.ModelForm):
     roles = forms.MultipleChoiceField(
         choices=Role.choices,
@@ -99,8 +126,13 @@ class MembershipForm(ClearErrorsMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         org = self.instance.organisation
+        # A line manager is told of their team's overdue acknowledgements by email and records
+        # acknowledgements for those without one: someone with an address.
         self.fields["line_manager"].queryset = (
-            User.objects.filter(memberships__organisation=org).exclude(pk=self.instance.user_id).distinct()
+            User.objects.filter(memberships__organisation=org)
+            .exclude(pk=self.instance.user_id)
+            .exclude(email=None)
+            .distinct()
         )
         self.fields["roles"].initial = sorted(self.instance.roles)
         self.helper = _helper("Save changes")

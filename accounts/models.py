@@ -72,13 +72,18 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person who signs in with their email address.
+    """A person who signs in with their email address, or a member of staff without one.
+
+    Seed 000 §2 and 002 §3 put every member of staff in scope, cleaners and lunchtime
+    supervisors included, and some have no work email or device: their record has no
+    address (``email`` is empty), they never sign in, and their acknowledgements are
+    recorded for them by their line manager or the administrator (``policies.services``).
 
     People are never deleted: their acknowledgements, reports and decisions
     must stay attributable. Access ends with their memberships.
     """
 
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField("email address", unique=True, null=True, blank=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     is_active = models.BooleanField(default=True, help_text="Untick to stop this person signing in anywhere.")
@@ -96,11 +101,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["last_name", "first_name"]
 
     def __str__(self):
-        return self.full_name or self.email
+        return self.full_name or self.email or f"Person {self.pk}"
 
     def clean(self):
         super().clean()
-        self.email = self.email.strip().lower()
+        self.email = (self.email or "").strip().lower() or None
+
+    @property
+    def has_email(self) -> bool:
+        """False for staff without an email address: they cannot sign in or be emailed."""
+        return bool(self.email)
 
     @property
     def full_name(self) -> str:
@@ -110,7 +120,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name
 
     def get_short_name(self):
-        return self.first_name or self.email
+        return self.first_name or self.email or ""
 
 
 domain_validator = RegexValidator(
@@ -216,7 +226,7 @@ class MembershipQuerySet(models.QuerySet):
         return self.filter(organisation_id__in=organisation.reach_ids)
 
     def emails(self) -> list[str]:
-        return sorted(set(self.values_list("user__email", flat=True)))
+        return sorted(set(self.exclude(user__email=None).values_list("user__email", flat=True)))
 
 
 # Employment reaches further back than anything else the portal records.

@@ -5,6 +5,7 @@ admin and the demo all call ``change_roles``, so the rules hold on every path
 (DESIGN.md "Who uses it"):
 
 - nobody changes their own roles;
+- staff without an email address cannot sign in, so they hold the staff role only;
 - granting DSL, deputy DSL, organisation lead or administrator is recorded and
   told at once to the organisation lead and the DSL (the person granted
   excluded), so no privileged grant goes unseen.
@@ -37,6 +38,11 @@ def change_roles(*, membership: Membership, roles, actor, via: str) -> bool:
         return False
     if actor is not None and actor.pk == membership.user_id and new != (old | {Role.STAFF.value}):
         raise RoleChangeRefused("You cannot change your own roles: ask another administrator.")
+    if new != {Role.STAFF.value} and not membership.user.has_email:
+        raise RoleChangeRefused(
+            f"{membership.user} has no email address, so cannot sign in: only the staff role applies. "
+            "Invite them with an address to give them other roles."
+        )
     RoleGrant.objects.filter(membership=membership).exclude(role__in=new).delete()
     RoleGrant.objects.bulk_create([RoleGrant(membership=membership, role=role) for role in new - old])
     if hasattr(membership, "_prefetched_objects_cache"):

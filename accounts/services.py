@@ -121,8 +121,54 @@ def invite_person(
     return membership
 
 
+def add_person_without_email(
+    *,
+    organisation: Organisation,
+    first_name: str,
+    last_name: str,
+    actor,
+    staff_type: str = "employee",
+    job_title: str = "",
+    department: str = "",
+    line_manager: User | None = None,
+) -> Membership:
+    """A member of staff with no work email or device (seed 000 §2, 002 §3: everyone is in scope).
+
+    They never sign in (no address, no usable password), hold the staff role only, and are asked
+    to acknowledge like everyone else; their line manager or an administrator records each
+    acknowledgement for them (``policies.services.record_assisted_acknowledgement``).
+    """
+    first_name, last_name = first_name.strip(), last_name.strip()
+    if not first_name or not last_name:
+        raise StaffError("Enter the person's first and last name: their acknowledgements are recorded by name.")
+    with transaction.atomic():
+        user = User(email=None, first_name=first_name, last_name=last_name)
+        user.set_unusable_password()
+        user.save()
+        membership = Membership.objects.create(
+            user=user,
+            organisation=organisation,
+            staff_type=staff_type,
+            job_title=job_title,
+            department=department,
+            line_manager=line_manager,
+        )
+        change_roles(membership=membership, roles=(Role.STAFF,), actor=actor, via="a record without email")
+        log_action(
+            "staff.added_without_email",
+            actor=actor,
+            organisation=organisation,
+            obj=membership,
+            details={"name": user.full_name, "line_manager": line_manager.full_name if line_manager else ""},
+        )
+        ask_to_acknowledge(users=[user])
+    return membership
+
+
 def resend_invitation(membership) -> None:
     """A new invitation link for someone who has not yet signed in."""
+    if not membership.user.has_email:
+        raise StaffError(f"{membership.user} has no email address, so there is no invitation to send.")
     send_invitation(membership.user, membership.organisation, invitation_path(membership.user))
 
 

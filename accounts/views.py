@@ -10,7 +10,14 @@ from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import AcceptInvitationForm, InviteForm, MembershipForm, OrganisationSettingsForm, StaffImportForm
+from accounts.forms import (
+    AcceptInvitationForm,
+    InviteForm,
+    MembershipForm,
+    OrganisationSettingsForm,
+    PersonWithoutEmailForm,
+    StaffImportForm,
+)
 from accounts.models import Membership, Offer, Role, User
 from accounts.permissions import Action, access_for, get_organisation_for
 from accounts.staff_import import import_staff
@@ -125,6 +132,27 @@ def staff_invite(request, slug):
 
 
 @login_required
+def staff_add_without_email(request, slug):
+    organisation = get_organisation_for(request.user, slug, Action.MANAGE_STAFF)
+    form = PersonWithoutEmailForm(request.POST or None, organisation=organisation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.add_person_without_email(
+                organisation=organisation, actor=request.user, **form.cleaned_data
+            )
+        except services.StaffError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"{membership.user} is on the staff list. Their acknowledgements are recorded for them "
+                "from the compliance pages.",
+            )
+            return redirect("accounts:staff_list", slug=organisation.slug)
+    return render(request, "accounts/staff_add_without_email.html", {"organisation": organisation, "form": form})
+
+
+@login_required
 def staff_edit(request, slug, pk):
     organisation = get_organisation_for(request.user, slug, Action.MANAGE_STAFF)
     membership = get_object_or_404(_staff_queryset(organisation), pk=pk)
@@ -150,8 +178,12 @@ def staff_edit(request, slug, pk):
 def staff_resend_invitation(request, slug, pk):
     organisation = get_organisation_for(request.user, slug, Action.MANAGE_STAFF)
     membership = get_object_or_404(Membership, organisation=organisation, pk=pk)
-    services.resend_invitation(membership)
-    messages.success(request, f"Invitation sent again to {membership.user.email}.")
+    try:
+        services.resend_invitation(membership)
+    except services.StaffError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Invitation sent again to {membership.user.email}.")
     return redirect("accounts:staff_list", slug=organisation.slug)
 
 

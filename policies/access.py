@@ -159,3 +159,30 @@ def evidence_scope(user, policy) -> list[int] | None:
 
 def can_download_evidence(user, policy) -> bool:
     return evidence_scope(user, policy) != []
+
+
+# Assisted acknowledgements
+# ------------------------------------------------------------------------------
+
+
+def can_record_acknowledgement_for(user, membership: Membership) -> bool:
+    """Whether ``user`` may record acknowledgements for the person of ``membership``, made on paper or
+    at a shared device (seed 000 §2, 002 §3: staff without a work email or device are in scope too).
+
+    Only for people without an email address, who cannot sign in to acknowledge for themselves: the
+    evidence of everyone else is their own act (000 §3). Their line manager (holding the line manager
+    role there, as for the team's figures) or an administrator of the organisation records it; nobody
+    records for themselves or for someone who has left.
+    """
+    person = membership.user
+    if person.has_email or person.pk == user.pk or not person.is_active or membership.has_left():
+        return False
+    access = access_for(user)
+    if access.can(Action.MANAGE_STAFF, membership.organisation_id):
+        return True
+    return membership.line_manager_id == user.pk and Role.LINE_MANAGER in access.roles_in(membership.organisation_id)
+
+
+def recordable_memberships(user, memberships) -> set[int]:
+    """Of ``memberships``, the ids of those ``can_record_acknowledgement_for`` allows (for a page's rows)."""
+    return {m.pk for m in memberships if can_record_acknowledgement_for(user, m)}

@@ -13,7 +13,14 @@ from django.db.models.functions import Coalesce
 from accounts.models import Organisation, StaffType, today
 from policies import tallies
 from policies.access import compliance_filter, sees_all_staff
-from policies.models import Acknowledgement, AcknowledgementRequest, AcknowledgementTally, Policy, PolicyVersion
+from policies.models import (
+    ASSISTED_METHODS,
+    Acknowledgement,
+    AcknowledgementRequest,
+    AcknowledgementTally,
+    Policy,
+    PolicyVersion,
+)
 
 # Each breakdown: the field that names its groups on a request, on a tally, and its label.
 BREAKDOWNS = {
@@ -28,6 +35,8 @@ class Figures:
     total: int
     acknowledged: int
     overdue: int
+    # Of the acknowledged, how many were recorded for someone without an email (``policies.assisted``).
+    assisted: int = 0
 
     @property
     def outstanding(self) -> int:
@@ -118,6 +127,19 @@ def _figure_rows(user, organisation: Organisation, by: str, on: dt.date):
     )
 
 
+def _assisted_rows(user, organisation: Organisation, by: str, on: dt.date):
+    """(version id, group, assisted) rows: of the visible requests, those acknowledged by someone else's hand.
+    Few rows, found from the assisted acknowledgements' own index, whatever the number of staff."""
+    field = "membership__organisation_id" if by == "organisation" else BREAKDOWNS[by][0]
+    return (
+        visible_requests(user, organisation, on)
+        .filter(acknowledgement__method__in=ASSISTED_METHODS)
+        .values_list("version_id", field)
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+
+
 def dashboard(user, organisation: Organisation, by: str, on: dt.date | None = None) -> tuple[Figures, list, list]:
     """(``totals``, ``by_version``, ``breakdown``) of what ``user`` may see in ``organisation``.
 
@@ -129,16 +151,21 @@ def dashboard(user, organisation: Organisation, by: str, on: dt.date | None = No
     from the requests themselves, as is everything where the database keeps no tallies.
     """
     on = on or today()
-    sums, versions, groups = [0, 0, 0], {}, {}
+    sums, versions, groups = [0, 0, 0, 0], {}, {}
     for version_id, group, *figures in _figure_rows(user, organisation, by, on):
         if not figures[0]:
             continue  # a group whose people have all left or moved
-        version = versions.setdefault(version_id, [0, 0, 0])
-        group = groups.setdefault(group or "", [0, 0, 0])
+        version = versions.setdefault(version_id, [0, 0, 0, 0])
+        group = groups.setdefault(group or "", [0, 0, 0, 0])
         for i, n in enumerate(figures):
             sums[i] += n
             version[i] += n
             group[i] += n
+    for version_id, group, n in _assisted_rows(user, organisation, by, on) if versions else ():
+        if version_id in versions and (group or "") in groups:  # else moved since the figures were read
+            sums[3] += n
+            versions[version_id][3] += n
+            groups[group or ""][3] += n
     named = (
         {v.pk: v for v in PolicyVersion.objects.filter(pk__in=versions).select_related("policy")} if versions else {}
     )
@@ -221,8 +248,20 @@ def rates_by_organisation(organisation_ids, on: dt.date | None = None) -> dict[i
             .annotate(**count_expressions(on))
             .order_by()
         )
+    assisted = dict(
+        current_requests(organisation_ids, on)
+        .filter(acknowledgement__method__in=ASSISTED_METHODS)
+        .values(org=F("membership__organisation_id"))
+        .annotate(n=Count("pk"))
+        .values_list("org", "n")
+        .order_by()
+    )
     # Tallies may keep a group at nothing (its people left or moved) until the daily fold: it has no figures.
-    return {row["org"]: Figures(row["total"], row["acknowledged"], row["overdue"]) for row in rows if row["total"]}
+    return {
+        row["org"]: Figures(row["total"], row["acknowledged"], row["overdue"], assisted.get(row["org"], 0))
+        for row in rows
+        if row["total"]
+    }
 
 
 def people(
@@ -244,8 +283,14 @@ def people(
         rows = rows.filter(acknowledgement__isnull=True, due_date__lt=on)
     elif status == "due":  # outstanding and not yet overdue: with "overdue", it makes up "outstanding"
         rows = rows.filter(acknowledgement__isnull=True, due_date__gte=on)
+    elif status == "assisted":  # of the acknowledged, those recorded for someone without an email
+        rows = rows.filter(acknowledgement__method__in=ASSISTED_METHODS)
     return rows.select_related(
-        "user", "membership__organisation", "version__policy", "acknowledgement__version"
+        "user",
+        "membership__organisation",
+        "version__policy",
+        "acknowledgement__version",
+        "acknowledgement__recorded_by",
     ).order_by("membership__user__last_name", "membership__user__first_name", "version__policy__title", "pk")
 
 
@@ -265,6 +310,6 @@ def evidence(policy: Policy, organisation_ids: list[int] | None = None):
     rows = AcknowledgementRequest.objects.filter(version__policy=policy, acknowledgement__isnull=False)
     if organisation_ids is not None:
         rows = rows.filter(membership__organisation_id__in=organisation_ids)
-    return rows.select_related("user", "membership__organisation", "acknowledgement__version").order_by(
-        "acknowledgement__acknowledged_at", "pk"
-    )
+    return rows.select_related(
+        "user", "membership__organisation", "acknowledgement__version", "acknowledgement__recorded_by"
+    ).order_by("acknowledgement__acknowledged_at", "pk")

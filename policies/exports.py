@@ -52,16 +52,17 @@ def evidence_pack_pdf(policy, organisation_ids: list[int] | None = None) -> byte
             ]
         )
     story += [_table(versions), Spacer(1, 6 * mm), Paragraph("Acknowledgements", styles["Heading2"])]
-    rows = [["Name", "Email", "Organisation", "Version", "Acknowledged at"]]
+    rows = [["Name", "Email", "Organisation", "Version", "Acknowledged at", "How"]]
     for row in compliance.evidence(policy, organisation_ids).iterator(chunk_size=2000):
         ack = row.acknowledgement
         rows.append(
             [
                 row.user.full_name,
-                row.user.email,
+                row.user.email or "",
                 row.membership.organisation.name,
                 ack.version.label,
-                f"{timezone.localtime(ack.acknowledged_at):%d %b %Y %H:%M}",
+                _acknowledged_at(ack, "%d %b %Y %H:%M"),
+                _how(ack),
             ]
         )
     if len(rows) == 1:
@@ -75,7 +76,7 @@ def evidence_pack_pdf(policy, organisation_ids: list[int] | None = None) -> byte
         waiting.append(
             [
                 row.user.full_name,
-                row.user.email,
+                row.user.email or "",
                 row.membership.organisation.name,
                 row.version.label,
                 f"{row.due_date:%d %b %Y}",
@@ -92,6 +93,21 @@ def evidence_pack_pdf(policy, organisation_ids: list[int] | None = None) -> byte
 
 def _waiting_status(row, on) -> str:
     return "Overdue" if row.is_overdue(on) else "Outstanding"
+
+
+def _how(ack) -> str:
+    """How the acknowledgement was made: "Signed in", or "Assisted: on paper, recorded by …"."""
+    if ack is None:
+        return ""
+    text = ack.how()
+    return f"Assisted: {text[0].lower()}{text[1:]}" if ack.is_assisted else text
+
+
+def _acknowledged_at(ack, fmt: str) -> str:
+    """An assisted acknowledgement counts from the day the person signed: its date, not a clock time."""
+    if ack.is_assisted:
+        return timezone.localtime(ack.acknowledged_at).strftime(fmt.split(" %H")[0])
+    return timezone.localtime(ack.acknowledged_at).strftime(fmt)
 
 
 def _table(rows):
@@ -125,6 +141,7 @@ CSV_HEADER = [
     "Status",
     "Acknowledged version",
     "Acknowledged at",
+    "How",
 ]
 
 
@@ -133,7 +150,7 @@ def _csv_row(row, on):
     status = "Acknowledged" if ack else ("Overdue" if row.is_overdue(on) else "Outstanding")
     return [
         row.user.full_name,
-        row.user.email,
+        row.user.email or "",
         row.membership.organisation.name,
         row.membership.department,
         row.membership.get_staff_type_display(),
@@ -142,7 +159,8 @@ def _csv_row(row, on):
         row.due_date.isoformat(),
         status,
         ack.version.label if ack else "",
-        timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M") if ack else "",
+        _acknowledged_at(ack, "%Y-%m-%d %H:%M") if ack else "",
+        _how(ack),
     ]
 
 
@@ -168,6 +186,8 @@ def write_evidence(writer, rows, waiting=None, on=None) -> None:
             "IP address",
             "Status",
             "Due",
+            "How",
+            "SHA-256 of the signed sheet",
         ]
     )
     for row in rows.iterator(chunk_size=2000):
@@ -175,14 +195,16 @@ def write_evidence(writer, rows, waiting=None, on=None) -> None:
         writer.writerow(
             [
                 row.user.full_name,
-                row.user.email,
+                row.user.email or "",
                 row.membership.organisation.name,
                 ack.version.label,
-                timezone.localtime(ack.acknowledged_at).strftime("%Y-%m-%d %H:%M:%S"),
+                _acknowledged_at(ack, "%Y-%m-%d %H:%M:%S"),
                 ack.content_sha256,
                 ack.ip_address or "",
                 "Acknowledged",
                 row.due_date.isoformat(),
+                _how(ack),
+                ack.signed_sheet_sha256,
             ]
         )
     if waiting is None:
@@ -192,7 +214,7 @@ def write_evidence(writer, rows, waiting=None, on=None) -> None:
         writer.writerow(
             [
                 row.user.full_name,
-                row.user.email,
+                row.user.email or "",
                 row.membership.organisation.name,
                 row.version.label,
                 "",
@@ -200,5 +222,7 @@ def write_evidence(writer, rows, waiting=None, on=None) -> None:
                 "",
                 _waiting_status(row, on),
                 row.due_date.isoformat(),
+                "",
+                "",
             ]
         )

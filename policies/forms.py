@@ -6,7 +6,7 @@ from django import forms
 from accounts.models import Role, StaffType, today
 from core.forms import ClearErrorsMixin, form_helper
 from policies.document_limits import MAX_TEXT_CHARS, MAX_UPLOAD_BYTES
-from policies.models import Policy, PolicyVersion, SourceFormat
+from policies.models import ASSISTED_METHODS, Policy, PolicyVersion, SourceFormat
 
 
 def _helper(label: str, *, multipart: bool = False) -> FormHelper:
@@ -211,3 +211,51 @@ class ReviewForm(ClearErrorsMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Record review: no change needed")
+
+
+class AssistedAcknowledgementForm(ClearErrorsMixin, forms.Form):
+    """What a line manager or administrator records from a signed sheet or a shared device
+    (``policies.assisted``)."""
+
+    requests = forms.MultipleChoiceField(
+        label="Policies they signed for",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one policy they signed for"},
+    )
+    method = forms.ChoiceField(
+        label="How they acknowledged",
+        choices=[(m.value, m.label) for m in ASSISTED_METHODS],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how they acknowledged: on paper or at a shared device"},
+    )
+    made_on = forms.DateField(
+        label="The date they signed",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="As written on the signed sheet.",
+        error_messages={
+            "required": "Enter the date they signed",
+            "invalid": "Enter the date they signed as a real date, like 2 12 2026",
+        },
+    )
+    signed_sheet = forms.FileField(
+        label="Scan or photo of the signed sheet (optional)",
+        required=False,
+        help_text="PNG, JPEG, WebP or PDF, at most 10 MB. Kept with the record, for inspection.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,.webp,application/pdf,image/*"}),
+    )
+    confirm = forms.BooleanField(
+        label="They have read these policies and signed to say they understood them",
+        error_messages={"required": "Confirm that they read and signed for the policies, or do not record them"},
+    )
+
+    def __init__(self, *args, open_requests, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["requests"].choices = [
+            (
+                str(r.pk),
+                f"{r.version.policy.title} (version {r.version.label}, due {r.due_date:%-d %B %Y})",
+            )
+            for r in open_requests
+        ]
+        self.fields["made_on"].initial = today()
+        self.helper = _helper("Record acknowledgement", multipart=True)

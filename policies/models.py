@@ -8,6 +8,7 @@ contents").
 
 import datetime as dt
 import hashlib
+import secrets
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -367,8 +368,34 @@ class TalliedUser(User):
         triggers = tallies.USER_TRIGGERS
 
 
+class AcknowledgementMethod(models.TextChoices):
+    """How an acknowledgement was made. Seed 000 §2 and 002 §3 put staff without a work email or
+    device in scope: they read the policy and sign for it on paper or at a shared device, and their
+    line manager or an administrator records it ("assisted")."""
+
+    SIGNED_IN = "signed_in", "Signed in"
+    PAPER = "paper", "On paper"
+    SHARED_DEVICE = "shared_device", "At a shared device"
+
+
+ASSISTED_METHODS = (AcknowledgementMethod.PAPER, AcknowledgementMethod.SHARED_DEVICE)
+
+
+def _signed_sheet_path(instance, filename):
+    # Never the uploaded name: a random one, with the extension the content was sniffed as.
+    extension = filename.rpartition(".")[2].lower() if "." in filename else ""
+    suffix = f".{extension}" if extension in {"pdf", "png", "jpg"} else ""
+    return f"signed-sheets/{instance.user_id}/{secrets.token_hex(16)}{suffix}"
+
+
 class Acknowledgement(AppendOnlyModel):
-    """A person's confirmation that they have read and understood one version. Never edited or deleted."""
+    """A person's confirmation that they have read and understood one version. Never edited or deleted.
+
+    Made by the person, signed in (``method`` SIGNED_IN), or recorded for someone without an email
+    address by ``recorded_by`` from a signed sheet or a shared device ("assisted"). An assisted
+    acknowledgement's ``acknowledged_at`` is the day the person signed (noon, when it was not the day
+    it was recorded); ``recorded_at`` is when it was recorded.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acknowledgements")
     version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="acknowledgements")
@@ -376,17 +403,48 @@ class Acknowledgement(AppendOnlyModel):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
     content_sha256 = models.CharField("SHA-256 of the text shown", max_length=64)
+    method = models.CharField(
+        "how it was made", max_length=20, choices=AcknowledgementMethod.choices, default=AcknowledgementMethod.SIGNED_IN
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    signed_sheet = models.FileField("scan of the signed sheet", upload_to=_signed_sheet_path, blank=True)
+    signed_sheet_sha256 = models.CharField(max_length=64, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "version"], name="one_acknowledgement_per_person_per_version")
+            models.UniqueConstraint(fields=["user", "version"], name="one_acknowledgement_per_person_per_version"),
+            # An assisted acknowledgement always names who recorded it, and only an assisted one does.
+            models.CheckConstraint(
+                condition=Q(method=AcknowledgementMethod.SIGNED_IN, recorded_by__isnull=True)
+                | (~Q(method=AcknowledgementMethod.SIGNED_IN) & Q(recorded_by__isnull=False)),
+                name="assisted_acknowledgement_names_recorder",
+            ),
+        ]
+        indexes = [
+            # The dashboards count the assisted among the acknowledged: few rows, found from here.
+            models.Index(
+                fields=["version"], condition=~Q(method=AcknowledgementMethod.SIGNED_IN), name="assisted_ack_idx"
+            ),
         ]
         triggers = [AppendOnly()]
 
     def __str__(self):
         return f"{self.user} acknowledged {self.version} on {self.acknowledged_at:%d %b %Y}"
+
+    @property
+    def is_assisted(self) -> bool:
+        return self.method != AcknowledgementMethod.SIGNED_IN
+
+    def how(self) -> str:
+        """In words, for pages and exports: "Signed in", or "On paper, recorded by Sam Patel"."""
+        if not self.is_assisted:
+            return self.get_method_display()
+        return f"{self.get_method_display()}, recorded by {self.recorded_by}"
 
 
 class QuizQuestion(models.Model):

@@ -63,6 +63,7 @@ def leadership_rates(user):
                     total=sum(f.total for f in members),
                     acknowledged=sum(f.acknowledged for f in members),
                     overdue=sum(f.overdue for f in members),
+                    assisted=sum(f.assisted for f in members),
                 ),
             )
         )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from policies import calendar_views, views
+from policies import assisted_views, calendar_views, views
 
 app_name = "policies"
 
@@ -22,6 +22,11 @@ urlpatterns = [
     path("policies/versions/<int:pk>/preview/", views.preview_version, name="preview_version"),
     path("policies/versions/<int:pk>/publish/", views.publish_version, name="publish_version"),
     path("policies/questions/<int:pk>/delete/", views.delete_question, name="delete_question"),
+    path(
+        "policies/staff/<int:pk>/record-acknowledgement/",
+        assisted_views.record_acknowledgement,
+        name="record_acknowledgement",
+    ),
     path("policies/calendar/", calendar_views.calendar_link, name="calendar"),
     path("policies/calendar/new-link/", calendar_views.new_calendar_link, name="new_calendar_link"),
     path("policies/calendar/turn-off/", calendar_views.turn_off_calendar_link, name="turn_off_calendar_link"),

@@ -32,6 +32,7 @@ from policies.access import (
     eligible_owners,
     evidence_scope,
     policy_to_read,
+    recordable_memberships,
 )
 from policies.document_limits import DocumentError
 from policies.forms import (
@@ -508,6 +509,12 @@ def people(request, slug):
     page = Paginator(_drilldown_rows(request, organisation), 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # Staff without an email whose acknowledgements the viewer may record for them (policies.assisted).
+    unsigned = []
+    for row in page:
+        if row.acknowledgement_id is None and not row.user.has_email:
+            row.membership.user = row.user  # the same person, already read
+            unsigned.append(row.membership)
     return render(
         request,
         "policies/people.html",
@@ -516,6 +523,7 @@ def people(request, slug):
             "page": page,
             "query_string": query.urlencode(),
             "status": request.GET.get("status", ""),
+            "recordable": recordable_memberships(request.user, unsigned),
         },
     )
 

@@ -62,9 +62,10 @@ def test_the_evidence_csv_lists_the_acknowledged_then_the_outstanding_and_overdu
     rows = list(
         csv.reader(io.StringIO(client.get(f"/policies/{version.policy_id}/evidence.csv").content.decode("utf-8-sig")))
     )
-    assert rows[0][-2:] == ["Status", "Due"]
+    assert rows[0][-4:] == ["Status", "Due", "How", "SHA-256 of the signed sheet"]
     statuses = {row[1]: row[7] for row in rows[1:]}
     assert statuses["ada@school.example"] == "Acknowledged"
+    assert next(row for row in rows if row[1] == "ada@school.example")[9] == "Signed in"
     assert statuses["ben@school.example"] == "Outstanding"
     assert statuses["cy@school.example"] == "Overdue"
     cy_row = next(row for row in rows if row[1] == "cy@school.example")

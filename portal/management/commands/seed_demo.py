@@ -11,10 +11,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Organisation, OrganisationKind, User
+from accounts.models import Membership, Organisation, OrganisationKind, User, today
+from accounts.services import add_person_without_email
 from accounts.staff_import import import_staff
 from approvals.demo import seed_approvals
 from incidents.demo import seed_incidents
+from policies.assisted import open_requests_of, record_assisted_acknowledgement
 from policies.demo import seed_social_media_policy
 
 DEMO_DOMAIN = "example.org"
@@ -75,6 +77,16 @@ STAFF = {
     ],
 }
 
+# Staff without a work email or device (seed 000 §2, 002 §3): first name, last name, staff type, job
+# title, department, line manager's address; whether their line manager has recorded their
+# acknowledgement from a signed sheet.
+WITHOUT_EMAIL = {
+    "northfield-primary": [
+        ("Pat", "Lowe", "employee", "Cleaner", "Operations", "manager@", True),
+        ("Sue", "Barker", "employee", "Lunchtime Supervisor", "Key Stage 1", "manager@", False),
+    ],
+}
+
 
 class Command(BaseCommand):
     help = "Create or refresh the demo trust, its two member organisations and their staff."
@@ -107,12 +119,45 @@ class Command(BaseCommand):
         self._set_passwords(demo_users, password)
         self._confirm_addresses(demo_users)
         seed_social_media_policy(orgs["northfield-trust"], User.objects.get(email=f"owner@{DEMO_DOMAIN}"))
+        self._seed_without_email(orgs)
         seed_approvals(orgs, DEMO_DOMAIN)
         seed_incidents(orgs["northfield-primary"], domain=DEMO_DOMAIN)
         self.stdout.write(self.style.SUCCESS(f"Demo data ready ({timezone.localdate():%d %B %Y})."))
         self.stdout.write(f"Sign in with any of these, password {password!r}:")
         for name in SIGN_INS:
             self.stdout.write(f"  {name}@{DEMO_DOMAIN}")
+
+    @staticmethod
+    def _seed_without_email(orgs) -> None:
+        """Once each: added as an administrator adds them, after the policies, so they are asked as new
+        starters; the first signed on paper, recorded by their line manager."""
+        for slug, people in WITHOUT_EMAIL.items():
+            for first, last, staff_type, job, department, manager, signed in people:
+                existing = Membership.objects.filter(
+                    organisation=orgs[slug], user__email=None, user__first_name=first, user__last_name=last
+                ).first()
+                if existing:
+                    continue
+                line_manager = User.objects.get(email=f"{manager}{DEMO_DOMAIN}")
+                membership = add_person_without_email(
+                    organisation=orgs[slug],
+                    actor=None,
+                    first_name=first,
+                    last_name=last,
+                    staff_type=staff_type,
+                    job_title=job,
+                    department=department,
+                    line_manager=line_manager,
+                )
+                requests = [r.pk for r in open_requests_of(membership)]
+                if signed and requests:
+                    record_assisted_acknowledgement(
+                        actor=line_manager,
+                        membership=membership,
+                        request_ids=requests,
+                        method="paper",
+                        made_on=today(),
+                    )
 
     @staticmethod
     def _confirm_addresses(users) -> None:
