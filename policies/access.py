@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from accounts.models import Membership, Role, User
 from accounts.permissions import COMPLIANCE_ALL_STAFF, Action, access_for
 from core.rules import RoleRule
-from policies.models import Policy
+from policies.models import AcknowledgementRequest, Policy
 
 # Whose calendar carries a policy's review date: its organisation's leaders and policy owners.
 _REVIEWERS = RoleRule(({}, COMPLIANCE_ALL_STAFF | {Role.POLICY_OWNER}))
@@ -186,3 +186,20 @@ def can_record_acknowledgement_for(user, membership: Membership) -> bool:
 def recordable_memberships(user, memberships) -> set[int]:
     """Of ``memberships``, the ids of those ``can_record_acknowledgement_for`` allows (for a page's rows)."""
     return {m.pk for m in memberships if can_record_acknowledgement_for(user, m)}
+
+
+def can_see_signed_sheet(user, acknowledgement) -> bool:
+    """The scan kept with an assisted acknowledgement: for those who see the acknowledgement in the
+    figures (leaders, the person's line manager, the policy's owner: ``compliance_filter``) and for
+    those who may record it (the organisation's administrators)."""
+    request = (
+        AcknowledgementRequest.objects.filter(acknowledgement=acknowledgement)
+        .select_related("membership__user")
+        .first()
+    )
+    if request is None:
+        return False
+    if can_record_acknowledgement_for(user, request.membership):
+        return True
+    scope = compliance_filter(user, request.membership.organisation)
+    return scope is not None and AcknowledgementRequest.objects.filter(scope, pk=request.pk).exists()

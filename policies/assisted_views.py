@@ -3,12 +3,13 @@ without an email address (``policies.assisted``)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.models import Membership
+from core.middleware import NO_STORE
 from policies import assisted
-from policies.access import can_record_acknowledgement_for
+from policies.access import can_record_acknowledgement_for, can_see_signed_sheet
 from policies.forms import AssistedAcknowledgementForm
 from policies.models import Acknowledgement
 from policies.services import PolicyError
@@ -63,3 +64,21 @@ def record_acknowledgement(request, pk):
             "open_requests": open_requests,
         },
     )
+
+
+@login_required
+def signed_sheet(request, pk):
+    """Always a download of opaque bytes, never rendered by the browser, never cached."""
+    acknowledgement = get_object_or_404(Acknowledgement.objects.exclude(signed_sheet=""), pk=pk)
+    if not can_see_signed_sheet(request.user, acknowledgement):
+        raise Http404
+    extension = acknowledgement.signed_sheet.name.rpartition(".")[2]
+    response = FileResponse(
+        acknowledgement.signed_sheet.open("rb"),
+        as_attachment=True,
+        filename=f"signed-sheet-{acknowledgement.pk}.{extension}",
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = NO_STORE
+    return response

@@ -27,6 +27,7 @@ urlpatterns = [
         assisted_views.record_acknowledgement,
         name="record_acknowledgement",
     ),
+    path("policies/acknowledgements/<int:pk>/signed-sheet/", assisted_views.signed_sheet, name="signed_sheet"),
     path("policies/calendar/", calendar_views.calendar_link, name="calendar"),
     path("policies/calendar/new-link/", calendar_views.new_calendar_link, name="new_calendar_link"),
     path("policies/calendar/turn-off/", calendar_views.turn_off_calendar_link, name="turn_off_calendar_link"),

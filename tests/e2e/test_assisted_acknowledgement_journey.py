@@ -57,7 +57,7 @@ def test_a_line_manager_records_an_assisted_acknowledgement_and_the_dashboard_co
     table = manager.get_by_role("table")
     expect(table).to_contain_text("Assisted")
     expect(table).to_contain_text("On paper, recorded by Morgan Reid")
-    expect(table).to_contain_text("signed sheet kept")
+    expect(table.get_by_role("link", name="signed sheet for Social Media Policy")).to_be_visible()
     check_page(manager, "the person's acknowledgements", "assisted-recorded")
 
     ack = Acknowledgement.objects.get(user__first_name="Sue", user__last_name="Barker")

@@ -231,3 +231,26 @@ def test_the_administrator_adds_someone_without_an_email(client, school, school_
     assert membership.line_manager == manager and membership.roles == {Role.STAFF}
     listed = client.get(f"/organisations/{school.slug}/staff/").content.decode()
     assert "No email: acknowledgements recorded for them" in listed
+
+
+def test_the_signed_sheet_downloads_for_those_who_see_the_acknowledgement_alone(
+    client, school, other_school, trust, manager, cleaner, version, slt, school_admin
+):
+    [ack] = record(manager, cleaner, signed_sheet=sheet_png())
+    url = f"/policies/acknowledgements/{ack.pk}/signed-sheet/"
+    other_school.require_mfa = False
+    other_school.save()
+    for viewer in (manager, slt, school_admin):
+        client.force_login(viewer)
+        response = client.get(url)
+        assert response.status_code == 200, viewer
+        assert response["Content-Type"] == "application/octet-stream"
+        assert response["X-Content-Type-Options"] == "nosniff" and "attachment" in response["Content-Disposition"]
+        assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    for outsider in (
+        member(school, email="staff@school.example"),
+        member(school, Role.LINE_MANAGER, email="lm2@school.example"),
+        member(other_school, Role.SLT, Role.ADMIN, email="x@ash.example"),
+    ):
+        client.force_login(outsider)
+        assert client.get(url).status_code == 404, outsider
