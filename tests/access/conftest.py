@@ -45,6 +45,7 @@ from incidents import services as incident_services
 from incidents.models import Category, IncidentAction, Outcome
 from incidents.public_reports import report_publicly
 from policies import services as policy_services
+from policies.assisted import open_requests_of, record_assisted_acknowledgement
 from tests.approvals.conftest import BUSINESS_CASE, draft_request, submitted_request
 from tests.factories import OrganisationFactory, UserFactory, member
 from tests.incidents.conftest import SHOWN, report, triaged, upload
@@ -193,6 +194,21 @@ def _build(media_root) -> SimpleNamespace:
     w.offer_token = account_services.offer_token(w.offer)
     w.membership_st = Membership.objects.get(user=p["st"], organisation=a)
     w.membership_ad = Membership.objects.get(user=p["ad"], organisation=a)
+    # Staff without an email (seed 000 §2, 002 §3): a cleaner in lm's team, whose acknowledgement of v1
+    # lm recorded from a signed sheet; the trust's policy is still to acknowledge.
+    w.cleaner_membership = account_services.add_person_without_email(
+        organisation=a, actor=p["ad"], first_name="Cal", last_name="Leaner", job_title="Cleaner", line_manager=p["lm"]
+    )
+    open_for_cleaner = {r.version_id: r for r in open_requests_of(w.cleaner_membership)}
+    [w.signed_ack] = record_assisted_acknowledgement(
+        actor=p["lm"],
+        membership=w.cleaner_membership,
+        request_ids=[open_for_cleaner[w.v1.pk].pk],
+        method="paper",
+        made_on=today,
+        signed_sheet=SimpleUploadedFile("sheet.pdf", MINIMAL_PDF, content_type="application/pdf"),
+    )
+    w.cleaner_t1_request = open_for_cleaner[w.t1.pk]
 
     # Approvals: two requests by st (a draft, and one submitted), and an active official account
     # run by aa (administrator) and am (moderator), with stored sign-in details and an item to answer.

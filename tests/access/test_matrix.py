@@ -152,6 +152,8 @@ TARGETS = {
     "Oak Trust": lambda w: {"slug": w.trust.slug},
     "st's record": lambda w: {"slug": w.school_a.slug, "pk": w.membership_st.pk},
     "ad's own record": lambda w: {"slug": w.school_a.slug, "pk": w.membership_ad.pk},
+    "cleaner's record": lambda w: {"pk": w.cleaner_membership.pk},
+    "cleaner's signed sheet": lambda w: {"pk": w.signed_ack.pk},
     "invitee's record": lambda w: {"slug": w.school_a.slug, "pk": w.invitee_membership.pk},
     "invitation": lambda w: dict(zip(("uidb64", "token"), w.invitation_path.strip("/").split("/")[1:], strict=True)),
     "offer to ot": lambda w: {"token": w.offer_token},
@@ -527,6 +529,11 @@ ROWS = [
     POST("accounts:staff_invite", "school A",                            "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D",
          body=form(first_name="New", last_name="Person", email="new.person@school.example", staff_type="employee"),
          state=count(Membership, organisation=lambda w: w.school_a)),
+    # Staff without an email (seed 000 §2, 002 §3) are added to the staff records, the administrator's to keep.
+    GET("accounts:staff_add_without_email", "school A",                  "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D"),
+    POST("accounts:staff_add_without_email", "school A",                 "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D",
+         body=form(first_name="Lunch", last_name="Supervisor", staff_type="employee"),
+         state=count(Membership, organisation=lambda w: w.school_a)),
     GET("accounts:staff_import", "school A",                             "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D"),
     POST("accounts:staff_import", "school A",                            "L  D  D  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D",
          body=staff_csv, state=count(Membership, organisation=lambda w: w.school_a)),
@@ -603,6 +610,15 @@ ROWS = [
     # Compliance: "SLT member ... sees compliance dashboards" (001 §3-4); "Line manager: sees their team's
     # acknowledgement status" (002 §7.1); the head leads the school; the owner follows their own policy's figures.
     GET("policies:dashboard", "school A",                                "L  D  A  A  A  D  D  D  A  D  D  D  x  D  D  A  D  D  D"),
+    # Issue 14: a person without an email signs on paper; their line manager or an administrator records it.
+    # Leaders see the figures but do not record for someone else's team; the person's own act stays theirs.
+    GET("policies:record_acknowledgement", "cleaner's record",           "L  D  A  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D"),
+    POST("policies:record_acknowledgement", "cleaner's record",          "L  D  A  D  D  D  D  A  D  D  D  D  x  D  D  D  D  D  D",
+         body=lambda w, who: {"data": {"requests": [w.cleaner_t1_request.pk], "method": "paper",
+                                       "made_on": timezone.localdate().isoformat(), "confirm": "on"}},
+         state=count(Acknowledgement, user=lambda w: w.cleaner_membership.user)),
+    # The scan of the signed sheet: for those who see the acknowledgement in their figures, and the administrator.
+    GET("policies:signed_sheet", "cleaner's signed sheet",               "L  D  A  A  A  D  D  A  A  D  D  D  x  D  D  A  D  D  D"),
     GET("policies:people", "school A",                                   "L  D  A  A  A  D  D  D  A  D  D  D  x  D  D  A  D  D  D"),
     GET("policies:export_csv", "school A",                               "L  D  A  A  A  D  D  D  A  D  D  D  x  D  D  A  D  D  D"),
     # The evidence pack of one policy is everyone's acknowledgements ("who, which version, when, from where, and a

@@ -96,7 +96,10 @@ def test_a_backup_of_the_demo_restores_with_every_evidence_hash_verified(demo, b
     assert manifest["database"]["vendor"] == connection.vendor
     assert manifest["database"]["sha256"] == sha256_of(backup / manifest["database"]["file"])
     assert "0001_initial" in manifest["migrations"]["incidents"]
-    assert manifest["recorded_hashes"] == {"incidents.Evidence.original": len(demo)}
+    assert manifest["recorded_hashes"] == {
+        "incidents.Evidence.original": len(demo),
+        "policies.Acknowledgement.signed_sheet": 1,  # the demo's paper acknowledgement
+    }
 
     output = restore(backup, fresh_database, tmp_path)
 

@@ -50,7 +50,10 @@ def test_a_backup_from_the_bucket_restores_into_an_empty_bucket_with_every_evide
         content = s3_storage.read(entry["path"])
         assert entry["sha256"] == hashlib.sha256(content).hexdigest() and entry["size"] == len(content)
         assert (backup / "files" / entry["path"]).read_bytes() == content
-    assert manifest["problems"] == [] and manifest["recorded_hashes"] == {"incidents.Evidence.original": len(demo)}
+    assert manifest["problems"] == [] and manifest["recorded_hashes"] == {
+        "incidents.Evidence.original": len(demo),
+        "policies.Acknowledgement.signed_sheet": 1,  # the demo's paper acknowledgement
+    }
 
     # Into a new, empty place, as a replacement deployment would.
     empty = s3_storage.elsewhere()

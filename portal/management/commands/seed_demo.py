@@ -5,11 +5,15 @@ Idempotent: staff go through the same CSV import as real data, so running it
 again changes nothing.
 """
 
+import io
+
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from accounts.models import Membership, Organisation, OrganisationKind, User, today
 from accounts.services import add_person_without_email
@@ -88,6 +92,18 @@ WITHOUT_EMAIL = {
 }
 
 
+def _drawn_sheet(name: str) -> SimpleUploadedFile:
+    """A made-up photo of a signed sheet, for the demo's record of a paper acknowledgement."""
+    image = Image.new("RGB", (600, 300), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.text((20, 20), "Social Media Policy: I have read and understood it.", fill=(0, 0, 0))
+    draw.text((20, 80), f"Name: {name}", fill=(0, 0, 0))
+    draw.line((20, 160, 300, 140), fill=(20, 40, 120), width=3)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return SimpleUploadedFile("signed-sheet.png", buffer.getvalue(), content_type="image/png")
+
+
 class Command(BaseCommand):
     help = "Create or refresh the demo trust, its two member organisations and their staff."
 
@@ -157,6 +173,7 @@ class Command(BaseCommand):
                         request_ids=requests,
                         method="paper",
                         made_on=today(),
+                        signed_sheet=_drawn_sheet(f"{first} {last}"),
                     )
 
     @staticmethod
