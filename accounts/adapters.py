@@ -32,6 +32,16 @@ class AccountAdapter(DefaultAccountAdapter):
         """Staff are invited or imported by their organisation; nobody signs themselves up."""
         return False
 
+    def _get_login_attempts_cache_key(self, request, **credentials):
+        """The key allauth counts failed sign-ins for one address under: the address alone.
+
+        allauth's own key begins with the request's host when the sites framework is not installed,
+        Host header and port included, and Django accepts any port on an allowed host: each
+        "portal.example.org:N" would start a fresh count of five, and a guesser could try passwords
+        for one person without limit; two web nodes reached at different addresses would count
+        apart. One count per address, whatever node or host name the request came by."""
+        return "login:" + credentials.get("email", credentials.get("username", "")).strip().lower()
+
     def get_client_ip(self, request):
         """The address sign-in rate limits count by: the same one the audit trail records, trusting
         X-Forwarded-For only as far as TRUSTED_PROXY_COUNT proxies (a short header falls back to the

@@ -60,6 +60,22 @@ def test_there_is_no_public_sign_up(client, db):
     assert "_auth_user_id" not in client.session
 
 
+def test_failed_sign_ins_count_together_whatever_host_header_they_carry(client, staff):
+    """A port on the Host header must not start a fresh count of failures (allauth's own key names
+    the request's host): five wrong passwords for one address, each under another port, and the
+    sixth attempt, right password or not, is refused."""
+    for port in range(5):
+        page = client.post(
+            "/accounts/login/", {"login": staff.email, "password": f"wrong-{port}"}, HTTP_HOST=f"testserver:{port + 1}"
+        ).content.decode()
+        assert "Too many failed login attempts" not in page
+    response = client.post(
+        "/accounts/login/", {"login": staff.email.upper(), "password": PASSWORD}, HTTP_HOST="testserver:99"
+    )
+    assert response.status_code == 200 and "Too many failed login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_repeated_failed_sign_ins_are_rate_limited(client, staff):
     pages = [sign_in(client, staff, password=f"wrong-{n}").content.decode() for n in range(6)]
     assert not any("Too many failed login attempts" in page for page in pages[:5])
