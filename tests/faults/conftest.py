@@ -160,7 +160,7 @@ def venv_command(name: str) -> str:
 class PortalServer:
     """The portal under gunicorn (the production server) on a spare port, logging to one file."""
 
-    def __init__(self, *, redis_url: str, var_dir: Path, workers: int = 2):
+    def __init__(self, *, redis_url: str, var_dir: Path, workers: int = 2, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = var_dir / "portal.log"
@@ -170,7 +170,7 @@ class PortalServer:
             + [f"--bind=127.0.0.1:{self.port}", f"--workers={workers}", "--timeout=30", "--graceful-timeout=5"]
             + ["--no-control-socket", "--access-logfile=-"],
             cwd=ROOT,
-            env=portal_env(redis_url=redis_url, var_dir=var_dir),
+            env={**portal_env(redis_url=redis_url, var_dir=var_dir), **(env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -356,10 +356,11 @@ class Visitor:
     def get(self, path: str) -> requests.Response:
         return self._send("GET", path)
 
-    def post(self, path: str, data: dict) -> requests.Response:
+    def post(self, path: str, data: dict, files: dict | None = None) -> requests.Response:
         if "csrftoken" not in self.session.cookies:
             self.get(path)
-        return self._send("POST", path, data={"csrfmiddlewaretoken": self.session.cookies["csrftoken"], **data})
+        data = {"csrfmiddlewaretoken": self.session.cookies["csrftoken"], **data}
+        return self._send("POST", path, data=data, **({"files": files} if files else {}))
 
     def sign_in(self, email: str, password: str) -> requests.Response:
         self.get("/accounts/login/")
