@@ -110,3 +110,24 @@ def test_the_health_check_asks_the_bucket(client, beat_ran, s3_storage, settings
     status, checks = report(client)
     assert status == 500
     assert checks["PrivateFiles"] == f"Unavailable: the bucket {s3_storage.bucket} refuses the portal's credentials"
+
+
+def test_create_bucket_makes_the_bucket_once_and_then_leaves_it(s3_server, settings):
+    """docker-compose's migrate service runs it before the web nodes start (README, "Deploy")."""
+    import secrets
+
+    bucket = f"made-{secrets.token_hex(4)}"
+    settings.PRIVATE_STORAGE = "s3"
+    point_at(settings, s3_server.storage_options(bucket))
+    out = io.StringIO()
+    call_command("create_bucket", stdout=out)
+    assert f"Made the bucket {bucket}." in out.getvalue()
+    s3_server.client().head_bucket(Bucket=bucket)  # it exists, for the portal's credentials
+    again = io.StringIO()
+    call_command("create_bucket", stdout=again)
+    assert f"The bucket {bucket} exists." in again.getvalue()
+
+    # Wrong credentials: a clear message, no traceback.
+    point_at(settings, {**s3_server.storage_options(bucket), "secret_key": "not-the-secret"})
+    with pytest.raises(CommandError, match=f"The bucket {bucket} cannot be used"):
+        call_command("create_bucket", stdout=io.StringIO())
