@@ -1,11 +1,14 @@
-"""Builds the benchmark trust: ``python bench/make_data.py --staff 25000``.
+"""Builds the benchmark's deployment: ``python bench/make_data.py --staff 25000``.
 
-One trust of 100 organisations (the trust and 99 schools) and ``--staff`` people
-with every role; 30 trust policies with two versions each (about 60% of the
-current versions acknowledged); official accounts with a response log; and
-incidents with their chronologies. ``--staff 250`` builds the same shape small:
-the same organisations, policies and roles, with fewer people, accounts, items
-and incidents.
+By default one trust of 100 organisations (the trust and 99 schools) and ``--staff`` people
+with every role; 30 trust policies with two versions each (about 60% of the current versions
+acknowledged); official accounts with a response log; and incidents with their chronologies.
+``--trusts 10 --standalone 500 --staff 250000`` builds a provider's deployment: ten such trusts
+and 500 schools in no trust, each with 10 policies of its own, the staff spread evenly over
+every school. The first trust and its schools keep their names (``bench-trust``,
+``school-001``...) at every shape, so the bench measures the same people's pages. ``--staff
+250`` builds the same shape small: the same organisations, policies and roles, with fewer
+people, accounts, items and incidents.
 
 It drops and recreates its own database (``<name>_<staff>``), migrates it and
 fills it with bulk inserts; append-only tables cannot be emptied any other way.
@@ -23,9 +26,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import DEFAULT_DATABASE_URL, database_url_for, django_env, is_sqlite, setup_django  # noqa: E402
+from bench.make_activity import Activity  # noqa: E402
 
-ORGANISATIONS = 100  # the trust and 99 schools
-POLICIES = 30
+ORGANISATIONS = 100  # a trust and its 99 schools
+POLICIES = 30  # each trust's
+STANDALONE_POLICIES = 10  # each school in no trust: its own few
 FULL_STAFF = 25_000
 DEPARTMENTS = [
     "Early Years",
@@ -48,6 +53,7 @@ STAFF_TYPES = [
     ("governor", 3),
 ]
 BATCH = 5000
+MIN_STAFF_PER_SCHOOL = 2  # every school has someone to own its policies and someone to ask
 DOMAIN = "bench.example"
 
 
@@ -72,7 +78,7 @@ def recreate_database(url: str) -> None:
     admin.close()
 
 
-def database_exists(url: str, staff: int) -> bool:
+def database_exists(url: str, staff: int, trusts: int = 1, standalone: int = 0) -> bool:
     """A complete build of this size is there (``--reuse``)."""
     if is_sqlite(url):
         path = Path(url.split("sqlite:///", 1)[1])
@@ -81,10 +87,10 @@ def database_exists(url: str, staff: int) -> bool:
         import sqlite3
 
         try:
-            row = sqlite3.connect(path).execute("SELECT staff FROM bench_build").fetchone()
+            row = sqlite3.connect(path).execute("SELECT staff, trusts, standalone FROM bench_build").fetchone()
         except sqlite3.Error:
             return False
-        return bool(row) and row[0] == staff
+        return bool(row) and tuple(row) == (staff, trusts, standalone)
     import psycopg2
 
     try:
@@ -93,9 +99,9 @@ def database_exists(url: str, staff: int) -> bool:
         return False
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT staff FROM bench_build")
+            cursor.execute("SELECT staff, trusts, standalone FROM bench_build")
             row = cursor.fetchone()
-            return bool(row) and row[0] == staff
+            return bool(row) and tuple(row) == (staff, trusts, standalone)
     except psycopg2.Error:
         return False
     finally:
@@ -122,11 +128,12 @@ def role_slots(size: int) -> list[tuple[str, ...]]:
     return [tuple(sorted(r)) for r in merged]
 
 
-class Builder:
-    def __init__(self, staff: int, seed: int = 2026):
+class Builder(Activity):
+    def __init__(self, staff: int, seed: int = 2026, *, trusts: int = 1, standalone: int = 0):
         from django.utils import timezone
 
         self.staff = staff
+        self.trusts, self.standalone = trusts, standalone
         self.scale = staff / FULL_STAFF
         self.rng = random.Random(seed)
         self.now = timezone.now()
@@ -148,55 +155,91 @@ class Builder:
         self.step("finish", self.finish)
 
     # People ---------------------------------------------------------------------------
+    def organisations(self):
+        """The trusts with their schools, then the schools in no trust. ``families``: (top
+        organisation, its schools, how many policies it keeps)."""
+        from accounts.models import Organisation, OrganisationKind
+
+        nations = ["ENG", "ENG", "ENG", "WLS", "SCT", "NIR"]
+        self.families = []
+        for t in range(self.trusts):
+            number = "" if t == 0 else f"-{t + 1:02d}"
+            trust = Organisation.objects.create(
+                name=f"Bench Learning Trust{number}",
+                slug=f"bench-trust{number}",
+                kind=OrganisationKind.TRUST,
+                email_domains=DOMAIN,
+            )
+            prefix = "" if t == 0 else f"t{t + 1:02d}-"
+            schools = self._bulk(
+                Organisation,
+                [
+                    Organisation(
+                        name=f"Bench School {prefix}{i:03d}",
+                        slug=f"{prefix}school-{i:03d}",
+                        parent=trust,
+                        nation=nations[i % 6],
+                        email_domains=DOMAIN,
+                    )
+                    for i in range(1, ORGANISATIONS)
+                ],
+            )
+            if not schools[0].pk:  # SQLite before RETURNING: read them back
+                schools = list(Organisation.objects.filter(parent=trust).order_by("slug"))
+            self.families.append((trust, schools, POLICIES))
+        solos = self._bulk(
+            Organisation,
+            [
+                Organisation(
+                    name=f"Bench Standalone School {i:03d}",
+                    slug=f"solo-{i:03d}",
+                    nation=nations[i % 6],
+                    email_domains=DOMAIN,
+                )
+                for i in range(1, self.standalone + 1)
+            ],
+        )
+        if solos and not solos[0].pk:
+            solos = list(Organisation.objects.filter(slug__startswith="solo-").order_by("slug"))
+        self.families += [(school, [], STANDALONE_POLICIES) for school in solos]
+        self.trust = self.families[0][0]
+        self.schools = [school for _, schools, _ in self.families for school in schools] + solos
+        self.top_of = {school.pk: (school.parent_id or school.pk) for school in self.schools}
+        self.top_of.update({top.pk: top.pk for top, _, _ in self.families})
+
     def people(self):
         from allauth.mfa.models import Authenticator
         from django.contrib.auth.hashers import make_password
 
-        from accounts.models import Membership, Organisation, OrganisationKind, RoleGrant, User
+        from accounts.models import Membership, RoleGrant, User
 
-        trust = Organisation.objects.create(
-            name="Bench Learning Trust", slug="bench-trust", kind=OrganisationKind.TRUST, email_domains=DOMAIN
-        )
-        schools = Organisation.objects.bulk_create(
-            [
-                Organisation(
-                    name=f"Bench School {i:03d}",
-                    slug=f"school-{i:03d}",
-                    parent=trust,
-                    nation=["ENG", "ENG", "ENG", "WLS", "SCT", "NIR"][i % 6],
-                    email_domains=DOMAIN,
-                )
-                for i in range(1, ORGANISATIONS)
-            ]
-        )
-        if not schools[0].pk:  # SQLite before RETURNING: read them back
-            schools = list(Organisation.objects.filter(parent=trust).order_by("slug"))
-        self.trust, self.schools = trust, schools
+        self.organisations()
         password = make_password("bench-password-not-for-use")  # one hash for everyone: sign-in is not measured
 
-        # The trust's own people first, then the schools' staff spread evenly.
+        # Each trust's own people first, then the schools' staff spread evenly.
         trust_people = [
-            ("trust.lead", ("lead", "slt", "dsl", "admin")),
-            ("trust.owner", ("policy_owner", "slt")),
-            ("trust.dsl", ("dsl",)),
+            ("lead", ("lead", "slt", "dsl", "admin")),
+            ("owner", ("policy_owner", "slt")),
+            ("dsl", ("dsl",)),
         ]
-        school_staff = self.staff - len(trust_people)
+        trusts = [top for top, schools, _ in self.families if schools]
+        school_staff = self.staff - len(trust_people) * len(trusts)
         sizes = [
-            school_staff // len(schools) + (1 if i < school_staff % len(schools) else 0) for i in range(len(schools))
+            school_staff // len(self.schools) + (1 if i < school_staff % len(self.schools) else 0)
+            for i in range(len(self.schools))
         ]
         types = [t for t, w in STAFF_TYPES for _ in range(w)]
         users, placements = [], []  # placements: (org, staff_type, department, roles, position)
-        for local, roles in trust_people:
-            users.append(
-                User(
-                    email=f"{local}@{DOMAIN}",
-                    first_name=local.split(".")[1].title(),
-                    last_name="Trust",
-                    password=password,
+        for t, trust in enumerate(trusts):
+            name = "trust" if t == 0 else f"trust{t + 1:02d}"
+            for local, roles in trust_people:
+                users.append(
+                    User(
+                        email=f"{name}.{local}@{DOMAIN}", first_name=local.title(), last_name="Trust", password=password
+                    )
                 )
-            )
-            placements.append((trust, "employee", "Central team", roles, 0))
-        for school, size in zip(schools, sizes, strict=True):
+                placements.append((trust, "employee", "Central team", roles, 0))
+        for school, size in zip(self.schools, sizes, strict=True):
             slots = role_slots(size)
             for position in range(size):
                 users.append(
@@ -212,6 +255,11 @@ class Builder:
                 placements.append((school, staff_type, DEPARTMENTS[position % len(DEPARTMENTS)], roles, position))
         users = self._bulk(User, users)
         self.users = users
+        # Who owns each family's policies: the trust's policy owner, or a school's own.
+        self.owners = {}
+        for user, (org, _, _, roles, _) in zip(users, placements, strict=True):
+            if "policy_owner" in roles:
+                self.owners.setdefault(self.top_of[org.pk], user)
 
         # Line managers of each school, so staff can be given one.
         managers_by_school = {}
@@ -219,7 +267,6 @@ class Builder:
             if "line_manager" in roles:
                 managers_by_school.setdefault(org.pk, []).append(user.pk)
         memberships = []
-        start_dates = []
         for user, (org, staff_type, department, roles, position) in zip(users, placements, strict=True):
             managers = managers_by_school.get(org.pk, [])
             leaving = None
@@ -231,7 +278,6 @@ class Builder:
             start = self.today - dt.timedelta(days=self.rng.randint(400, 4000))
             if not roles and 0.03 <= share < 0.05:
                 start = self.today - dt.timedelta(days=self.rng.randint(1, 20))  # a new starter
-            start_dates.append(start)
             memberships.append(
                 Membership(
                     user_id=user.pk,
@@ -262,33 +308,35 @@ class Builder:
         from policies import rendering
         from policies.models import Category, Policy, PolicyVersion
 
-        owner = self.users[1]  # trust.owner
         text = (Path(__file__).resolve().parent.parent / "policies/demo_texts/social_media_v2.md").read_text()
         html = rendering.render_markdown(text)  # once: every version shows the same text
         sha = rendering.text_sha256(html)
         categories = Category.values
         policies = []
-        for i in range(POLICIES):
-            audience = {}
-            if i == POLICIES - 2:
-                audience = {"audience_staff_types": ["employee", "temporary", "secondee"]}
-            elif i == POLICIES - 1:
-                audience = {"audience_roles": ["slt", "lead", "dsl", "deputy_dsl"]}
-            policies.append(
-                Policy(
-                    organisation=self.trust,
-                    title=f"Policy {i + 1:02d}: {categories[i % len(categories)].replace('_', ' ').title()}",
-                    category=categories[i % len(categories)],
-                    owner=owner,
-                    approval_body="Trust board",
-                    is_social_media_policy=(i == 0),
-                    next_review_date=self.today + dt.timedelta(days=30 + 11 * i),
-                    **audience,
+        for top, _, count in self.families:
+            for i in range(count):
+                audience = {}
+                if i == count - 2:
+                    audience = {"audience_staff_types": ["employee", "temporary", "secondee"]}
+                elif i == count - 1:
+                    audience = {"audience_roles": ["slt", "lead", "dsl", "deputy_dsl"]}
+                policies.append(
+                    Policy(
+                        organisation=top,
+                        title=f"Policy {i + 1:02d}: {categories[i % len(categories)].replace('_', ' ').title()}",
+                        category=categories[i % len(categories)],
+                        owner=self.owners[top.pk],
+                        approval_body="Trust board" if top.kind == "trust" else "Governing board",
+                        is_social_media_policy=(i == 0),
+                        next_review_date=self.today + dt.timedelta(days=30 + 11 * i),
+                        **audience,
+                    )
                 )
-            )
         policies = self._bulk(Policy, policies)
         versions = []
-        for i, policy in enumerate(policies):
+        number = {}
+        for policy in policies:
+            i = number[policy.organisation_id] = number.get(policy.organisation_id, -1) + 1
             old = self.now - dt.timedelta(days=400 + i)
             new = self.now - dt.timedelta(days=5 + 4 * i)  # the newest due in 9 days; the oldest long overdue
             for label, status, published in (("1", "superseded", old), ("2", "published", new)):
@@ -302,17 +350,18 @@ class Builder:
                         content_sha256=sha,
                         approval_date=published.date(),
                         effective_date=published.date(),
-                        approved_by="Trust board",
+                        approved_by=policy.approval_body,
                         published_at=published,
-                        published_by=owner,
+                        published_by=policy.owner,
                         due_date=(published + dt.timedelta(days=14)).date(),
-                        created_by=owner,
+                        created_by=policy.owner,
                     )
                 )
         versions = self._bulk(PolicyVersion, versions)
         for policy, (_, current) in zip(policies, zip(versions[::2], versions[1::2], strict=True), strict=True):
             policy.acknowledgement_version = current
-        Policy.objects.bulk_update(policies, ["acknowledgement_version"])
+        for start in range(0, len(policies), BATCH):
+            Policy.objects.bulk_update(policies[start : start + BATCH], ["acknowledgement_version"])
         self.policy_versions = list(zip(policies, versions[::2], versions[1::2], strict=True))
 
     def acknowledgements(self):
@@ -323,11 +372,16 @@ class Builder:
         from policies.models import Acknowledgement, AcknowledgementRequest
 
         school_rate = {org.pk: 0.4 + 0.4 * (i / len(self.schools)) for i, org in enumerate(self.schools)}
-        school_rate[self.trust.pk] = 0.9
+        for top, schools, _ in self.families:
+            if schools:
+                school_rate[top.pk] = 0.9
+        family_members = {}  # a family's people: its trust's and its schools' (or a school's in no trust)
+        for m in self.memberships:
+            family_members.setdefault(self.top_of[m.organisation_id], []).append(m)
         for policy, old, current in self.policy_versions:
             audience = [
                 m
-                for m in self.memberships
+                for m in family_members.get(policy.organisation_id, [])
                 if (not policy.audience_staff_types or m.staff_type in policy.audience_staff_types)
                 and (not policy.audience_roles or self.roles[m.pk] & set(policy.audience_roles))
             ]
@@ -370,193 +424,6 @@ class Builder:
                 ]
                 self._bulk(AcknowledgementRequest, requests, returning=False)
 
-    # Official accounts and their response log -----------------------------------------
-    def accounts(self):
-        from approvals.models import AccountMember, AccountRequest, OfficialAccount, ResponseItem
-        from core.workingdays import response_due
-
-        count = max(10, round(300 * self.scale))
-        items = max(200, round(20_000 * self.scale))
-        people_by_school = {}
-        for m in self.memberships:
-            if m.leaving_date is None:
-                people_by_school.setdefault(m.organisation_id, []).append(m.user_id)
-        platforms = ["facebook", "instagram", "x", "linkedin", "youtube", "tiktok", "blog"]
-        requests, accounts = [], []
-        for i in range(count):
-            school = self.schools[i % len(self.schools)]
-            lead = people_by_school[school.pk][0]
-            requests.append(
-                AccountRequest(
-                    organisation=school,
-                    requester_id=lead,
-                    platform=platforms[i % len(platforms)],
-                    proposed_name=f"{school.name} account {i}",
-                    official_email=f"office{i}@{DOMAIN}",
-                    aim="Celebrate pupils' work",
-                    audience="Parents",
-                    promotion="Newsletter",
-                    visibility="open",
-                    status="approved",
-                    submission=1,
-                    submitted_at=self.now - dt.timedelta(days=200),
-                    decided_at=self.now - dt.timedelta(days=199),
-                )
-            )
-        requests = self._bulk(AccountRequest, requests)
-        for i, request in enumerate(requests):
-            status = "active" if i % 10 else ["pending_creation", "handover_needed"][i // 10 % 2]
-            accounts.append(
-                OfficialAccount(
-                    request=request,
-                    organisation_id=request.organisation_id,
-                    name=request.proposed_name,
-                    platform=request.platform,
-                    url=f"https://social.example/{i}",
-                    official_email=request.official_email,
-                    lead_id=request.requester_id,
-                    status=status,
-                    linked_to_official_email=True,
-                    policy_link_in_about=True,
-                    official_branding=True,
-                    two_factor_on=True,
-                    shared_with_slt=True,
-                    credentials_location="The SLT safe",
-                    credentials_changed_on=self.today - dt.timedelta(days=30),
-                    activated_at=self.now - dt.timedelta(days=190) if status == "active" else None,
-                    next_check_due=self.today + dt.timedelta(days=(i % 120) - 20),
-                )
-            )
-        accounts = self._bulk(OfficialAccount, accounts)
-        members = []
-        for i, account in enumerate(accounts):
-            team = people_by_school[account.organisation_id]
-            members.append(AccountMember(account=account, user_id=account.lead_id, role="administrator"))
-            moderator = team[(1 + i) % len(team)]
-            if moderator != account.lead_id:
-                members.append(AccountMember(account=account, user_id=moderator, role="moderator"))
-        self._bulk(AccountMember, members, returning=False)
-        orgs = {org.pk: org for org in self.schools}
-        rows = []
-        for n in range(items):
-            account = accounts[n % len(accounts)]
-            received = self.now - dt.timedelta(minutes=self.rng.randint(10, 180 * 24 * 60))
-            due = response_due(received, orgs[account.organisation_id])
-            answered = None
-            if self.rng.random() < 0.93 or received < self.now - dt.timedelta(days=14):
-                answered = received + dt.timedelta(minutes=self.rng.randint(5, 30 * 60))
-                answered = min(answered, self.now)
-            rows.append(
-                ResponseItem(
-                    account=account,
-                    kind=["comment", "query", "complaint"][n % 3],
-                    received_at=received,
-                    due_at=due,
-                    summary=f"A parent asks about item {n}.",
-                    external_id=f"ext-{n}",
-                    logged_by_id=account.lead_id,
-                    answered_at=answered,
-                    answered_by_id=account.lead_id if answered else None,
-                    response="Thank you, we will reply by email." if answered else "",
-                )
-            )
-        self._bulk(ResponseItem, rows, returning=False)
-
-    # Incidents and their chronologies -------------------------------------------------
-    def incidents(self):
-        from incidents.models import (
-            CATEGORY_RULES,
-            ActionKind,
-            Category,
-            Incident,
-            IncidentAction,
-            NamedPerson,
-            Platform,
-            Severity,
-        )
-        from incidents.reminders import triage_due
-
-        count = max(50, round(3000 * self.scale))
-        people_by_school = {}
-        for m in self.memberships:
-            people_by_school.setdefault(m.organisation_id, []).append(m.user_id)
-        statuses = ["new"] * 1 + ["triaged"] * 2 + ["in_progress"] * 2 + ["referred"] * 1 + ["closed"] * 4
-        categories, platforms, severities = Category.values, Platform.values, Severity.values
-        incidents = []
-        for n in range(count):
-            school = self.schools[n % len(self.schools)]
-            reported = self.now - dt.timedelta(minutes=self.rng.randint(60, 365 * 24 * 60))
-            status = statuses[n % len(statuses)]
-            category = categories[n % len(categories)]
-            triaged = status != "new"
-            incidents.append(
-                Incident(
-                    organisation=school,
-                    reference=f"INC-{n:05d}",
-                    category=category,
-                    platform=platforms[n % len(platforms)],
-                    occurred_at=reported - dt.timedelta(hours=3),
-                    description="Something happened online.",
-                    reported_by_id=people_by_school[school.pk][-1],
-                    reported_at=reported,
-                    status=status,
-                    is_safeguarding=CATEGORY_RULES[category].safeguarding,
-                    triage_due_at=triage_due(reported, school),  # the working-day clock, as a report sets it
-                    severity=severities[n % len(severities)] if triaged else "",
-                    triaged_at=reported + dt.timedelta(hours=self.rng.randint(1, 30)) if triaged else None,
-                    triaged_by_id=people_by_school[school.pk][min(3, len(people_by_school[school.pk]) - 1)]
-                    if triaged
-                    else None,
-                    first_assessment="Assessed." if triaged else "",
-                    assignee_id=people_by_school[school.pk][0] if triaged else None,
-                    outcome="resolved" if status == "closed" else "",
-                    closed_at=reported + dt.timedelta(days=5) if status == "closed" else None,
-                    retention_review_on=(reported + dt.timedelta(days=6 * 365)).date() if status == "closed" else None,
-                )
-            )
-        incidents = self._bulk(Incident, incidents)
-        actions, named = [], []
-        for n, incident in enumerate(incidents):
-            actions.append(
-                IncidentAction(
-                    incident=incident, kind=ActionKind.NOTE, happened_at=incident.reported_at, text="Reported."
-                )
-            )
-            if incident.triaged_at:
-                actions.append(
-                    IncidentAction(
-                        incident=incident,
-                        kind=ActionKind.TRIAGE,
-                        happened_at=incident.triaged_at,
-                        text="Triaged.",
-                        recorded_by_id=incident.triaged_by_id,
-                    )
-                )
-                actions.append(
-                    IncidentAction(
-                        incident=incident,
-                        kind=ActionKind.MEETING,
-                        happened_at=incident.triaged_at + dt.timedelta(hours=2),
-                        text="Met the member of staff.",
-                        recorded_by_id=incident.triaged_by_id,
-                    )
-                )
-            if incident.closed_at:
-                actions.append(
-                    IncidentAction(
-                        incident=incident,
-                        kind=ActionKind.STATUS,
-                        happened_at=incident.closed_at,
-                        text="Closed.",
-                        recorded_by_id=incident.triaged_by_id,
-                    )
-                )
-            if incident.category == Category.STAFF_BREACH:
-                team = people_by_school[incident.organisation_id]
-                named.append(NamedPerson(incident=incident, user_id=team[n % len(team)], involvement="subject"))
-        self._bulk(IncidentAction, actions, returning=False)
-        self._bulk(NamedPerson, named, returning=False)
-
     def finish(self):
         from django.db import connection
 
@@ -569,8 +436,14 @@ class Builder:
                 cursor.execute(
                     "CREATE TABLE bench_insert (id integer PRIMARY KEY AUTOINCREMENT, user_id bigint NOT NULL, created_at datetime NOT NULL)"
                 )
-            cursor.execute("CREATE TABLE bench_build (staff integer NOT NULL, built_at varchar(40) NOT NULL)")
-            cursor.execute("INSERT INTO bench_build VALUES (%s, %s)", [self.staff, self.now.isoformat()])
+            cursor.execute(
+                "CREATE TABLE bench_build (staff integer NOT NULL, trusts integer NOT NULL,"
+                " standalone integer NOT NULL, built_at varchar(40) NOT NULL)"
+            )
+            cursor.execute(
+                "INSERT INTO bench_build VALUES (%s, %s, %s, %s)",
+                [self.staff, self.trusts, self.standalone, self.now.isoformat()],
+            )
         if connection.vendor == "postgresql":
             from policies import tallies
 
@@ -614,19 +487,21 @@ def counts() -> dict:
     }
 
 
-def build(url: str, staff: int) -> dict:
+def build(url: str, staff: int, trusts: int = 1, standalone: int = 0) -> dict:
     """Recreate, migrate and fill the database at ``url`` (this process's settings must point at it)."""
     started = time.perf_counter()
     recreate_database(url)
     setup_django()
     from django.core.management import call_command
 
-    print(f"Building {staff} staff in {url}", flush=True)
+    print(f"Building {staff} staff in {trusts} trusts and {standalone} schools in no trust, in {url}", flush=True)
     call_command("migrate", verbosity=0)
-    builder = Builder(staff)
+    builder = Builder(staff, trusts=trusts, standalone=standalone)
     builder.build()
     figures = {
         "staff": staff,
+        "trusts": trusts,
+        "standalone": standalone,
         "seconds": round(time.perf_counter() - started, 1),
         "steps": builder.timings,
         "rows": counts(),
@@ -644,12 +519,17 @@ def main(argv=None):
         help="the server and base name; the size is appended (default %(default)s)",
     )
     parser.add_argument("--exact-url", action="store_true", help="use --database-url as it is, without the size")
+    parser.add_argument("--trusts", type=int, default=1, help="trusts of 100 organisations (default %(default)s)")
+    parser.add_argument("--standalone", type=int, default=0, help="schools in no trust (default %(default)s)")
     args = parser.parse_args(argv)
+    needed = MIN_STAFF_PER_SCHOOL * (args.trusts * (ORGANISATIONS - 1) + args.standalone)
+    if args.staff < needed:
+        parser.error(f"--staff {args.staff} is too few for that many schools: at least {needed}")
     url = args.database_url if args.exact_url else database_url_for(args.database_url, args.staff)
     os.environ.update(django_env(url))
     import json
 
-    print(json.dumps(build(url, args.staff)))
+    print(json.dumps(build(url, args.staff, args.trusts, args.standalone)))
 
 
 if __name__ == "__main__":
