@@ -41,12 +41,16 @@ def viewers() -> dict:
     # A member of staff: the school's last person still in post, with no role but "staff" where the school has one.
     plain = [m for m in school_members.prefetch_related("role_grants").order_by("-user__email") if m.roles == {"staff"}]
     staff = (plain[0] if plain else school_members.order_by("-user__email").first()).user.email
+    # The trust's DSL: a designated safeguarding lead for every school of the trust, holding that role
+    # alone at every size (a small school's own DSL also holds its other roles).
+    dsl = f"trust.dsl@{DOMAIN}"
     account = OfficialAccount.objects.filter(status="active").order_by("pk").select_related("lead").first()
     return {
         "viewers": {
             "trust_lead": trust_lead,
             "school_leader": school_leader,
             "staff": staff,
+            "dsl": dsl,
             "account_admin": account.lead.email,
         },
         "pages": [
@@ -62,7 +66,10 @@ def viewers() -> dict:
             ("account register", "trust_lead", "/organisations/bench-trust/accounts/"),
             ("response log", "account_admin", f"/approvals/accounts/{account.pk}/log/"),
             ("home: staff", "staff", "/"),
+            ("home: school lead", "school_leader", "/"),
             ("home: trust lead", "trust_lead", "/"),
+            ("home: DSL", "dsl", "/"),
+            ("incidents: one school (DSL)", "dsl", "/organisations/school-001/incidents/"),
         ],
     }
 

@@ -167,7 +167,9 @@ def dashboard(user, organisation: Organisation, by: str, on: dt.date | None = No
             versions[version_id][3] += n
             groups[group or ""][3] += n
     named = (
-        {v.pk: v for v in PolicyVersion.objects.filter(pk__in=versions).select_related("policy")} if versions else {}
+        {v.pk: v for v in PolicyVersion.objects.filter(pk__in=versions).select_related("policy__organisation")}
+        if versions
+        else {}
     )
     by_version_rows = sorted(
         ((named[pk], Figures(*n)) for pk, n in versions.items()), key=lambda pair: (pair[0].policy.title, pair[0].pk)
@@ -187,8 +189,8 @@ def dashboard(user, organisation: Organisation, by: str, on: dt.date | None = No
 
 
 def add_previous_figures(user, organisation: Organisation, versions: list, on: dt.date | None = None) -> None:
-    """Beside a new version's figure, how many of the same people had acknowledged the version
-    before it: publishing a new version starts its figure at 0%, which without this reads as if
+    """Beside a new version's figure, how many had acknowledged the version before it (for leaders,
+    of the people still in post, from its tallies; for a team, of the same people asked now): publishing a new version starts its figure at 0%, which without this reads as if
     nobody had ever read the policy. Sets ``previous_label`` and ``previous_acknowledged`` on each
     version of ``versions`` (``dashboard``'s pairs) that has an earlier version asking to be
     acknowledged. A fixed few queries, whatever the number of staff or policies."""
@@ -216,16 +218,33 @@ def add_previous_figures(user, organisation: Organisation, versions: list, on: d
                 previous[version.pk] = (pk, label)
     if not previous:
         return
-    asked = visible_requests(user, organisation, on)
-    matches = Q(pk__in=[])
-    for version_id, (previous_id, _) in previous.items():
-        matches |= Q(version_id=previous_id, user_id__in=asked.filter(version_id=version_id).values("user_id"))
-    counts = dict(
-        Acknowledgement.objects.filter(matches)
-        .values("version_id")
-        .annotate(n=Count("user_id", distinct=True))
-        .values_list("version_id", "n")
-    )
+    on = on or today()
+    if sees_all_staff(user, organisation) and tallies.kept():
+        # Leaders: the previous version's own tallies, of its people still in post. Matching each
+        # person asked now against their acknowledgement of the previous version read every request
+        # of both versions in the trust (750,000 rows for the largest), growing with the staff.
+        counts = dict(
+            AcknowledgementTally.objects.filter(
+                Q(leaving_date__isnull=True) | Q(leaving_date__gte=on),
+                breakdown="organisation",
+                organisation_id__in=organisation.family_ids,
+                version_id__in=[previous_id for previous_id, _ in previous.values()],
+            )
+            .values("version_id")
+            .annotate(n=Sum("acknowledged_count"))
+            .values_list("version_id", "n")
+        )
+    else:
+        asked = visible_requests(user, organisation, on)
+        matches = Q(pk__in=[])
+        for version_id, (previous_id, _) in previous.items():
+            matches |= Q(version_id=previous_id, user_id__in=asked.filter(version_id=version_id).values("user_id"))
+        counts = dict(
+            Acknowledgement.objects.filter(matches)
+            .values("version_id")
+            .annotate(n=Count("user_id", distinct=True))
+            .values_list("version_id", "n")
+        )
     for version_id, (previous_id, label) in previous.items():
         current[version_id].previous_label = label
         current[version_id].previous_acknowledged = counts.get(previous_id, 0)
