@@ -9,20 +9,41 @@ from policies.calendar import policies_for_calendar
 from policies.compliance import Figures, rates_by_organisation
 from policies.models import Acknowledgement, AcknowledgementRequest, Policy
 
+# A list names versions: their texts (tens of kilobytes each in a real policy) stay in the database.
+_TEXTS = tuple(
+    f"{prefix}version__{field}"
+    for prefix in ("", "acknowledgement__")
+    for field in ("text", "html", "summary_of_changes")
+)
+
+
+def _current_requests_of(user, acknowledged: bool = True):
+    rows = AcknowledgementRequest.objects.current().counting().filter(user=user)
+    if not acknowledged:
+        rows = rows.filter(acknowledgement__isnull=True)
+    return list(
+        rows.select_related("version__policy", "acknowledgement__version").order_by(
+            "due_date", "version__policy__title"
+        )
+    )
+
+
+def my_outstanding(user):
+    """The person's requests still to acknowledge, overdue first (the home page's list)."""
+    outstanding = _current_requests_of(user, acknowledged=False)
+    on = today()
+    outstanding.sort(key=lambda r: (not r.is_overdue(on), r.due_date))
+    return outstanding
+
 
 def my_requests(user):
     """(outstanding, acknowledged) requests of the person, overdue first."""
-    rows = list(
-        AcknowledgementRequest.objects.current()
-        .counting()
-        .filter(user=user)
-        .select_related("version__policy", "acknowledgement__version")
-        .order_by("due_date", "version__policy__title")
-    )
+    rows = _current_requests_of(user)
     earlier = list(
         AcknowledgementRequest.objects.filter(user=user, acknowledgement__isnull=False)
         .exclude(version_id=F("version__policy__acknowledgement_version_id"))
         .select_related("version__policy", "acknowledgement__version")
+        .defer(*_TEXTS)
         .order_by("-acknowledgement__acknowledged_at")
     )
     outstanding = [r for r in rows if r.acknowledgement_id is None]

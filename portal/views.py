@@ -9,7 +9,7 @@ from approvals import queries as approvals
 from approvals.models import OPEN_STATUSES
 from incidents.queries import HOME_LIMIT, incidents_needing
 from policies.access import can_manage
-from policies.queries import leadership_rates, my_requests, reviews_needing
+from policies.queries import leadership_rates, my_outstanding, reviews_needing
 
 
 @login_required
@@ -17,7 +17,7 @@ def home(request):
     """The person's organisations and roles, and what needs them now."""
     access = access_for(request.user)
     listed = menu_of(access.organisations)  # a trust's leaders: the trust, and a link to its schools
-    outstanding, _ = my_requests(request.user)
+    outstanding = my_outstanding(request.user)
     reviews = reviews_needing(request.user)
     for policy in reviews:
         policy.may_manage = can_manage(request.user, policy)
