@@ -147,5 +147,8 @@ def outsider(outside_school):
     return member(outside_school, Role.SLT, Role.ADMIN, email="outsider@elm.example")
 
 
-# A real S3 server (SeaweedFS) and a bucket per test, for the private files in object storage.
+# A real PgBouncer in transaction mode in front of the test database, for the tests that run the
+# portal through it (tests/core/test_pgbouncer.py, the cluster in tests/faults); a real S3 server
+# (SeaweedFS) and a bucket per test, for the private files in object storage.
+from tests.pgbouncer import pgbouncer  # noqa: E402, F401
 from tests.s3server import s3_server, s3_storage  # noqa: E402, F401
