@@ -127,7 +127,8 @@ def direct_settings() -> dict:
     default = connections[DEFAULT_DB_ALIAS].settings_dict
     direct = settings.DATABASE_DIRECT
     if direct:
-        return {**default, **{key: direct[key] for key in WHERE}, "DISABLE_SERVER_SIDE_CURSORS": False}
+        where = {key: direct[key] for key in WHERE if key in direct}
+        return {**default, "OPTIONS": {}, **where, "DISABLE_SERVER_SIDE_CURSORS": False}
     if default.get("DISABLE_SERVER_SIDE_CURSORS"):
         raise BackupError(
             "DATABASE_URL goes through PgBouncer (?pooled=true), and backup and restore need PostgreSQL itself: "

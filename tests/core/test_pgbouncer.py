@@ -10,6 +10,7 @@ more clients than that share them.
 """
 
 import io
+import os
 import threading
 import time
 
@@ -23,6 +24,7 @@ from psycopg2.errors import InvalidCursorName
 from accounts.models import User
 from core import outbox
 from core.models import OutboxMessage
+from policyportal.env import env_database
 from tests.pgbouncer import POOL_SIZE, orm_through
 
 pytestmark = pytest.mark.django_db(transaction=True)  # every client of the pool sees what is committed
@@ -271,7 +273,8 @@ def test_a_backup_goes_to_postgresql_directly_never_through_the_pooler(pgbouncer
     """With the portal's database pooled, backup connects to DATABASE_DIRECT_URL: it succeeds while
     PgBouncer refuses every new client of the database (DISABLE), and without a direct URL it is refused."""
     settings.PRIVATE_MEDIA_ROOT = settings.MEDIA_ROOT = tmp_path / "private"
-    direct = {**connection.settings_dict}
+    db = connection.settings_dict
+    direct_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     with orm_through(pooled):
         settings.DATABASE_DIRECT = None
         with pytest.raises(CommandError, match=r"goes through PgBouncer .*set DATABASE_DIRECT_URL"):
@@ -280,10 +283,11 @@ def test_a_backup_goes_to_postgresql_directly_never_through_the_pooler(pgbouncer
 
         pgbouncer.command(f"DISABLE {pgbouncer.test_database}")
         try:
-            settings.DATABASE_DIRECT = {**pooled, "OPTIONS": {}}  # the pooler's address: refused now
+            # The pooler's own address as the "direct" one is refused now: DISABLE holds.
+            settings.DATABASE_DIRECT = direct_database(pgbouncer.url(pgbouncer.test_database, pooled=False))
             with pytest.raises(CommandError, match="is disabled"):
                 call_command("backup", str(tmp_path / "through-the-pooler"), stdout=io.StringIO())
-            settings.DATABASE_DIRECT = direct
+            settings.DATABASE_DIRECT = direct_database(direct_url)
             out = io.StringIO()
             call_command("backup", str(tmp_path / "backups"), stdout=out)
         finally:
@@ -291,3 +295,12 @@ def test_a_backup_goes_to_postgresql_directly_never_through_the_pooler(pgbouncer
     assert "Backup written to" in out.getvalue()
     (folder,) = (tmp_path / "backups").iterdir()
     assert (folder / "database.dump").stat().st_size > 0
+
+
+def direct_database(url: str) -> dict:
+    """DATABASE_DIRECT as the settings read it from DATABASE_DIRECT_URL."""
+    os.environ["PORTAL_TEST_DIRECT_URL"] = url
+    try:
+        return env_database("PORTAL_TEST_DIRECT_URL", allow_pooled=False)
+    finally:
+        del os.environ["PORTAL_TEST_DIRECT_URL"]
