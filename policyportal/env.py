@@ -96,5 +96,11 @@ def env_database(name: str, default: str | None = None, *, conn_max_age: int = 0
     if pooled:
         if database["ENGINE"] != "django.db.backends.postgresql":
             raise ImproperlyConfigured(f"{name}: pooled=true is for PostgreSQL behind PgBouncer only.")
+        if "options" in database.get("OPTIONS", {}):
+            # Settings for the whole session: PgBouncer refuses the connection ("unsupported startup
+            # parameter: options", 1.18), as they would be a shared server connection's.
+            raise ImproperlyConfigured(
+                f"{name}: PgBouncer refuses options=...; set them on the role instead (ALTER ROLE ... SET)."
+            )
         database["DISABLE_SERVER_SIDE_CURSORS"] = True
     return dict(database)

@@ -155,6 +155,10 @@ def test_an_unset_database_url_is_its_default_or_none(monkeypatch, unset):
         ("postgres://app@db/portal?pooled=maybe", "pooled='maybe' is not a boolean"),
         ("sqlite:////tmp/portal.sqlite3?pooled=true", "pooled=true is for PostgreSQL behind PgBouncer only"),
         ("http://db/portal", "cannot be read as a database URL"),
+        (
+            "postgres://app@pgbouncer/portal?pooled=true&options=-c%20statement_timeout%3D5s",
+            "PgBouncer refuses options",
+        ),
     ],
 )
 def test_it_refuses_a_database_url_it_cannot_use_and_names_it(monkeypatch, url, message):
@@ -365,3 +369,13 @@ def test_it_stops_on_a_direct_url_that_is_not_direct_or_not_the_same_kind(produc
         DATABASE_URL="postgres://app:pw@pgbouncer:6432/portal?pooled=true", DATABASE_DIRECT_URL=direct
     )
     assert_fails_naming(setup_django(production_env), named)
+
+
+def test_the_deployment_checks_warn_that_a_pooled_database_needs_a_direct_url_for_backups(production_env):
+    production_env["DATABASE_URL"] = "postgres://app:pw@pgbouncer:6432/portal?pooled=true"
+    result = run(production_env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 1
+    assert "core.W001" in result.stderr and "backup and restore will refuse to run" in result.stderr
+    production_env["DATABASE_DIRECT_URL"] = "postgres://app:pw@postgres:5432/portal"
+    result = run(production_env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
