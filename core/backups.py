@@ -117,24 +117,27 @@ WHERE = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
 
 
 def direct_settings() -> dict:
-    """The default database's settings for a session of its own: DATABASE_DIRECT_URL's, else DATABASE_URL's.
+    """The default database's settings for a session of its own: DATABASE_URL's when it reaches
+    PostgreSQL directly, DATABASE_DIRECT_URL's when it is pooled.
 
     Never a pooler's in transaction mode (DATABASE_URL's ?pooled=true): pg_dump and pg_restore set
     session settings (pg_dump empties search_path), which PgBouncer would leave on a server
     connection for other clients to inherit, and the backup shares an exported snapshot with
-    pg_dump, which lives only as long as its transaction on one server connection.
+    pg_dump, which lives only as long as its transaction on one server connection. A direct
+    DATABASE_URL wins: a restore run as the owner (DATABASE_URL=$DATABASE_OWNER_URL) stays the
+    owner's, whatever DATABASE_DIRECT_URL names.
     """
     default = connections[DEFAULT_DB_ALIAS].settings_dict
+    if not default.get("DISABLE_SERVER_SIDE_CURSORS"):
+        return {**default}
     direct = settings.DATABASE_DIRECT
-    if direct:
-        where = {key: direct[key] for key in WHERE if key in direct}
-        return {**default, "OPTIONS": {}, **where, "DISABLE_SERVER_SIDE_CURSORS": False}
-    if default.get("DISABLE_SERVER_SIDE_CURSORS"):
+    if not direct:
         raise BackupError(
             "DATABASE_URL goes through PgBouncer (?pooled=true), and backup and restore need PostgreSQL itself: "
             "set DATABASE_DIRECT_URL to the database's own address."
         )
-    return {**default}
+    where = {key: direct[key] for key in WHERE if key in direct}
+    return {**default, "OPTIONS": {}, **where, "DISABLE_SERVER_SIDE_CURSORS": False}
 
 
 @contextmanager

@@ -8,6 +8,7 @@ healthchecks' ``envbool``).
 import os
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -69,8 +70,6 @@ def env_database(name: str, default: str | None = None, *, conn_max_age: int = 0
     (Django's docs, "Transaction pooling and server-side cursors"). The option is the portal's,
     not libpq's: it is taken out before the rest of the URL reaches the driver.
     """
-    import dj_database_url
-
     url = env_str(name, default)
     if url is None:
         return None

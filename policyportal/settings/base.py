@@ -71,7 +71,7 @@ DATABASES = {
 }
 # What needs a session of its own, never a pooled one: backup and restore (pg_dump and pg_restore
 # set session settings, and the backup shares an exported snapshot with pg_dump), core.backups.
-# Unset: DATABASE_URL itself, which backup and restore then refuse if it is pooled.
+# Used only while DATABASE_URL is pooled; unset then, backup and restore refuse to run.
 DATABASE_DIRECT = env_database("DATABASE_DIRECT_URL", allow_pooled=False)
 if DATABASE_DIRECT and DATABASE_DIRECT["ENGINE"] != DATABASES["default"]["ENGINE"]:
     raise ImproperlyConfigured("DATABASE_DIRECT_URL must be the same database as DATABASE_URL, without the pooler.")

@@ -297,6 +297,19 @@ def test_a_backup_goes_to_postgresql_directly_never_through_the_pooler(pgbouncer
     assert (folder / "database.dump").stat().st_size > 0
 
 
+def test_a_direct_database_url_is_used_as_it_is_whatever_the_direct_url_names(pgbouncer, settings, tmp_path):
+    """A restore run as the owner (DATABASE_URL=$DATABASE_OWNER_URL, direct) stays the owner's:
+    DATABASE_DIRECT_URL, here the pooler with the database disabled, counts only beside a pooled URL."""
+    settings.PRIVATE_MEDIA_ROOT = settings.MEDIA_ROOT = tmp_path / "private"
+    settings.DATABASE_DIRECT = direct_database(pgbouncer.url(pgbouncer.test_database, pooled=False))
+    pgbouncer.command(f"DISABLE {pgbouncer.test_database}")
+    try:
+        call_command("backup", str(tmp_path / "backups"), stdout=io.StringIO())
+    finally:
+        pgbouncer.command(f"ENABLE {pgbouncer.test_database}")
+    assert len(list((tmp_path / "backups").iterdir())) == 1
+
+
 def direct_database(url: str) -> dict:
     """DATABASE_DIRECT as the settings read it from DATABASE_DIRECT_URL."""
     os.environ["PORTAL_TEST_DIRECT_URL"] = url
