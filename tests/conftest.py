@@ -33,6 +33,14 @@ def _require_real_services(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _direct_database_is_the_test_database(_require_real_services):
+    """With the suite itself run through PgBouncer (a pooled DATABASE_URL and a DATABASE_DIRECT_URL
+    beside it), backups reach the test database directly: the same name as through the pooler."""
+    if settings.DATABASE_DIRECT:
+        settings.DATABASE_DIRECT["NAME"] = connection.settings_dict["NAME"]
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _empty_tables_by_delete(_require_real_services, django_db_blocker):
     """After each transactional test Django empties every table (``flush``). On PostgreSQL it
     does so with one TRUNCATE, which gives each of the ~60 tables and their indexes new files:

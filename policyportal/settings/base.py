@@ -73,8 +73,9 @@ DATABASES = {
 # set session settings, and the backup shares an exported snapshot with pg_dump), core.backups.
 # Used only while DATABASE_URL is pooled; unset then, backup and restore refuse to run.
 DATABASE_DIRECT = env_database("DATABASE_DIRECT_URL", allow_pooled=False)
-if DATABASE_DIRECT and DATABASE_DIRECT["ENGINE"] != DATABASES["default"]["ENGINE"]:
-    raise ImproperlyConfigured("DATABASE_DIRECT_URL must be the same database as DATABASE_URL, without the pooler.")
+if DATABASE_DIRECT and DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]:
+    if DATABASE_DIRECT["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_DIRECT_URL must be the same database as DATABASE_URL, without the pooler.")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file in the first look.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})

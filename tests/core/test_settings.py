@@ -379,3 +379,11 @@ def test_the_deployment_checks_warn_that_a_pooled_database_needs_a_direct_url_fo
     production_env["DATABASE_DIRECT_URL"] = "postgres://app:pw@postgres:5432/portal"
     result = run(production_env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_direct_url_beside_a_direct_database_url_is_not_used(production_env):
+    """Backup and restore use DATABASE_URL itself then (core.backups.direct_settings)."""
+    production_env["DATABASE_DIRECT_URL"] = "postgres://app:pw@postgres:5432/portal"
+    result = run(production_env, "-c", SHOW_DATABASES)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].endswith(" False ['timeout', 'transaction_mode']")  # SQLite's, unpooled
