@@ -112,15 +112,44 @@ def recorded_hashes(using: str) -> list[RecordedHash]:
 
 # Database connections
 # ------------------------------------------------------------------------------
+# Keys of a DATABASES entry that say where and as whom to connect.
+WHERE = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+
+
+def direct_settings() -> dict:
+    """The default database's settings for a session of its own: DATABASE_URL's when it reaches
+    PostgreSQL directly, DATABASE_DIRECT_URL's when it is pooled.
+
+    Never a pooler's in transaction mode (DATABASE_URL's ?pooled=true): pg_dump and pg_restore set
+    session settings (pg_dump empties search_path), which PgBouncer would leave on a server
+    connection for other clients to inherit, and the backup shares an exported snapshot with
+    pg_dump, which lives only as long as its transaction on one server connection. A direct
+    DATABASE_URL wins: a restore run as the owner (DATABASE_URL=$DATABASE_OWNER_URL) stays the
+    owner's, whatever DATABASE_DIRECT_URL names.
+    """
+    default = connections[DEFAULT_DB_ALIAS].settings_dict
+    if not default.get("DISABLE_SERVER_SIDE_CURSORS"):
+        return {**default}
+    direct = settings.DATABASE_DIRECT
+    if not direct:
+        raise BackupError(
+            "DATABASE_URL goes through PgBouncer (?pooled=true), and backup and restore need PostgreSQL itself: "
+            "set DATABASE_DIRECT_URL to the database's own address."
+        )
+    where = {key: direct[key] for key in WHERE if key in direct}
+    return {**default, "OPTIONS": {}, **where, "DISABLE_SERVER_SIDE_CURSORS": False}
+
+
 @contextmanager
 def connection_to(name: str | None = None):
-    """A connection of its own to the default database's server: to the database ``name``, or the default one.
+    """A connection of its own to the default database's server, directly (``direct_settings``): to the
+    database ``name``, or the default one.
 
     A separate connection, so the backup's snapshot and the restore's checks never touch the
     caller's transaction. It connects at once, so a database that cannot be reached is reported here.
     """
     alias = f"backup_{secrets.token_hex(4)}"
-    settings_dict = {**connections[DEFAULT_DB_ALIAS].settings_dict, "CONN_MAX_AGE": 0}
+    settings_dict = {**direct_settings(), "CONN_MAX_AGE": 0}
     if name:
         settings_dict["NAME"] = name
     connections.settings[alias] = settings_dict
@@ -202,6 +231,8 @@ class Backup:
 def take_backup(parent: Path) -> Backup:
     """Copy the database and then the private files into a new folder under ``parent``."""
     vendor = _vendor()
+    if vendor == "postgresql":
+        direct_settings()  # refused before anything is written
     private = configured_files()
     check_stored_in(private, HASHED_FILES)
     parent = Path(parent).expanduser().resolve()
@@ -386,7 +417,7 @@ def restore_backup(folder: Path, *, database: str | None = None, private_root: P
     private.refuse_unless_empty(force)
 
     if vendor == "postgresql":
-        name = database or connections[DEFAULT_DB_ALIAS].settings_dict["NAME"]
+        name = database or direct_settings()["NAME"]
         _check_empty_postgresql(name, force)
         _restore_postgresql(dump, name, force)
     else:

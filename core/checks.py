@@ -1,7 +1,7 @@
-"""System checks for settings whose mistakes would only show in a browser."""
+"""System checks for settings whose mistakes would only show later: in a browser, or on the night of a backup."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register(Tags.security)
@@ -31,3 +31,20 @@ def check_host_cookies(app_configs, **kwargs):
                 )
             )
     return errors
+
+
+@register(deploy=True)
+def check_direct_database_for_backups(app_configs, **kwargs):
+    """Behind PgBouncer (a pooled DATABASE_URL) backup and restore need DATABASE_DIRECT_URL
+    (core.backups.direct_settings) and refuse to run without it: say so at deployment, not at the
+    first night's backup."""
+    if settings.DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS") and not settings.DATABASE_DIRECT:
+        return [
+            Warning(
+                "DATABASE_URL goes through PgBouncer (?pooled=true) and DATABASE_DIRECT_URL is not set: "
+                "backup and restore will refuse to run.",
+                hint="Set DATABASE_DIRECT_URL to the same database and role, straight to PostgreSQL.",
+                id="core.W001",
+            )
+        ]
+    return []

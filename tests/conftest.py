@@ -33,6 +33,14 @@ def _require_real_services(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _direct_database_is_the_test_database(_require_real_services):
+    """With the suite itself run through PgBouncer (a pooled DATABASE_URL and a DATABASE_DIRECT_URL
+    beside it), backups reach the test database directly: the same name as through the pooler."""
+    if settings.DATABASE_DIRECT:
+        settings.DATABASE_DIRECT["NAME"] = connection.settings_dict["NAME"]
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _empty_tables_by_delete(_require_real_services, django_db_blocker):
     """After each transactional test Django empties every table (``flush``). On PostgreSQL it
     does so with one TRUNCATE, which gives each of the ~60 tables and their indexes new files:
@@ -147,5 +155,8 @@ def outsider(outside_school):
     return member(outside_school, Role.SLT, Role.ADMIN, email="outsider@elm.example")
 
 
-# A real S3 server (SeaweedFS) and a bucket per test, for the private files in object storage.
+# A real PgBouncer in transaction mode in front of the test database, for the tests that run the
+# portal through it (tests/core/test_pgbouncer.py, the cluster in tests/faults); a real S3 server
+# (SeaweedFS) and a bucket per test, for the private files in object storage.
+from tests.pgbouncer import pgbouncer  # noqa: E402, F401
 from tests.s3server import s3_server, s3_storage  # noqa: E402, F401

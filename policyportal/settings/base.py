@@ -10,11 +10,10 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from policyportal.env import env_bool, env_int, env_list, env_str
+from policyportal.env import env_bool, env_database, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -61,13 +60,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # DATABASES
 # ------------------------------------------------------------------------------
+# DATABASE_URL may end in ?pooled=true: PgBouncer in transaction mode, with Django's server-side
+# cursors off (policyportal.env.env_database; README, "Behind PgBouncer").
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+    "default": env_database(
+        "DATABASE_URL",
+        f"sqlite:///{VAR_DIR / 'portal.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
-        conn_health_checks=True,
     )
 }
+# What needs a session of its own, never a pooled one: backup and restore (pg_dump and pg_restore
+# set session settings, and the backup shares an exported snapshot with pg_dump), core.backups.
+# Used only while DATABASE_URL is pooled; unset then, backup and restore refuse to run.
+DATABASE_DIRECT = env_database("DATABASE_DIRECT_URL", allow_pooled=False)
+if DATABASE_DIRECT and DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]:
+    if DATABASE_DIRECT["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_DIRECT_URL must be the same database as DATABASE_URL, without the pooler.")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file in the first look.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})

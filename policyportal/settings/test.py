@@ -50,10 +50,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not Django's in-memory default: a server started in a subprocess (tests/faults)
     # opens the same test database. Named per process, so two runs never share one.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"  # noqa: F405
+    and not DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]  # noqa: F405
+):
     # A throwaway database: a commit need not wait for the disk (what a crash of the server
     # would lose is the last few commits, never consistency). Rows are visible to the other
-    # connections at commit exactly as with the default.
+    # connections at commit exactly as with the default. Not through PgBouncer (a pooled
+    # DATABASE_URL, tests/pgbouncer.py): it refuses a connection that sends startup options,
+    # which would be a session's settings on a server connection that many clients share.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"  # noqa: F405
 if not REDIS_URL:  # noqa: F405
     # Per-process, so two test runs on one machine never share rate-limit counters.

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from policyportal.env import env_bool, env_int, env_list, env_str
+from policyportal.env import env_bool, env_database, env_int, env_list, env_str
 
 REPO = Path(__file__).resolve().parents[2]
 BASE_SETTINGS = REPO / "policyportal" / "settings" / "base.py"
@@ -121,11 +121,63 @@ def test_it_refuses_a_required_string_that_is_unset_or_empty_and_names_it(monkey
         env_str(VAR, "ignored", required=True)
 
 
+# A database URL, and PgBouncer's ?pooled=true (issue 16)
+@pytest.mark.parametrize("pooled", ["true", "1", "yes", "TRUE"])
+def test_a_pooled_database_url_switches_server_side_cursors_off_and_loses_the_option(monkeypatch, pooled):
+    monkeypatch.setenv(VAR, f"postgres://app:secret@pgbouncer:6432/portal?sslmode=require&pooled={pooled}")
+    database = env_database(VAR, conn_max_age=60)
+    assert database["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert database["OPTIONS"] == {"sslmode": "require"}  # libpq's options reach the driver, the portal's does not
+    assert (database["HOST"], database["PORT"], database["NAME"], database["USER"]) == (
+        "pgbouncer",
+        6432,
+        "portal",
+        "app",
+    )
+    assert database["CONN_MAX_AGE"] == 60 and database["CONN_HEALTH_CHECKS"] is True
+
+
+@pytest.mark.parametrize("url", ["postgres://app@db/portal", "postgres://app@db/portal?pooled=false"])
+def test_a_direct_database_url_keeps_server_side_cursors(monkeypatch, url):
+    monkeypatch.setenv(VAR, url)
+    database = env_database(VAR)
+    assert database["DISABLE_SERVER_SIDE_CURSORS"] is False and database.get("OPTIONS", {}) == {}
+
+
+def test_an_unset_database_url_is_its_default_or_none(monkeypatch, unset):
+    assert env_database(VAR) is None
+    assert env_database(VAR, "sqlite:////tmp/portal.sqlite3")["NAME"] == "/tmp/portal.sqlite3"
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("postgres://app@db/portal?pooled=maybe", "pooled='maybe' is not a boolean"),
+        ("sqlite:////tmp/portal.sqlite3?pooled=true", "pooled=true is for PostgreSQL behind PgBouncer only"),
+        ("http://db/portal", "cannot be read as a database URL"),
+        (
+            "postgres://app@pgbouncer/portal?pooled=true&options=-c%20statement_timeout%3D5s",
+            "PgBouncer refuses options",
+        ),
+    ],
+)
+def test_it_refuses_a_database_url_it_cannot_use_and_names_it(monkeypatch, url, message):
+    monkeypatch.setenv(VAR, url)
+    with pytest.raises(ImproperlyConfigured, match=rf"^{VAR}.*{re.escape(message)}"):
+        env_database(VAR)
+
+
+def test_a_direct_url_may_not_be_pooled(monkeypatch):
+    monkeypatch.setenv(VAR, "postgres://app@pgbouncer:6432/portal?pooled=true")
+    with pytest.raises(ImproperlyConfigured, match=rf"^{VAR} must reach PostgreSQL directly"):
+        env_database(VAR, allow_pooled=False)
+
+
 # (b) and (c) The settings module, loaded in a fresh process -----------------------------
 
 
 def _names_read_by_settings():
-    names = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"', BASE_SETTINGS.read_text()))
+    names = set(re.findall(r'env_(?:str|bool|int|list|database)\(\s*"([A-Z0-9_]+)"', BASE_SETTINGS.read_text()))
     assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "VAR_DIR"} <= names
     return names
 
@@ -282,3 +334,56 @@ def test_it_stops_when_the_bucket_is_half_configured(production_env, missing):
 def test_it_stops_on_a_storage_it_does_not_know(production_env):
     production_env["PRIVATE_STORAGE"] = "ftp"
     assert_fails_naming(setup_django(production_env), "PRIVATE_STORAGE='ftp'")
+
+
+# Behind PgBouncer (issue 16)
+# ------------------------------------------------------------------------------
+SHOW_DATABASES = (
+    "import django; django.setup()\n"
+    "from django.conf import settings\n"
+    "d, direct = settings.DATABASES['default'], settings.DATABASE_DIRECT\n"
+    "print(d['HOST'], d['PORT'], d['DISABLE_SERVER_SIDE_CURSORS'], sorted(d['OPTIONS']))\n"
+    "print(direct and (direct['HOST'], direct['PORT'], direct['DISABLE_SERVER_SIDE_CURSORS']))\n"
+)
+
+
+def test_the_settings_read_a_pooled_database_url_and_the_direct_one_beside_it(production_env):
+    production_env.update(
+        DATABASE_URL="postgres://app:pw@pgbouncer:6432/portal?pooled=true",
+        DATABASE_DIRECT_URL="postgres://app:pw@postgres:5432/portal",
+    )
+    result = run(production_env, "-c", SHOW_DATABASES)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["pgbouncer 6432 True []", "('postgres', 5432, False)"]
+
+
+@pytest.mark.parametrize(
+    "direct, named",
+    [
+        ("postgres://app:pw@pgbouncer:6432/portal?pooled=true", "DATABASE_DIRECT_URL must reach PostgreSQL directly"),
+        ("sqlite:////tmp/portal.sqlite3", "DATABASE_DIRECT_URL must be the same database as DATABASE_URL"),
+    ],
+)
+def test_it_stops_on_a_direct_url_that_is_not_direct_or_not_the_same_kind(production_env, direct, named):
+    production_env.update(
+        DATABASE_URL="postgres://app:pw@pgbouncer:6432/portal?pooled=true", DATABASE_DIRECT_URL=direct
+    )
+    assert_fails_naming(setup_django(production_env), named)
+
+
+def test_the_deployment_checks_warn_that_a_pooled_database_needs_a_direct_url_for_backups(production_env):
+    production_env["DATABASE_URL"] = "postgres://app:pw@pgbouncer:6432/portal?pooled=true"
+    result = run(production_env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 1
+    assert "core.W001" in result.stderr and "backup and restore will refuse to run" in result.stderr
+    production_env["DATABASE_DIRECT_URL"] = "postgres://app:pw@postgres:5432/portal"
+    result = run(production_env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_direct_url_beside_a_direct_database_url_is_not_used(production_env):
+    """Backup and restore use DATABASE_URL itself then (core.backups.direct_settings)."""
+    production_env["DATABASE_DIRECT_URL"] = "postgres://app:pw@postgres:5432/portal"
+    result = run(production_env, "-c", SHOW_DATABASES)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].endswith(" False ['timeout', 'transaction_mode']")  # SQLite's, unpooled

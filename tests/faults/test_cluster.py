@@ -1,7 +1,9 @@
 """The portal as a cluster on one machine (issue 16): two gunicorn nodes on different loopback
 ports, each with a VAR_DIR of its own (nothing is shared through a node's disk), sharing
 PostgreSQL, Redis and the object store (a real S3 server, SeaweedFS: tests/s3server.py); and two
-Celery workers in separate processes sharing the daily sweep.
+Celery workers in separate processes sharing the daily sweep. Every node and worker reaches
+PostgreSQL through a real PgBouncer in transaction mode, with fewer server connections than they
+are (tests/pgbouncer.py), and through nothing else.
 
 - A person signs in on node A and carries on on node B; signing out on B ends the session on A.
 - Evidence uploaded through A downloads through B, and neither node keeps a copy on its disk.
@@ -15,6 +17,7 @@ import secrets
 import time
 
 import pytest
+from django.db import connection
 from PIL import Image
 
 from accounts.models import Membership, Role, RoleGrant, User, today
@@ -49,9 +52,22 @@ def bucket_env(s3_server) -> dict:
 
 
 @pytest.fixture
-def cluster_env(bucket_env) -> dict:
-    """What every process of the cluster shares, beyond the suite's database and the test's Redis."""
-    return bucket_env
+def cluster_env(bucket_env, pgbouncer) -> dict:
+    """What every process of the cluster shares beyond the test's Redis: the bucket, and the suite's
+    database through a real PgBouncer in transaction mode (tests/pgbouncer.py), as a deployment
+    gives it (DATABASE_URL ending in ?pooled=true), its pool smaller than the cluster's clients."""
+    return {**bucket_env, "DATABASE_URL": pgbouncer.url(pgbouncer.test_database)}
+
+
+def bypassing(pgbouncer) -> list[tuple]:
+    """Connections to the test database that are neither PgBouncer's server connections nor this
+    test's own: a node or worker reaching PostgreSQL around the pooler."""
+    through = {row["remote_pid"] for row in pgbouncer.show("SERVERS")}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [row for row in cursor.fetchall() if row[0] not in through]
 
 
 @pytest.fixture
@@ -97,8 +113,9 @@ def files_on_disk(node: PortalServer) -> list[str]:
     return sorted(str(path) for path in private.rglob("*") if path.is_file()) if private.exists() else []
 
 
-def test_a_person_signs_in_on_one_node_and_carries_on_on_the_other(nodes, no_mfa, staff):
+def test_a_person_signs_in_on_one_node_and_carries_on_on_the_other(nodes, no_mfa, staff, pgbouncer):
     a, b = nodes
+    before = pgbouncer.stats(pgbouncer.test_database)["total_xact_count"]
     owner = member(no_mfa, Role.POLICY_OWNER, email="owner@school.example")
     version = publish(
         services.create_policy(organisation=no_mfa, actor=owner, title="Social Media Policy", owner=owner), owner
@@ -111,6 +128,13 @@ def test_a_person_signs_in_on_one_node_and_carries_on_on_the_other(nodes, no_mfa
     response = on_b.post(f"/policies/versions/{version.pk}/acknowledge/", {"confirm": "on"})
     assert response.status_code == 302 and response.headers["Location"] == "/policies/"
     assert Acknowledgement.objects.filter(user=staff, version=version).count() == 1
+    # Both nodes reached PostgreSQL through PgBouncer, and only through it: its console counts
+    # their transactions and clients, and every other connection to the database is its own.
+    stats = pgbouncer.wait_for_stats(pgbouncer.test_database, above=before + 20)
+    assert stats["total_xact_count"] > before + 20, stats
+    clients = [row for row in pgbouncer.show("CLIENTS") if row["database"] == pgbouncer.test_database]
+    assert len(clients) >= 2, clients  # a node's worker keeps its client connection (CONN_MAX_AGE)
+    assert bypassing(pgbouncer) == []
 
     assert on_b.post("/accounts/logout/", {}).status_code == 302
     after = browser.get("/policies/")  # A no longer knows the session either
@@ -205,7 +229,7 @@ def workers(transactional_db, redis_server, cluster_env, tmp_path):
             worker.kill()
 
 
-def test_two_workers_in_separate_processes_share_the_sweep(due, workers):
+def test_two_workers_in_separate_processes_share_the_sweep(due, workers, pgbouncer):
     first, second = workers
     first.queue(DUTY, batch_size=SWEEP_BATCH)
     digests = OutboxMessage.objects.filter(topic__startswith="policies.digest:")
@@ -225,6 +249,7 @@ def test_two_workers_in_separate_processes_share_the_sweep(due, workers):
     ]
     assert all(ran), f"batches run by each worker: {ran}"
     assert sum(ran) == -(-len(due) // SWEEP_BATCH)
+    assert bypassing(pgbouncer) == []  # the workers' claims (SKIP LOCKED) went through the pooler
 
 
 def _succeeded(worker: CeleryWorker, task: str) -> int:

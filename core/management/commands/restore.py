@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("backup", help="the backup's folder (the one holding manifest.json)")
         parser.add_argument(
             "--database-name",
-            help="the database to restore into, on DATABASE_URL's server (SQLite: a file); default DATABASE_URL's",
+            help="the database to restore into, on DATABASE_URL's server (DATABASE_DIRECT_URL's when DATABASE_URL is pooled; SQLite: a file); default its database",
         )
         parser.add_argument(
             "--private-root",
