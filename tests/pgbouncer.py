@@ -58,8 +58,9 @@ def _quoted(value: str) -> str:
 class PgBouncer:
     """PgBouncer in a process of its own, in front of ``server`` (a DATABASES entry's HOST and PORT)."""
 
-    def __init__(self, *, host: str, port: int, user: str, password: str):
+    def __init__(self, *, host: str, port: int, user: str, password: str, pool_size: int = POOL_SIZE):
         self.binary = pgbouncer_binary()
+        self.pool_size = pool_size
         self.server = (host, port)
         self.user, self.password = user, password
         self.port = _spare_port()
@@ -80,8 +81,8 @@ class PgBouncer:
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
             f"auth_type = trust\nauth_file = {users}\nadmin_users = {self.user}\n"
             "pool_mode = transaction\n"
-            f"default_pool_size = {POOL_SIZE}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
-            f"max_db_connections = {POOL_SIZE}\nmax_client_conn = 200\n"
+            f"default_pool_size = {self.pool_size}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
+            f"max_db_connections = {self.pool_size}\nmax_client_conn = 400\n"
             # The default, said here because tests rely on it: a released server connection is the
             # next one given out (LIFO), so two clients one after the other share it.
             "server_round_robin = 0\n"

@@ -57,6 +57,9 @@ def test_the_benchmark_runs_end_to_end_with_equal_query_counts(tmp_path):
     command = [sys.executable, "bench/run.py", "--staff", "500", "--small", "250", "--database-url", url]
     command += ["--rounds", "3", "--users", "4", "--seconds", "2", "--output", str(output)]
     command += ["--redis-url", redis_url_for_bench()]
+    if url.startswith("postgres"):
+        # The load through two web nodes behind a real PgBouncer, as a deployment serving many trusts runs.
+        command += ["--nodes", "2", "--pooled", "--pool-size", "4"]
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
         if url.startswith("postgres"):
@@ -94,3 +97,6 @@ def test_the_benchmark_runs_end_to_end_with_equal_query_counts(tmp_path):
         "not_linked_to_request": 0,
     }
     assert results["memory"]["web_workers_mb"] > 0
+    if url.startswith("postgres"):
+        assert load["through"] == "2 web node(s), behind PgBouncer"
+        assert results["pooler"]["transactions"] > load["acknowledge"]["posts"] + load["bare"]["posts"]
