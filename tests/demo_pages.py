@@ -135,7 +135,7 @@ def _record_acknowledgement() -> str:
 
 STAFF, MANAGER, SLT, HEAD, DSL = (f"{n}@example.org" for n in ("staff", "manager", "slt", "head", "dsl"))
 OWNER, ADMIN, TRUST_DSL, CEO = (f"{n}@example.org" for n in ("owner", "admin", "trust.dsl", "ceo"))
-SCHOOL_ADMIN = "l.harris@example.org"
+SCHOOL_ADMIN, OSC = "l.harris@example.org", "osc@example.org"
 
 PAGES = [
     # A visitor
@@ -175,9 +175,11 @@ PAGES = [
     DemoPage(SLT, "account request to decide", lambda: _request("submitted")),
     DemoPage(SLT, "account register", f"{NORTHFIELD}/accounts/"),
     DemoPage(SLT, "an official account", lambda: f"/approvals/accounts/{_official_account()}/"),
-    DemoPage(SLT, "an account's response log", lambda: f"/approvals/accounts/{_official_account()}/log/"),
     DemoPage(SLT, "training records", "/approvals/training/"),
     DemoPage(SLT, "training records, searched", "/approvals/training/?q=Dunn"),
+    # The online safety coordinator, who leads the school's official account
+    DemoPage(OSC, "an account's response log", lambda: f"/approvals/accounts/{_official_account()}/log/"),
+    DemoPage(OSC, "an official account, for its lead", lambda: f"/approvals/accounts/{_official_account()}/"),
     # The head teacher
     DemoPage(HEAD, "incident list", f"{NORTHFIELD}/incidents/"),
     DemoPage(HEAD, "a task of a support plan", _support_task),
