@@ -225,8 +225,11 @@ def request_decide(request, pk):
                 kind=form.cleaned_data["kind"],
                 reason=form.cleaned_data["reason"],
             )
-        except ApprovalRefused as exc:  # someone to run the account is not ready (seed 001 §4)
-            form.add_error(None, "Approval refused. " + " ".join(exc.gaps))
+        except ApprovalRefused as exc:
+            # Not the form's fault: someone to run the account is not ready (seed 001 §4). The request's
+            # page lists who, and is the page to come back to once they are.
+            _refused(request, exc)
+            return redirect("approvals:request", pk=pk)
         except ApprovalError as exc:
             no_reason = form.cleaned_data["kind"] != DecisionKind.APPROVE and not form.cleaned_data["reason"].strip()
             form.add_error("reason" if no_reason else None, str(exc))

@@ -25,9 +25,10 @@ from tests.e2e.conftest import DESKTOP, SCREENSHOTS, _new_page, page_errors
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = {"1280px": DESKTOP, "375px": {"width": 375, "height": 812}}
-# Per page: enough to cross the navigation on a person's first page, and on later pages (tabbed from
-# the start of their content) to reach the page's own controls; a long list's rows repeat one kind.
+# Per page: enough to cross the navigation on a person's first page; on later pages, tabbed from the
+# start of their content, enough to reach the page's own controls (a long list's rows repeat one kind).
 MAX_STOPS = 30
+MAX_CONTENT_STOPS = 22
 MARGIN = 10  # CSS px around the element's box: rings and outlines are drawn outside it
 MINIMUM = 3.0
 
@@ -109,7 +110,7 @@ _TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnim
 def tab_through(
     page, label: str, results: list, start: str | None = None, hover: bool = False, from_main: bool = False
 ) -> None:
-    """Presses Tab up to MAX_STOPS times, measuring the focus indicator at each stop (with the
+    """Presses Tab up to MAX_STOPS times (MAX_CONTENT_STOPS ``from_main``), measuring the focus indicator at each stop (with the
     pointer over the element as well, when ``hover``, for the first stop of each kind on the page).
     ``from_main``: from the start of the page's own content, as the skip link takes a reader (the
     navigation, the same on each of a person's pages, was measured on their first page)."""
@@ -120,9 +121,10 @@ def tab_through(
         page.evaluate("document.getElementById('main').focus({preventScroll: true})")
     page.mouse.move(0, 0)
     hovered_kinds = set()
+    most = MAX_CONTENT_STOPS if from_main else MAX_STOPS
     n, last = 0, None
-    for _ in range(3 * MAX_STOPS):
-        if n == MAX_STOPS:
+    for _ in range(3 * most):
+        if n == most:
             break
         page.keyboard.press("Tab")
         element = page.evaluate(_FOCUSED, n)
@@ -183,7 +185,9 @@ def _answer_first_choices(page) -> None:
 
 def _send_an_empty_task(page) -> None:
     """The case page's task form sent back: its fields come back marked invalid, the summary on top."""
-    page.get_by_text("Set a task", exact=True).click()
+    fold = page.locator("details", has=page.get_by_role("button", name="Set task"))
+    if fold.get_attribute("open") is None:  # open already on a case with no tasks yet
+        fold.locator("summary").click()
     page.get_by_role("button", name="Set task").click()
     page.get_by_role("heading", name="There is a problem").wait_for()
 
@@ -235,7 +239,7 @@ def test_every_tab_stop_shows_the_focus_at_3_to_1(live_server, demo_data, browse
             # With the pointer over each kind of element too on the desktop: hover must not hide the focus.
             label = f"{name} as {who or 'a visitor'} at {width} ({path})"
             before = len(results)
-            from_main = not first and not prepare
+            from_main = not first and not prepare and not start
             tab_through(page, label, results, start, hover=viewport is DESKTOP, from_main=from_main)
             pages_seen += 1
             print(f"{label}: {len(results) - before} stops{' from the content' if from_main else ''}")
@@ -280,4 +284,4 @@ def test_every_tab_stop_shows_the_focus_at_3_to_1(live_server, demo_data, browse
         "hovered",
     ):
         assert any(f" {kind} " in f" {k} " for k in kinds), f"no Tab stop was a {kind!r}: {sorted(kinds)}"
-    assert len(results) - hovered >= 250, f"only {len(results) - hovered} Tab stops were reached"
+    assert len(results) - hovered >= 1000, f"only {len(results) - hovered} Tab stops were reached"
