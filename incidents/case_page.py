@@ -76,8 +76,8 @@ def render(request, incident, status=200, **forms):
     (``task_form``), or as ``invalid_form`` alone for a task's or a takedown's own form."""
     for form in list(forms.values()):
         if form.is_bound:
-            # One summary at the top of the page, not one inside the form far down it.
-            form.error_summary_on_page = True
+            # In the context by a name of its own too, for base.html's summary and "Error: " title:
+            # a task's or a takedown's form is otherwise reached only through its row.
             forms["invalid_form"] = form
     named = list(incident.named_people.select_related("user"))
     entries = list(incident.actions.select_related("recorded_by").order_by("happened_at", "pk"))

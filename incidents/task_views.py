@@ -28,8 +28,6 @@ def _task_page(request, task, status=200, *, finish_form=None, reassign_form=Non
     handler = can_see_incident(request.user, task.incident)
     working = task.is_open and task.incident.is_open
     sent_back = finish_form or reassign_form
-    if sent_back:
-        sent_back.error_summary_on_page = True  # the summary opens the page (task_detail.html)
     return render(
         request,
         "incidents/task_detail.html",
