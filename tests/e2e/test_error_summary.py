@@ -165,7 +165,7 @@ def test_the_case_pages_task_form_sent_back_opens_on_a_summary_at_phone_width(
     case = Incident.objects.filter(organisation__slug="northfield-primary", category="unofficial_account").first()
     page = sign_in(open_browser(PHONE), "dsl@example.org")
     page.goto(f"{live_server.url}/incidents/{case.pk}/")
-    fold = page.locator("details", has=page.get_by_role("button", name="Set task"))
+    fold = page.locator("details", has=page.locator("button", has_text="Set task"))  # hidden while shut
     if fold.get_attribute("open") is None:  # open already on a case with no tasks yet
         fold.locator("summary").click()
     page.get_by_label("What is to be done").fill("Ask the platform for an update")

@@ -185,7 +185,7 @@ def _answer_first_choices(page) -> None:
 
 def _send_an_empty_task(page) -> None:
     """The case page's task form sent back: its fields come back marked invalid, the summary on top."""
-    fold = page.locator("details", has=page.get_by_role("button", name="Set task"))
+    fold = page.locator("details", has=page.locator("button", has_text="Set task"))  # hidden while shut
     if fold.get_attribute("open") is None:  # open already on a case with no tasks yet
         fold.locator("summary").click()
     page.get_by_role("button", name="Set task").click()
