@@ -229,7 +229,18 @@ class ItemForm(ClearErrorsMixin, forms.Form):
 
 
 class AnswerForm(ClearErrorsMixin, forms.Form):
-    response = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="How was it answered?")
+    response = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        label="How was it answered?",
+        error_messages={"required": "Say how it was answered, even if only that it was received"},
+    )
+
+    def __init__(self, *args, item=None, **kwargs):
+        # One form per item on the log page: each field's id names its item (``answer-12-response``).
+        if item is not None:
+            kwargs.setdefault("auto_id", f"answer-{item.pk}-%s")
+        super().__init__(*args, **kwargs)
 
 
 class IntakeItemForm(ClearErrorsMixin, forms.Form):

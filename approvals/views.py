@@ -32,7 +32,7 @@ from approvals.forms import (
     RequestForm,
     TeamForm,
 )
-from approvals.models import AccountRequest, AccountStatus, OfficialAccount, ResponseItem
+from approvals.models import AccountRequest, AccountStatus, DecisionKind, OfficialAccount, ResponseItem
 from approvals.register import (
     close_account,
     hand_over,
@@ -53,6 +53,7 @@ from approvals.responses import (
 )
 from approvals.services import decide, save_request, submit_request, withdraw_request
 from approvals.training import readiness_gaps
+from core.forms import sent_back_status
 from core.middleware import NO_STORE
 from core.params import int_param
 
@@ -108,7 +109,11 @@ def request_create(request, slug):
         else:
             messages.success(request, "Draft saved. Check it, then submit it for a decision.")
             return redirect("approvals:request", pk=account_request.pk)
-    return render(request, "approvals/request_form.html", {"organisation": organisation, "form": form})
+    return render(
+        request,
+        "approvals/request_form.html",
+        {"organisation": organisation, "form": form},
+    )
 
 
 @login_required
@@ -143,7 +148,10 @@ def request_edit(request, pk):
 
 @login_required
 def request_detail(request, pk):
-    account_request = _request_for(request.user, pk)
+    return _request_page(request, _request_for(request.user, pk))
+
+
+def _request_page(request, account_request, *, decision_form=None):
     runners = list(account_request.runners.select_related("user"))
     return render(
         request,
@@ -158,11 +166,12 @@ def request_detail(request, pk):
             "history": queries.request_history(account_request),
             "can_decide": account_request.status == "submitted"
             and rules.can_decide_request(request.user, account_request),
-            "decision_form": DecisionForm(),
+            "decision_form": decision_form or DecisionForm(),
             "rule": rule_for(account_request.organisation, account_request.kind),
             "is_requester": account_request.requester_id == request.user.pk,
             "account": getattr(account_request, "account", None) if account_request.status == "approved" else None,
         },
+        status=sent_back_status(decision_form),
     )
 
 
@@ -202,23 +211,32 @@ def request_withdraw(request, pk):
 @login_required
 @require_POST
 def request_decide(request, pk):
-    if not rules.can_decide_request(request.user, _request_for(request.user, pk)):
+    """A decision sent back (none chosen, or a rejection without its reason) shows the request again
+    with the decision as typed and the summary at the top, rather than losing the reason written."""
+    account_request = _request_for(request.user, pk)
+    if not rules.can_decide_request(request.user, account_request):
         raise PermissionDenied
     form = DecisionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose approve, ask for changes or reject.")
-        return redirect("approvals:request", pk=pk)
-
-    def record_decision(account_request):
-        decided = decide(
-            account_request=account_request,
-            decider=request.user,
-            kind=form.cleaned_data["kind"],
-            reason=form.cleaned_data["reason"],
-        )
-        messages.success(request, f"Decision recorded. The request is now {decided.get_status_display().lower()}.")
-
-    return _move(request, pk, record_decision, rules.can_decide_request)
+    if form.is_valid():
+        try:
+            decided = decide(
+                account_request=account_request,
+                decider=request.user,
+                kind=form.cleaned_data["kind"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ApprovalRefused as exc:
+            # Not the form's fault: someone to run the account is not ready (seed 001 §4). The request's
+            # page lists who, and is the page to come back to once they are.
+            _refused(request, exc)
+            return redirect("approvals:request", pk=pk)
+        except ApprovalError as exc:
+            no_reason = form.cleaned_data["kind"] != DecisionKind.APPROVE and not form.cleaned_data["reason"].strip()
+            form.add_error("reason" if no_reason else None, str(exc))
+        else:
+            messages.success(request, f"Decision recorded. The request is now {decided.get_status_display().lower()}.")
+            return redirect("approvals:request", pk=pk)
+    return _request_page(request, _request_for(request.user, pk), decision_form=form)
 
 
 # The register
@@ -479,7 +497,14 @@ def account_log(request, pk):
             else:
                 messages.success(request, f"Logged. Reply by {timezone.localtime(item.due_at):%H:%M on %A %d %B}.")
                 return redirect("approvals:log", pk=account.pk)
+    return _log_page(request, account, form=form, can_log=can_log)
+
+
+def _log_page(request, account, *, form, can_log, answer=None):
+    """The log; ``answer`` is an item's answer sent back, shown at its item with what was typed."""
     open_items, answered = queries.log_for(account)
+    for item in open_items:
+        item.answer_form = answer if answer is not None and answer.item_pk == item.pk else None
     return render(
         request,
         "approvals/log.html",
@@ -489,10 +514,11 @@ def account_log(request, pk):
             "answered": answered,
             "form": form,
             "can_log": can_log,
-            "answer_form": AnswerForm(),
+            "answer_sent_back": answer,
             "figures": queries.monthly_figures(account),
             "now": timezone.now(),
         },
+        status=sent_back_status(answer),
     )
 
 
@@ -503,16 +529,19 @@ def item_answer(request, pk):
     account = _account_for(request.user, item.account_id)
     if not rules.can_log_responses(request.user, account):
         raise PermissionDenied
-    form = AnswerForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ApprovalError("Say how it was answered.")
-        answered = answer_item(item=item, actor=request.user, response=form.cleaned_data["response"])
-    except ApprovalError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Answered on time." if answered.answered_on_time else "Answered, after the deadline.")
-    return redirect("approvals:log", pk=account.pk)
+    form = AnswerForm(request.POST, item=item)
+    form.item_pk = item.pk
+    if form.is_valid():
+        try:
+            answered = answer_item(item=item, actor=request.user, response=form.cleaned_data["response"])
+        except ApprovalError as exc:
+            form.add_error("response", str(exc))
+        else:
+            messages.success(
+                request, "Answered on time." if answered.answered_on_time else "Answered, after the deadline."
+            )
+            return redirect("approvals:log", pk=account.pk)
+    return _log_page(request, account, form=ItemForm(), can_log=True, answer=form)
 
 
 INTAKE_REFUSED = {

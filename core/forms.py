@@ -175,3 +175,12 @@ def form_helper(label: str, *, multipart: bool = False, tag: bool = True) -> For
     if tag:
         helper.add_input(Submit("submit", label, css_id=f"submit-{slugify(label)}"))
     return helper
+
+
+def sent_back_status(*forms) -> int:
+    """400 for a page showing a form the view validated and found wrong (the request could not be
+    carried out as sent), else 200: monitoring and tests see a refused form for what it is."""
+    for form in forms:
+        if form is not None and form.is_bound and not form.is_valid():  # forms and formsets alike
+            return 400
+    return 200

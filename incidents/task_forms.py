@@ -16,6 +16,10 @@ class TaskForm(ClearErrorsMixin, forms.Form):
         label="Due by",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="A working day. They are reminded the working day before and on the day.",
+        error_messages={
+            "required": "Enter the day it is due by, for example 14/03/2026",
+            "invalid": "Enter a real date for the day it is due by, for example 14/03/2026",
+        },
     )
 
     def __init__(self, *args, owners=None, **kwargs):
@@ -50,7 +54,14 @@ class FinishTaskForm(ClearErrorsMixin, forms.Form):
 
 
 class ReassignForm(ClearErrorsMixin, forms.Form):
-    owner = StaffAssigneeField(label="Give it to", queryset=None)
+    owner = StaffAssigneeField(
+        label="Give it to",
+        queryset=None,
+        error_messages={
+            "required": "Select who to give the task to",
+            "invalid_choice": "Choose a current member of staff, not anyone named in the report, to own the task.",
+        },
+    )
 
     def __init__(self, *args, owners=None, **kwargs):
         kwargs.setdefault("auto_id", "reassign_%s")

@@ -14,12 +14,11 @@ from accounts.permissions import Action, access_for, can, get_organisation_for
 from approvals.access import can_log_responses
 from approvals.models import OfficialAccount, ResponseItem
 from core.params import int_param
-from incidents import allegations, breaches, queries, retention, services, support_plan, task_views
+from incidents import allegations, breaches, case_page, queries, retention, services, support_plan
 from incidents import dashboard as figures
 from incidents.access import (
     can_decide_threshold,
     can_see_incident,
-    can_triage_incident,
     incident_for,
     is_reporter,
     triageable,
@@ -43,7 +42,6 @@ from incidents.models import (
     CATEGORY_RULES,
     NO_UPLOAD_CATEGORIES,
     OPEN_STATUSES,
-    STATUS_MOVES,
     Category,
     Incident,
     Involvement,
@@ -53,7 +51,6 @@ from incidents.models import (
 from incidents.reminders import TRIAGE_CLOCK
 from incidents.reporters import reporter_view
 from incidents.services import IncidentError
-from policies.models import Policy, PolicyVersion, VersionStatus
 
 # Object access: one helper, scoped to the person
 # ------------------------------------------------------------------------------
@@ -242,70 +239,6 @@ def add_evidence(request, pk):
 # ------------------------------------------------------------------------------
 
 
-def _breach_versions(incident):
-    return (
-        PolicyVersion.objects.filter(policy__in=Policy.objects.applying_to(incident.organisation))
-        .exclude(status=VersionStatus.DRAFT)
-        .select_related("policy")
-        .order_by("policy__title", "-published_at")
-    )
-
-
-def _render_detail(request, incident, status=200, **forms):
-    named = list(incident.named_people.select_related("user"))
-    entries = list(incident.actions.select_related("recorded_by").order_by("happened_at", "pk"))
-    addenda = {}
-    for entry in entries:
-        if entry.corrects_id:
-            addenda.setdefault(entry.corrects_id, []).append(entry)
-    for entry in entries:
-        entry.addenda_list = addenda.get(entry.pk, [])
-    may_triage = can_triage_incident(request.user, incident)
-    subjects = User.objects.filter(pk__in=[p.user_id for p in named if p.involvement == Involvement.SUBJECT])
-    context = {
-        "incident": incident,
-        "named": named,
-        "entries": [e for e in entries if not e.corrects_id],
-        "evidence": list(incident.evidence.select_related("uploaded_by")),
-        "breaches": list(incident.policy_breaches.select_related("person", "version__policy", "acknowledgement")),
-        "may_triage": may_triage,
-        "moves": [(m, Status(m).label.lower()) for m in sorted(STATUS_MOVES[incident.status]) if m != Status.CLOSED],
-        "can_close": Status.CLOSED in STATUS_MOVES[incident.status],
-        "now": timezone.now(),
-        "files": EvidenceFormSet(prefix="evidence"),
-        "reason_form": ReasonForm(),
-        "retention_due": incident.retention_review_on and incident.retention_review_on <= timezone.localdate(),
-        **task_views.case_context(incident, request.user),
-    }
-    if incident.is_open and may_triage and "triage_form" not in forms:
-        initial = {
-            "severity": incident.severity or None,
-            # Once triaged, the answer on record; before, none: the DSL chooses (no default).
-            "is_safeguarding": ("yes" if incident.is_safeguarding else "no") if incident.triaged_at else None,
-            "assignee": incident.assignee_id or (request.user.pk if not incident.assignee_id else None),
-            "first_assessment": incident.first_assessment,
-        }
-        forms["triage_form"] = TriageForm(initial=initial, handlers=queries.possible_assignees(incident))
-    if incident.status not in (Status.NEW, Status.CLOSED):
-        forms.setdefault("action_form", ActionForm())
-        forms.setdefault("close_form", CloseForm())
-        forms.setdefault("status_form", StatusForm())
-        if incident.category == Category.STAFF_BREACH and subjects.exists():
-            forms.setdefault("breach_form", BreachForm(subjects=subjects, versions=_breach_versions(incident)))
-    if entries and incident.status != Status.NEW:
-        forms.setdefault("addendum_form", AddendumForm(entries=incident.actions.filter(corrects__isnull=True)))
-    # The harm-threshold step: for the DSL team and the lead alone (incidents.access.THRESHOLD).
-    if can_decide_threshold(request.user, incident) and allegations.is_about_staff(incident):
-        context["threshold_decisions"] = list(incident.threshold_decisions.select_related("decided_by"))
-        context["threshold_questions"] = allegations.QUESTIONS
-        if incident.status not in (Status.NEW, Status.CLOSED):
-            forms.setdefault("threshold_form", ThresholdForm(questions=allegations.QUESTIONS))
-    if context["retention_due"] and may_triage and not incident.destroyed_at:
-        forms.setdefault("retention_form", RetentionReviewForm())
-    context.update(forms)
-    return render(request, "incidents/incident_detail.html", context, status=status)
-
-
 @login_required
 def detail(request, pk):
     incident = get_object_or_404(Incident.objects.select_related("organisation", "assignee", "reported_by"), pk=pk)
@@ -313,7 +246,7 @@ def detail(request, pk):
         if is_reporter(request.user, incident):
             return redirect("incidents:my_report", pk=incident.pk)
         raise Http404
-    return _render_detail(request, incident)
+    return case_page.render(request, incident)
 
 
 def _done(request, incident, message):
@@ -332,7 +265,7 @@ def triage(request, pk):
     incident = _incident_for(request.user, pk, triage=True)
     form = TriageForm(request.POST, handlers=queries.possible_assignees(incident))
     if not form.is_valid():
-        return _render_detail(request, incident, status=400, triage_form=form)
+        return case_page.render(request, incident, status=400, triage_form=form)
     try:
         services.triage(
             incident=incident,
@@ -356,7 +289,7 @@ def decide_threshold(request, pk):
         raise PermissionDenied
     form = ThresholdForm(request.POST, questions=allegations.QUESTIONS)
     if not form.is_valid():
-        return _render_detail(request, incident, status=400, threshold_form=form)
+        return case_page.render(request, incident, status=400, threshold_form=form)
     data = dict(form.cleaned_data)
     try:
         decision = allegations.decide_threshold(
@@ -373,7 +306,7 @@ def add_action(request, pk):
     incident = _incident_for(request.user, pk)
     form = ActionForm(request.POST)
     if not form.is_valid():
-        return _render_detail(request, incident, status=400, action_form=form)
+        return case_page.render(request, incident, status=400, action_form=form)
     try:
         services.record_action(incident=incident, actor=request.user, **form.cleaned_data)
     except IncidentError as exc:
@@ -387,7 +320,7 @@ def add_addendum(request, pk):
     incident = _incident_for(request.user, pk)
     form = AddendumForm(request.POST, entries=incident.actions.filter(corrects__isnull=True))
     if not form.is_valid():
-        return _render_detail(request, incident, status=400, addendum_form=form)
+        return case_page.render(request, incident, status=400, addendum_form=form)
     try:
         services.record_action(
             incident=incident,
@@ -422,7 +355,7 @@ def close(request, pk):
     incident = _incident_for(request.user, pk)
     form = CloseForm(request.POST)
     if not form.is_valid():
-        return _render_detail(request, incident, status=400, close_form=form)
+        return case_page.render(request, incident, status=400, close_form=form)
     try:
         services.close_incident(incident=incident, actor=request.user, **form.cleaned_data)
     except IncidentError as exc:
@@ -451,9 +384,9 @@ def record_breach(request, pk):
     subjects = User.objects.filter(
         pk__in=incident.named_people.filter(involvement=Involvement.SUBJECT).values("user_id")
     )
-    form = BreachForm(request.POST, subjects=subjects, versions=_breach_versions(incident))
+    form = BreachForm(request.POST, subjects=subjects, versions=case_page.breach_versions(incident))
     if not form.is_valid():
-        return _render_detail(request, incident, status=400, breach_form=form)
+        return case_page.render(request, incident, status=400, breach_form=form)
     try:
         breaches.record_policy_breach(incident=incident, actor=request.user, **form.cleaned_data)
     except IncidentError as exc:
@@ -486,7 +419,7 @@ def retention_review(request, pk):
     incident = _incident_for(request.user, pk, triage=True)
     form = RetentionReviewForm(request.POST)
     if not form.is_valid():
-        return _render_detail(request, incident, status=400, retention_form=form)
+        return case_page.render(request, incident, status=400, retention_form=form)
     try:
         retention.review_retention(incident=incident, actor=request.user, **form.cleaned_data)
     except IncidentError as exc:

@@ -57,14 +57,21 @@ def _new_page(browser, viewport):
     context = browser.new_context(locale="en-GB", timezone_id="Europe/London", viewport=viewport)
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.on(
-        "console",
-        lambda msg: (
-            msg.type == "error" and page_errors(page).append(f"console: {msg.text} ({msg.location.get('url')})")
-        ),
-    )
+    page.on("console", lambda msg: _console_error(page, msg))
     page.on("pageerror", lambda exc: page_errors(page).append(f"pageerror: {exc}"))
     return context, page
+
+
+def _console_error(page, msg) -> None:
+    # A page that answers 400 (a form sent back) or 404 (a dead end) says so in its status, and
+    # Chromium logs that as an error of the document itself: not a fault of the page. A file the
+    # page loads (a script, a style sheet) failing to load is one, logged at that file's address.
+    if msg.type != "error":
+        return
+    url = msg.location.get("url")
+    if msg.text.startswith("Failed to load resource: the server responded") and url == page.url:
+        return
+    page_errors(page).append(f"console: {msg.text} ({url})")
 
 
 def page_errors(page) -> list[str]:

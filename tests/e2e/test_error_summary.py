@@ -153,3 +153,40 @@ def test_sign_in_says_what_is_missing_and_announces_a_wrong_password(live_server
             "or choose “Forgotten your password?” to set a new one.": ""
         },
     )
+
+
+def test_the_case_pages_task_form_sent_back_opens_on_a_summary_at_phone_width(
+    live_server, demo_data, open_browser, sign_in
+):
+    """The form sits far down the case page, in a fold: sent back, the page opens on the summary at
+    the top, the fold is open, what was typed is there, and each link reaches its field."""
+    from incidents.models import Incident
+
+    case = Incident.objects.filter(organisation__slug="northfield-primary", category="unofficial_account").first()
+    page = sign_in(open_browser(PHONE), "dsl@example.org")
+    page.goto(f"{live_server.url}/incidents/{case.pk}/")
+    fold = page.locator("details", has=page.locator("button", has_text="Set task"))  # hidden while shut
+    if fold.get_attribute("open") is None:  # open already on a case with no tasks yet
+        fold.locator("summary").click()
+    page.get_by_label("What is to be done").fill("Ask the platform for an update")
+    page.get_by_role("button", name="Set task").click()
+    assert_error_summary(
+        page,
+        "error-summary-case-task",
+        {"Select who does it": "task_owner", "Enter the day it is due by, for example 14/03/2026": "task_due_on"},
+    )
+    expect(page.get_by_label("What is to be done")).to_have_value("Ask the platform for an update")
+
+
+def test_a_decision_without_its_reason_opens_on_a_summary(live_server, demo_data, open_browser, sign_in):
+    from approvals.models import AccountRequest
+
+    request = AccountRequest.objects.get(organisation__slug="northfield-primary", status="submitted")
+    page = sign_in(open_browser(), "slt@example.org")
+    page.goto(f"{live_server.url}/approvals/requests/{request.pk}/")
+    page.get_by_label("Reject").check()
+    page.get_by_role("button", name="Record decision").click()
+    assert_error_summary(
+        page, "error-summary-decision", {"Give the reason, so the requester knows what to do.": "id_reason"}
+    )
+    expect(page.get_by_label("Reject")).to_be_checked()

@@ -35,3 +35,28 @@ def test_the_statement_and_the_dead_ends_lead_somewhere(live_server, demo_data, 
     screenshot(page, "home-admin-two-factor")
     assert_accessible(page, "an administrator's home page")
     assert page_errors(page) == [] and page_errors(phone_page) == []
+
+
+@pytest.mark.parametrize(
+    "path, heading, onward",
+    [
+        ("/report/status/not-a-real-token/", "Report not found", "Go to the Policy Portal home page"),
+        ("/accounts/password/reset/done/", "Check your email", "Back to sign in"),
+        ("/accounts/password/reset/key/done/", "Your password has been changed", "Sign in"),
+        ("/report/northfield-primary/thanks/", None, "Report another concern to Northfield Primary School"),
+        ("/no-such-page/", "Page not found", "Go to your home page"),
+    ],
+)
+def test_each_dead_end_offers_a_link_onward_with_no_wcag_violation(live_server, demo_data, page, path, heading, onward):
+    from tests.e2e.test_error_summary import assert_no_wcag_violations
+
+    page.goto(f"{live_server.url}{path}")
+    if heading:
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    link = page.get_by_role("main").get_by_role("link", name=onward)
+    expect(link).to_be_visible()
+    screenshot(page, "dead-end" + path.rstrip("/").replace("/", "-"))
+    assert_no_wcag_violations(page, path)
+    link.click()
+    expect(page).not_to_have_url(f"{live_server.url}{path}")
+    assert page_errors(page) == [], page_errors(page)

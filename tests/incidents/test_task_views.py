@@ -66,8 +66,10 @@ def test_the_owner_cannot_hand_their_task_on_whatever_they_post(client, case, sc
 def test_a_handler_without_a_choice_is_told_and_nothing_changes(client, case, head, manager):
     support = case.tasks.get(plan_step="support")
     client.force_login(head)
-    response = client.post(f"/incidents/tasks/{support.pk}/owner/", {}, follow=True)
-    assert "Choose a current member of staff" in response.content.decode()
+    response = client.post(f"/incidents/tasks/{support.pk}/owner/", {})
+    assert response.status_code == 400  # the task page again, its summary at the top
+    page = response.content.decode()
+    assert "<title>Error: " in page and 'href="#reassign_owner">Select who to give the task to</a>' in page
     support.refresh_from_db()
     assert support.owner_id == manager.pk
 
@@ -182,3 +184,67 @@ def test_the_case_page_and_the_home_page_run_the_same_queries_however_many_tasks
         )
     assert (_queries(client, f"/incidents/{case.pk}/"), _queries(client, "/")) == few
     assert "Your tasks" in client.get("/").content.decode()
+
+
+def _sent_back(response, *, link: str, message: str) -> str:
+    """The page again (400), opening on one summary that links ``message`` to ``#link``."""
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "<title>Error: " in page and page.count("data-error-summary") == 1
+    summary = page[page.index("data-error-summary") : page.index("</ul>", page.index("data-error-summary"))]
+    assert f'href="#{link}">{message}</a>' in summary, summary
+    # The summary comes before the page's own content: the report's first heading.
+    assert page.index("data-error-summary") < page.index('id="report-h"')
+    return page
+
+
+def test_a_task_sent_back_keeps_what_was_typed_and_opens_on_the_summary(client, now, school, staff, dsl, slt):
+    case = triaged(report(school, staff, Category.UNOFFICIAL_ACCOUNT), dsl)
+    client.force_login(dsl)
+    response = client.post(f"/incidents/{case.pk}/tasks/", {"kind": "meeting", "title": "Meet the parent"})
+    page = _sent_back(response, link="task_owner", message="Select who does it")
+    assert 'href="#task_due_on">Enter the day it is due by, for example 14/03/2026</a>' in page
+    assert 'value="Meet the parent"' in page and not case.tasks.exists()
+    # A day the service refuses (a Saturday) comes back as typed too, its reason at the top.
+    response = client.post(
+        f"/incidents/{case.pk}/tasks/",
+        {"kind": "meeting", "title": "Meet the parent", "owner": slt.pk, "due_on": "2026-03-07"},
+    )
+    assert response.status_code == 400 and "not a working day" in response.content.decode()
+    assert 'value="2026-03-07"' in response.content.decode() and not case.tasks.exists()
+
+
+def test_a_takedown_and_a_removal_sent_back_open_on_the_summary(client, now, school, staff, dsl):
+    case = triaged(report(school, staff, Category.UNOFFICIAL_ACCOUNT), dsl)
+    client.force_login(dsl)
+    response = client.post(
+        f"/incidents/{case.pk}/takedowns/",
+        {"platform": "instagram", "target": "", "reported_at": "2026-03-02T08:30", "how_reported": "report_tool"},
+    )
+    page = _sent_back(response, link="takedown_target", message="Enter the account handle or web address")
+    assert "<details open>\n        <summary>Record a report to a platform" in page and not Takedown.objects.exists()
+    takedown = casework.record_takedown(
+        incident=case, actor=dsl, platform="x", target="@fake", reported_at=case.reported_at, how_reported="email"
+    )
+    response = client.post(
+        f"/incidents/takedowns/{takedown.pk}/removed/",
+        {f"removal{takedown.pk}-removed_at": "yesterday", f"removal{takedown.pk}-platform_reference": "X-123"},
+    )
+    _sent_back(
+        response,
+        link=f"id_removal{takedown.pk}-removed_at",
+        message="Enter a real date and time for when it was removed, for example 14/03/2026 09:30",
+    )
+    assert 'value="X-123"' in response.content.decode()
+    assert Takedown.objects.get(pk=takedown.pk).removed_at is None
+
+
+def test_finishing_a_task_from_the_case_page_without_a_reason_comes_back_to_the_case_page(client, case, head):
+    task = case.tasks.get(plan_step="procedures")
+    client.force_login(head)
+    response = client.post(
+        f"/incidents/tasks/{task.pk}/finish/", {"from": "case", f"task{task.pk}-result": "not_needed"}
+    )
+    page = _sent_back(response, link=f"finish_task{task.pk}-note", message="Say why it is not needed.")
+    assert f'id="task-{task.pk}"' in page  # the case page, the task's own form open
+    assert IncidentTask.objects.get(pk=task.pk).status == TaskStatus.OPEN

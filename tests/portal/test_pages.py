@@ -87,3 +87,81 @@ def test_a_search_of_the_staff_list_has_its_own_title(client, school, school_adm
     searched = titled.search(client.get(f"/organisations/{school.slug}/staff/?q=smith").content.decode()).group(1)
     assert plain == "Staff of Oak Primary – Policy Portal"
     assert searched == "Search “smith” – Staff of Oak Primary – Policy Portal"
+
+
+# Every dead end offers a way on (issue 15): home, sign in, or whom to ask.
+ONWARD = re.compile(r'href="(/|/accounts/login/|/accounts/password/reset/|/report/[a-z0-9-]+/)"')
+
+
+def _main(page: str) -> str:
+    return page[page.index("<main") : page.index("</main>")]
+
+
+def _assert_a_way_on(page: str, label: str) -> None:
+    main = _main(page)
+    assert ONWARD.search(main), f"{label} offers no link onward: {main[:600]}"
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/no-such-page/", 404),
+        ("/report/status/not-a-real-token/", 404),
+        ("/accounts/signup/", 200),
+        ("/accounts/password/reset/done/", 200),
+        ("/accounts/password/reset/key/done/", 200),
+        ("/report/oak-primary/thanks/", 200),
+    ],
+)
+def test_each_dead_end_a_visitor_meets_offers_a_way_on(client, school, path, status):
+    response = client.get(path)
+    assert response.status_code == status
+    _assert_a_way_on(response.content.decode(), path)
+
+
+def test_the_not_allowed_page_offers_a_way_on(client, school, staff):
+    client.force_login(staff)
+    response = client.get(f"/organisations/{school.slug}/compliance/")
+    assert response.status_code == 403
+    _assert_a_way_on(response.content.decode(), "403")
+
+
+def test_too_many_tries_at_a_status_link_offers_a_way_on(client, school, settings):
+    for _ in range(settings.INCIDENT_STATUS_LINK_MISSES_PER_HOUR):
+        client.get("/report/status/not-a-real-token/")
+    response = client.get("/report/status/not-a-real-token/")
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "<title>Too many attempts – Policy Portal</title>" in page
+    _assert_a_way_on(page, "status link limit")
+
+
+def test_too_many_sign_ins_offers_a_way_on(client, staff, settings):
+    limit = int(settings.ACCOUNT_RATE_LIMITS["login"].split("/")[0])  # sign-ins a minute from one address
+    for n in range(limit + 1):
+        response = client.post("/accounts/login/", {"login": f"person{n}@example.org", "password": "not it"})
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "<title>Too many tries – Policy Portal</title>" in page
+    assert 'href="/accounts/password/reset/"' in _main(page)
+    _assert_a_way_on(page, "sign-in limit")
+
+
+def test_a_bad_request_and_an_expired_form_offer_a_way_on(client, school):
+    from django.test import Client
+
+    response = client.get("/accounts/login/", HTTP_HOST="not-the-portal.example")
+    assert response.status_code == 400
+    _assert_a_way_on(response.content.decode(), "400")
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/accounts/login/", {"login": "someone@example.org", "password": "x"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "<title>Your form had expired – Policy Portal</title>" in page
+    _assert_a_way_on(page, "CSRF")
+
+
+def test_the_server_error_page_offers_a_way_on():
+    from django.template.loader import render_to_string
+
+    _assert_a_way_on(render_to_string("500.html"), "500")
