@@ -39,6 +39,11 @@ class PolicyQuerySet(models.QuerySet):
         """Policies an organisation's staff follow: its own and its trust's."""
         return self.filter(organisation_id__in=organisation.reach_ids)
 
+    def applying_to_any(self, organisation_ids):
+        """``applying_to`` for many organisations at once, in one subquery: theirs and their trusts'."""
+        reach = Organisation.objects.filter(Q(pk__in=organisation_ids) | Q(members__in=organisation_ids))
+        return self.filter(organisation_id__in=reach.values("pk"))
+
 
 class Policy(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="policies")
